@@ -1,0 +1,24 @@
+import { z } from 'zod';
+import { listenSchema, upstreamSchema, pathsSchema, serverSchema, workersSchema, logSchema, trustProxySchema } from './sections/server.js';
+import { storeSchema } from './sections/store.js';
+import { captureSchema, routesSchema, clientSchema } from './sections/capture.js';
+import { authSchema, auditSchema } from './sections/auth.js';
+
+/** Every config key. Each leaf's .describe() is its one-line documentation. */
+export const configSchema = z.strictObject({
+  listen: listenSchema,
+  upstream: upstreamSchema,
+  trustProxy: trustProxySchema,
+  workers: workersSchema,
+  server: serverSchema,
+  paths: pathsSchema,
+  log: logSchema,
+  store: storeSchema,
+  capture: captureSchema,
+  routes: routesSchema,
+  client: clientSchema,
+  auth: authSchema,
+  audit: auditSchema,
+});
+
+export type Config = z.infer<typeof configSchema>;

@@ -1,0 +1,64 @@
+import { z } from 'zod';
+
+export const keyEntrySchema = z.strictObject({
+  id: z.string().min(1),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/i, 'must be a SHA-256 hex digest (audit-proxy keys hash <key>)'),
+  organizationId: z.string().min(1),
+  serviceAccountId: z.string().optional(),
+  userId: z.string().optional(),
+  workspaceId: z.string().optional(),
+  name: z.string().optional(),
+  scopes: z.array(z.string()).default([]),
+});
+export type KeyEntry = z.infer<typeof keyEntrySchema>;
+
+export const authSchema = z.strictObject({
+  enforce: z.boolean().default(false)
+    .describe('true: refuse a missing, unknown, expired or invalid credential with 401. false: observe and record only.'),
+  apiKeyHeaders: z.array(z.string()).default([])
+    .describe('Headers carrying an API key, beyond Authorization: Bearer, X-Api-Key and x-portkey-api-key.'),
+  keys: z.array(keyEntrySchema).default([]).describe('Key registry: SHA-256 digests of API keys, never raw keys.'),
+  keysFile: z.string().nullable().default(null)
+    .describe('A YAML/JSON file holding more registry entries (a list, or {keys: [...]}); edits apply without restart.'),
+  fingerprintSecret: z.string().nullable().default(null)
+    .describe('Secret for the HMAC fingerprint of unknown keys; default: generated once and kept in the data directory.'),
+  introspection: z.strictObject({
+    url: z.url().nullable().default(null).describe('RFC 7662 introspection endpoint of the backend (POST token=...).'),
+    clientId: z.string().nullable().default(null).describe('Basic-auth client id for the introspection call.'),
+    clientSecret: z.string().nullable().default(null).describe('Basic-auth client secret for the introspection call.'),
+    timeoutMs: z.number().int().positive().default(1_000).describe('Introspection call timeout.'),
+    positiveTtlMs: z.number().int().min(0).default(60_000).describe('How long an active answer is cached.'),
+    negativeTtlMs: z.number().int().min(0).default(10_000).describe('How long an inactive answer is cached.'),
+    failureThreshold: z.number().int().min(1).default(5).describe('Consecutive failures that open the circuit breaker.'),
+    resetMs: z.number().int().min(100).default(10_000).describe('How long the breaker stays open before one trial call.'),
+    claims: z.record(z.string(), z.string()).default({})
+      .describe('Principal field <- introspection response field, e.g. {organizationId: org_id}.'),
+  }).prefault({}),
+  jwt: z.strictObject({
+    secret: z.string().nullable().default(null).describe('HS256/384/512 shared secret.'),
+    jwksUrl: z.url().nullable().default(null).describe('JWKS URL for RS/PS/ES/EdDSA tokens.'),
+    issuer: z.string().nullable().default(null).describe('Required iss, when set.'),
+    audience: z.string().nullable().default(null).describe('Required aud, when set.'),
+    clockToleranceSec: z.number().int().min(0).default(30).describe('Clock skew allowed for exp and nbf.'),
+    claims: z.strictObject({
+      userId: z.string().default('sub'),
+      organizationId: z.string().default('org_id'),
+      workspaceId: z.string().default('workspace_id'),
+      scopes: z.string().default('scope'),
+      serviceAccountId: z.string().default('service_account_id')
+        .describe('A token carrying this claim is a service account.'),
+    }).prefault({}).describe('Principal field <- token claim.'),
+  }).prefault({}),
+  identityHeaders: z.strictObject({
+    user: z.array(z.string()).default(['x-auth-request-user', 'x-forwarded-user']),
+    organization: z.array(z.string()).default(['x-auth-request-org', 'x-forwarded-org']),
+    email: z.array(z.string()).default(['x-auth-request-email', 'x-forwarded-email']),
+  }).prefault({}).describe('Identity headers set by an auth layer in front; believed only from trustProxy peers.'),
+}).prefault({});
+
+export const auditSchema = z.strictObject({
+  basePath: z.string().startsWith('/').default('/v1').describe('Prefix of the audit endpoints.'),
+  apiKeyRequestsPath: z.string().startsWith('/').default('/api-keys/requests'),
+  auditLogsPath: z.string().startsWith('/').default('/audit-logs'),
+  exportPath: z.string().startsWith('/').default('/audit-logs/export'),
+}).prefault({}).describe('Audit endpoints, answered by the proxy and never forwarded.');

@@ -1,0 +1,58 @@
+import { z } from 'zod';
+
+const port = z.number().int().min(0).max(65535);
+const path = z.string().startsWith('/', 'must start with /');
+
+export const listenSchema = z.strictObject({
+  host: z.string().min(1).default('0.0.0.0').describe('Address to listen on.'),
+  port: port.default(8080).describe('Port to listen on (0 picks a free one).'),
+}).prefault({});
+
+export const upstreamSchema = z.strictObject({
+  url: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+    .describe('Origin of the API behind the proxy, e.g. http://127.0.0.1:3000 (required).'),
+  timeoutMs: z.number().int().positive().default(30_000)
+    .describe('How long to wait for the upstream\'s response headers before answering 504.'),
+  connectTimeoutMs: z.number().int().positive().default(5_000)
+    .describe('How long to wait for a TCP/TLS connection to the upstream before answering 502.'),
+  bodyTimeoutMs: z.number().int().min(0).default(300_000)
+    .describe('Longest silence allowed between two chunks of the upstream\'s response body (0 = none).'),
+  changeOrigin: z.boolean().default(false)
+    .describe('Send the upstream\'s own Host header instead of the client\'s.'),
+  connections: z.number().int().positive().default(256)
+    .describe('Most keep-alive connections to the upstream per worker.'),
+  keepAliveTimeoutMs: z.number().int().positive().default(4_000)
+    .describe('How long an idle upstream connection is kept.'),
+});
+
+export const pathsSchema = z.strictObject({
+  healthz: path.default('/healthz').describe('Liveness probe answered by the proxy itself.'),
+  readyz: path.default('/readyz').describe('Readiness probe: store open and upstream reachable.'),
+  metrics: path.default('/metrics').describe('Prometheus metrics.'),
+  openapi: path.default('/openapi.json').describe('OpenAPI 3.1 document of the proxy\'s own endpoints.'),
+}).prefault({}).describe('Paths the proxy answers itself; change them when they would shadow an upstream route.');
+
+export const serverSchema = z.strictObject({
+  drainTimeoutMs: z.number().int().min(0).default(10_000)
+    .describe('On SIGTERM/SIGINT, how long in-flight requests may take before the process exits anyway.'),
+  keepAliveTimeoutMs: z.number().int().positive().default(65_000)
+    .describe('How long an idle client connection is kept open.'),
+  maxHeaderBytes: z.number().int().positive().default(16_384)
+    .describe('Largest request head accepted; larger gets 431.'),
+  requestTimeoutMs: z.number().int().min(0).default(0)
+    .describe('Longest a client may take to send a whole request (0 = none, bodies can be large).'),
+}).prefault({});
+
+export const workersSchema = z.union([z.literal('auto'), z.number().int().min(1).max(256)])
+  .default(1).describe('Worker processes sharing the port; auto = one per core.');
+
+export const logSchema = z.strictObject({
+  level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')
+    .describe('Log level.'),
+  pretty: z.enum(['auto', 'true', 'false']).default('auto')
+    .describe('Human-readable lines: auto = when stdout is a terminal.'),
+  requests: z.boolean().default(true).describe('One line per request at info level.'),
+}).prefault({});
+
+export const trustProxySchema = z.array(z.string()).default([])
+  .describe('CIDRs of proxies in front whose X-Forwarded-For and identity headers are believed.');

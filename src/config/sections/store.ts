@@ -1,0 +1,21 @@
+import { z } from 'zod';
+
+export const storeSchema = z.strictObject({
+  enabled: z.boolean().default(true)
+    .describe('Record requests. Off turns the proxy into a plain forwarder (for measuring the cost of auditing).'),
+  path: z.string().min(1).default('./data').describe('Directory of the LMDB environment (--data-dir overrides it).'),
+  mapSizeMb: z.number().int().min(1).default(16_384)
+    .describe('Largest size the LMDB map may grow to, in MiB.'),
+  queueMax: z.number().int().min(1).default(50_000)
+    .describe('Records waiting to be written before the store counts as unable to keep up.'),
+  batchMax: z.number().int().min(1).default(5_000)
+    .describe('Most records in one write transaction.'),
+  onFailure: z.enum(['closed', 'open']).default('closed')
+    .describe('When the store fails or falls behind: closed = refuse new requests with 503; open = keep proxying and count dropped records.'),
+  retention: z.strictObject({
+    maxAgeDays: z.number().min(0).default(30).describe('Records older than this are pruned (0 = keep forever).'),
+    maxRecords: z.number().int().min(1).nullable().default(null).describe('Keep at most this many records (null = no limit).'),
+    intervalMs: z.number().int().min(1000).default(60_000).describe('How often pruning runs.'),
+    batchSize: z.number().int().min(1).default(2_000).describe('Records removed per pruning transaction.'),
+  }).prefault({}),
+}).prefault({});
