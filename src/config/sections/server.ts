@@ -1,4 +1,14 @@
 import { z } from 'zod';
+import { parseRange } from '../../net/trust.js';
+
+function isRange(value: string): boolean {
+  try {
+    parseRange(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const port = z.number().int().min(0).max(65535);
 const path = z.string().startsWith('/', 'must start with /');
@@ -54,5 +64,5 @@ export const logSchema = z.strictObject({
   requests: z.boolean().default(true).describe('One line per request at info level.'),
 }).prefault({});
 
-export const trustProxySchema = z.array(z.string()).default([])
+export const trustProxySchema = z.array(z.string().refine(isRange, 'must be an IP address or CIDR range')).default([])
   .describe('CIDRs of proxies in front whose X-Forwarded-For and identity headers are believed.');
