@@ -33,7 +33,7 @@ export const upstreamSchema = z.strictObject({
     .describe('Most keep-alive connections to the upstream per worker.'),
   keepAliveTimeoutMs: z.number().int().positive().default(4_000)
     .describe('How long an idle upstream connection is kept.'),
-});
+}).prefault({} as { url: string }); // parsed, so a missing url is reported as upstream.url
 
 export const pathsSchema = z.strictObject({
   healthz: path.default('/healthz').describe('Liveness probe answered by the proxy itself.'),

@@ -1,0 +1,42 @@
+import cluster, { type Worker } from 'node:cluster';
+import type { Logger } from './log.js';
+
+const RESTART_WINDOW_MS = 10_000;
+
+/**
+ * The primary of `--workers N`: forks N workers sharing the port, replaces any that dies (saying why),
+ * and on SIGTERM/SIGINT passes the signal on and exits once every worker has drained.
+ */
+export function runPrimary(count: number, logger: Logger): void {
+  let stopping = false;
+  const recentFailures: number[] = [];
+  const fork = (): Worker => cluster.fork();
+
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) {
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+      return;
+    }
+    const now = Date.now();
+    recentFailures.push(now);
+    while (recentFailures.length && now - recentFailures[0]! > RESTART_WINDOW_MS) recentFailures.shift();
+    logger.error({ workerPid: worker.process.pid, code, signal }, 'worker died; starting a replacement');
+    if (recentFailures.length > count * 5) {
+      logger.fatal({ failures: recentFailures.length }, 'workers keep dying; giving up');
+      process.exit(1);
+    }
+    fork();
+  });
+
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping workers');
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+
+  for (let i = 0; i < count; i++) fork();
+  logger.info({ workers: count }, 'primary started workers');
+}

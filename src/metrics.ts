@@ -1,0 +1,39 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { AuditStore } from './store/store.js';
+import type { Outcome } from './audit/record.js';
+
+/** Prometheus metrics of one worker process. */
+export class ProxyMetrics {
+  readonly registry = new Registry();
+  private readonly requests: Counter<'outcome' | 'status_class'>;
+  private readonly duration: Histogram<'outcome'>;
+
+  constructor(store: AuditStore | null) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'audit_proxy_' });
+    this.requests = new Counter({
+      name: 'audit_proxy_requests_total', help: 'Requests handled, by outcome and status class.',
+      labelNames: ['outcome', 'status_class'], registers: [this.registry],
+    });
+    this.duration = new Histogram({
+      name: 'audit_proxy_request_duration_seconds', help: 'Arrival to last byte.',
+      labelNames: ['outcome'], buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30], registers: [this.registry],
+    });
+    if (store) this.storeGauges(store);
+  }
+
+  observe(outcome: Outcome, statusCode: number, durationMs: number): void {
+    this.requests.inc({ outcome, status_class: `${Math.floor(statusCode / 100)}xx` });
+    this.duration.observe({ outcome }, durationMs / 1000);
+  }
+
+  private storeGauges(store: AuditStore): void {
+    const gauge = (name: string, help: string, read: () => number): void => {
+      new Gauge({ name, help, registers: [this.registry], collect() { this.set(read()); } });
+    };
+    gauge('audit_proxy_store_queue_depth', 'Records waiting to be written.', () => store.health().queueDepth);
+    gauge('audit_proxy_store_queue_capacity', 'Most records that may wait.', () => store.health().queueCapacity);
+    gauge('audit_proxy_store_written_total', 'Records committed by this worker.', () => store.health().written);
+    gauge('audit_proxy_store_dropped_total', 'Records that could not be stored (onFailure: open).', () => store.health().dropped);
+    gauge('audit_proxy_store_healthy', '1 when the store accepts records.', () => (store.accepting() ? 1 : 0));
+  }
+}

@@ -1,0 +1,41 @@
+/** Keeps the first maxBytes of a body as it streams past; never holds up or copies the stream itself. */
+export class BodyCapture {
+  private readonly chunks: Buffer[] = [];
+  private kept = 0;
+  truncated = false;
+
+  constructor(private readonly maxBytes: number) {}
+
+  add(chunk: Buffer): void {
+    const room = this.maxBytes - this.kept;
+    if (room <= 0) {
+      if (chunk.length) this.truncated = true;
+      return;
+    }
+    if (chunk.length > room) {
+      this.chunks.push(Buffer.from(chunk.subarray(0, room)));
+      this.kept = this.maxBytes;
+      this.truncated = true;
+      return;
+    }
+    this.chunks.push(chunk);
+    this.kept += chunk.length;
+  }
+
+  text(): string {
+    return Buffer.concat(this.chunks, this.kept).toString('utf8');
+  }
+}
+
+/** Compiles media-type patterns (text/*, application/*+json) into one predicate over Content-Type values. */
+export function textLikeMatcher(patterns: readonly string[]): (contentType: string | undefined) => boolean {
+  const source = patterns
+    .map((p) => p.toLowerCase().replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/;]*'))
+    .join('|');
+  const regex = new RegExp(`^(?:${source})$`);
+  return (contentType) => {
+    if (!contentType) return false;
+    const semi = contentType.indexOf(';');
+    return regex.test((semi === -1 ? contentType : contentType.slice(0, semi)).trim().toLowerCase());
+  };
+}

@@ -1,0 +1,46 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { Outcome } from '../audit/record.js';
+import { ANONYMOUS, type Principal } from '../principal/principal.js';
+import type { BodyCapture } from './capture.js';
+
+/** Everything one request's stages read and fill, from arrival to the record. */
+export class RequestContext {
+  readonly startedAt = performance.now();
+  readonly createdAtMs = Date.now();
+  readonly pathname: string;
+  readonly search: string;
+  principal: Principal = ANONYMOUS;
+  clientIp = '';
+  country: string | null = null;
+  peerTrusted = false;
+  statusCode = 0;
+  outcome: Outcome = 'completed';
+  ttfbMs: number | null = null;
+  requestBytes = 0;
+  responseBytes = 0;
+  requestBody: BodyCapture | null = null;
+  responseBody: BodyCapture | null = null;
+  /** Set when a stage answered the request itself; the remaining stages are skipped. */
+  answered = false;
+  /** Not recorded: the proxy's own health and metrics endpoints, and excluded routes. */
+  unrecorded = false;
+  /** The proxy's own endpoints set this (e.g. audit_logs/read) instead of the route classifier. */
+  resource: { resourceType: string; action: string; routePattern: string } | null = null;
+
+  constructor(
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    readonly requestId: string,
+    readonly peerIp: string,
+  ) {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    this.pathname = q === -1 ? url : url.slice(0, q);
+    this.search = q === -1 ? '' : url.slice(q + 1);
+  }
+
+  elapsedMs(): number {
+    return performance.now() - this.startedAt;
+  }
+}

@@ -1,0 +1,154 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Pool, type Dispatcher } from 'undici';
+import type { Config } from '../config/schema.js';
+import { ERRORS, errorBody, sendJson } from '../errors.js';
+import type { RequestContext } from './context.js';
+import { BodyCapture } from './capture.js';
+import { downstreamResponseHeaders, hasRequestBody, upstreamRequestHeaders } from './headers.js';
+import { classifyUpstreamError } from './upstream-errors.js';
+
+/** Carries one request to the upstream and its response back; the pipeline does not care how. */
+export interface Transport {
+  forward(ctx: RequestContext, options: ForwardOptions): void;
+  close(): Promise<void>;
+}
+
+export interface ForwardOptions {
+  /** Capture the body of an error response (status >= 400) up to this many bytes; 0 = off. */
+  errorBodyMaxBytes: number;
+  isTextLike: (contentType: string | undefined) => boolean;
+}
+
+class ClientGoneError extends Error {
+  override name = 'ClientGoneError';
+}
+
+/** undici keep-alive pool to one upstream origin; bodies streamed both ways with backpressure. */
+export class UndiciTransport implements Transport {
+  private readonly pool: Pool;
+  private readonly basePath: string;
+  private readonly changeOrigin: boolean;
+
+  constructor(upstream: Config['upstream']) {
+    const url = new URL(upstream.url);
+    this.basePath = url.pathname === '/' ? '' : url.pathname.replace(/\/$/, '');
+    this.changeOrigin = upstream.changeOrigin;
+    this.pool = new Pool(url.origin, {
+      connections: upstream.connections,
+      pipelining: 1,
+      keepAliveTimeout: upstream.keepAliveTimeoutMs,
+      connectTimeout: upstream.connectTimeoutMs,
+      headersTimeout: upstream.timeoutMs,
+      bodyTimeout: upstream.bodyTimeoutMs,
+      connect: { servername: url.hostname },
+    });
+  }
+
+  forward(ctx: RequestContext, options: ForwardOptions): void {
+    const { req } = ctx;
+    const withBody = hasRequestBody(req.headers);
+    if (withBody) req.on('error', ignoreClientError);
+    const handler = new ForwardHandler(ctx, options);
+    this.pool.dispatch({
+      path: this.basePath + (req.url ?? '/'),
+      method: req.method ?? 'GET',
+      headers: upstreamRequestHeaders(req, {
+        requestId: ctx.requestId,
+        peerIp: ctx.peerIp,
+        peerTrusted: ctx.peerTrusted,
+        changeOrigin: this.changeOrigin,
+        scheme: 'http',
+      }),
+      // undici takes async iterables (its typings lag behind): pull-based, so backpressure is kept.
+      body: withBody ? (teeRequestBody(req, ctx) as unknown as IncomingMessage) : null,
+    }, handler);
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+}
+
+/** The request body as undici reads it: counted and captured on the way, never buffered. */
+async function* teeRequestBody(req: IncomingMessage, ctx: RequestContext): AsyncGenerator<Buffer> {
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    ctx.requestBytes += chunk.length;
+    ctx.requestBody?.add(chunk);
+    yield chunk;
+  }
+}
+
+function ignoreClientError(): void {
+  // A client that vanishes mid-upload is recorded as client_aborted; the stream error itself needs no handling.
+}
+
+class ForwardHandler implements Dispatcher.DispatchHandler {
+  private controller: Dispatcher.DispatchController | null = null;
+  private clientGone = false;
+  private readonly res: ServerResponse;
+
+  constructor(private readonly ctx: RequestContext, private readonly options: ForwardOptions) {
+    this.res = ctx.res;
+    this.res.once('close', this.onClientClose);
+  }
+
+  private readonly onClientClose = (): void => {
+    if (this.res.writableFinished) return;
+    this.clientGone = true;
+    if (this.ctx.outcome === 'completed') this.ctx.outcome = 'client_aborted';
+    this.controller?.abort(new ClientGoneError('client closed the connection'));
+  };
+
+  private readonly resume = (): void => {
+    this.controller?.resume();
+  };
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.clientGone) controller.abort(new ClientGoneError('client closed the connection'));
+  }
+
+  onResponseStart(_c: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>, statusMessage?: string): void {
+    if (statusCode < 200) return; // 1xx: node answers 100-continue itself; others carry nothing to forward
+    const { ctx, res } = this;
+    ctx.ttfbMs = ctx.elapsedMs();
+    ctx.statusCode = statusCode;
+    if (statusCode >= 400 && this.options.errorBodyMaxBytes > 0 && this.options.isTextLike(headers['content-type'] as string | undefined)) {
+      ctx.responseBody = new BodyCapture(this.options.errorBodyMaxBytes);
+    }
+    res.writeHead(statusCode, statusMessage || undefined, downstreamResponseHeaders(headers, ctx.requestId));
+    // Without a length the body may trickle (SSE, long polls): let the client see the headers now.
+    if (headers['content-length'] === undefined) res.flushHeaders();
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.ctx.responseBytes += chunk.length;
+    this.ctx.responseBody?.add(chunk);
+    if (!this.res.write(chunk)) {
+      controller.pause();
+      this.res.once('drain', this.resume);
+    }
+  }
+
+  onResponseEnd(): void {
+    this.res.end();
+  }
+
+  onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
+    const { ctx, res } = this;
+    if (this.clientGone || err instanceof ClientGoneError || (ctx.req.destroyed && !ctx.req.complete)) {
+      ctx.outcome = 'client_aborted';
+      res.destroy();
+      return;
+    }
+    const code = classifyUpstreamError(err);
+    const { status, outcome, message } = ERRORS[code];
+    ctx.outcome = outcome;
+    if (res.headersSent) {
+      res.destroy(); // mid-body: the client must see a broken response, not a short "complete" one
+      return;
+    }
+    ctx.statusCode = status;
+    ctx.responseBytes = sendJson(res, status, errorBody(status, message, ctx.requestId), { 'x-request-id': ctx.requestId });
+  }
+}

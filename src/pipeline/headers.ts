@@ -1,0 +1,68 @@
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
+
+/** RFC 9110 7.6.1 connection-specific fields, plus those undici refuses to send (expect). */
+const HOP_BY_HOP = new Set([
+  'connection', 'keep-alive', 'proxy-connection', 'te', 'transfer-encoding', 'upgrade', 'trailer', 'expect',
+  'http2-settings',
+]);
+
+/** Headers the proxy sets itself on the way up. */
+const REPLACED_UPSTREAM = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id']);
+
+export interface UpstreamHeaderOptions {
+  requestId: string;
+  peerIp: string;
+  peerTrusted: boolean;
+  changeOrigin: boolean;
+  /** http or https: how the client reached the proxy. */
+  scheme: string;
+}
+
+/** The request headers sent upstream, as undici's flat [name, value, ...] array, original case and order kept. */
+export function upstreamRequestHeaders(req: IncomingMessage, options: UpstreamHeaderOptions): string[] {
+  const raw = req.rawHeaders;
+  const named = connectionNamed(req.headers.connection);
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || REPLACED_UPSTREAM.has(lower) || named?.has(lower)) continue;
+    if (lower === 'host' && options.changeOrigin) continue;
+    out.push(name, raw[i + 1]!);
+  }
+  const priorFor = req.headers['x-forwarded-for'];
+  out.push('x-forwarded-for', priorFor ? `${priorFor}, ${options.peerIp}` : options.peerIp);
+  const priorProto = options.peerTrusted ? req.headers['x-forwarded-proto'] : undefined;
+  out.push('x-forwarded-proto', typeof priorProto === 'string' ? priorProto : options.scheme);
+  const priorHost = options.peerTrusted ? req.headers['x-forwarded-host'] : undefined;
+  const host = typeof priorHost === 'string' ? priorHost : req.headers.host;
+  if (host) out.push('x-forwarded-host', host);
+  out.push('x-request-id', options.requestId);
+  return out;
+}
+
+/** The upstream's response headers minus hop-by-hop ones; multi-valued ones (Set-Cookie) stay arrays. */
+export function downstreamResponseHeaders(headers: IncomingHttpHeaders, requestId: string): OutgoingHttpHeaders {
+  const named = connectionNamed(headers.connection);
+  const out: OutgoingHttpHeaders = {};
+  for (const name in headers) {
+    if (HOP_BY_HOP.has(name) || named?.has(name)) continue;
+    out[name] = headers[name];
+  }
+  out['x-request-id'] = requestId;
+  return out;
+}
+
+function connectionNamed(connection: string | string[] | undefined): Set<string> | null {
+  if (!connection) return null;
+  const value = Array.isArray(connection) ? connection.join(',') : connection;
+  const names = value.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s && s !== 'close' && s !== 'keep-alive');
+  return names.length ? new Set(names) : null;
+}
+
+/** True when the request carries a body (RFC 9112 6.3). */
+export function hasRequestBody(headers: IncomingHttpHeaders): boolean {
+  if (headers['transfer-encoding'] !== undefined) return true;
+  const length = headers['content-length'];
+  return length !== undefined && length !== '0';
+}

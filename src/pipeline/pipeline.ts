@@ -1,0 +1,247 @@
+import { ServerResponse, type IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Outcome } from '../audit/record.js';
+import type { Config } from '../config/schema.js';
+import { ERRORS, errorBody, sendJson, type ErrorCode } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { ProxyMetrics } from '../metrics.js';
+import { createTrustMatcher, type TrustMatcher } from '../net/trust.js';
+import type { Principal, PrincipalResolver } from '../principal/principal.js';
+import type { AuditStore } from '../store/store.js';
+import { CapturePolicy } from './capture-policy.js';
+import { clientIpFor } from './client-ip.js';
+import { RequestContext } from './context.js';
+import type { Transport } from './forward.js';
+import type { RecordBuilder } from './record.js';
+import { requestIdFor } from './request-id.js';
+import { answerOnSocket, type WebSocketTransport } from './websocket.js';
+
+/** What the auth gate says of a principal the proxy must refuse (auth.enforce). */
+export interface Rejection {
+  status: number;
+  message: string;
+  wwwAuthenticate?: string;
+}
+
+interface Refusal {
+  status: number;
+  message: string;
+  outcome: Outcome;
+  headers?: Record<string, string>;
+}
+
+/** An endpoint the proxy answers itself. */
+export interface OwnRoute {
+  /** Health and metrics are neither identified nor recorded. */
+  recorded: boolean;
+  handle(ctx: RequestContext): void | Promise<void>;
+}
+
+export interface PipelineDeps {
+  config: Config;
+  logger: Logger;
+  resolver: PrincipalResolver;
+  authGate: (principal: Principal) => Rejection | null;
+  store: AuditStore | null;
+  transport: Transport;
+  upgrades: WebSocketTransport;
+  records: RecordBuilder;
+  metrics: ProxyMetrics;
+  ownRoutes: ReadonlyMap<string, OwnRoute>;
+}
+
+/**
+ * A request's way through the proxy, one step each:
+ * arrive -> identify -> admit -> capture -> forward (or an own route) -> finish (record + log).
+ */
+export class Pipeline {
+  private readonly isTrusted: TrustMatcher;
+  private readonly capture: CapturePolicy;
+  private readonly countryHeader: string | null;
+  private readonly logRequests: boolean;
+  /** HTTP requests between arrival and their response's close (a graceful shutdown waits for 0). */
+  inFlight = 0;
+
+  constructor(private readonly deps: PipelineDeps) {
+    this.isTrusted = createTrustMatcher(deps.config.trustProxy);
+    this.capture = new CapturePolicy(deps.config.capture);
+    this.countryHeader = deps.config.client.countryHeader?.toLowerCase() ?? null;
+    this.logRequests = deps.config.log.requests;
+  }
+
+  /** Entry point for every request; `expectContinue` when the client waits for 100 Continue. */
+  handle = (req: IncomingMessage, res: ServerResponse, expectContinue = false): void => {
+    const target = originForm(req.url);
+    if (target === null) {
+      sendJson(res, 400, errorBody(400, 'request target must be a path (/...) or an absolute http(s) URL', ''));
+      return;
+    }
+    req.url = target;
+    const ctx = this.arrive(req, res);
+    const own = this.deps.ownRoutes.get(ctx.pathname);
+    if (own && !own.recorded) {
+      ctx.unrecorded = true;
+      this.runOwnRoute(ctx, own);
+      return;
+    }
+    this.inFlight++;
+    res.once('close', () => {
+      this.inFlight--;
+      this.finish(ctx);
+    });
+    const identified = this.deps.resolver.resolve(req.headers, ctx.peerIp);
+    if (identified instanceof Promise) {
+      identified.then(
+        (principal) => this.proceed(ctx, principal, own, expectContinue),
+        (err: unknown) => this.fail(ctx, err),
+      );
+    } else {
+      this.proceed(ctx, identified, own, expectContinue);
+    }
+  };
+
+  /** Entry point for upgrade requests (WebSocket); same steps, answered on the raw socket. */
+  handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    socket.on('error', ignoreSocketError);
+    // An upgrade has no response object; a detached one keeps one context type for both flows.
+    const ctx = this.arrive(req, new ServerResponse(req));
+    if (req.method !== 'GET' || req.headers.upgrade?.toLowerCase() !== 'websocket') {
+      this.refuseUpgrade(ctx, socket, { status: 400, message: 'only WebSocket upgrades are supported', outcome: 'rejected' });
+      return;
+    }
+    const identified = this.deps.resolver.resolve(req.headers, ctx.peerIp);
+    const proceed = (principal: Principal): void => {
+      ctx.principal = principal;
+      const refusal = this.refusal(ctx);
+      if (refusal) return this.refuseUpgrade(ctx, socket, refusal);
+      ctx.unrecorded = this.capture.excluded(ctx.pathname);
+      this.deps.upgrades.upgrade(ctx, socket, head, () => this.finish(ctx));
+    };
+    if (identified instanceof Promise) {
+      identified.then(proceed, (err: unknown) => {
+        this.deps.logger.error({ err, requestId: ctx.requestId }, 'upgrade failed inside the proxy');
+        this.refuseUpgrade(ctx, socket, { status: 500, message: 'internal proxy error', outcome: 'rejected' });
+      });
+    } else {
+      proceed(identified);
+    }
+  };
+
+  private refuseUpgrade(ctx: RequestContext, socket: Duplex, refusal: Refusal): void {
+    ctx.statusCode = refusal.status;
+    ctx.outcome = refusal.outcome;
+    const body = errorBody(refusal.status, refusal.message, ctx.requestId);
+    ctx.responseBytes = answerOnSocket(socket, refusal.status, body, { 'x-request-id': ctx.requestId, ...refusal.headers });
+    this.finish(ctx);
+  }
+
+  private arrive(req: IncomingMessage, res: ServerResponse): RequestContext {
+    const ctx = new RequestContext(req, res, requestIdFor(req.headers['x-request-id']), req.socket.remoteAddress ?? '');
+    ctx.peerTrusted = this.isTrusted(ctx.peerIp);
+    ctx.clientIp = clientIpFor(ctx.peerIp, req.headers['x-forwarded-for'], this.isTrusted);
+    if (this.countryHeader && ctx.peerTrusted) ctx.country = headerValue(req.headers[this.countryHeader]);
+    return ctx;
+  }
+
+  private proceed(ctx: RequestContext, principal: Principal, own: OwnRoute | undefined, expectContinue: boolean): void {
+    ctx.principal = principal;
+    if (own) {
+      this.runOwnRoute(ctx, own);
+      return;
+    }
+    const refusal = this.refusal(ctx);
+    if (refusal) {
+      this.answer(ctx, refusal.status, refusal.message, refusal.outcome, refusal.headers);
+      return;
+    }
+    this.startCapture(ctx);
+    if (expectContinue) ctx.res.writeContinue();
+    this.deps.transport.forward(ctx, { errorBodyMaxBytes: this.capture.limitsFor(ctx.pathname).errorBodyMaxBytes, isTextLike: this.capture.isTextLike });
+  }
+
+  /** What must not reach the upstream: a store that cannot record (closed mode) or a refused credential. */
+  private refusal(ctx: RequestContext): Refusal | null {
+    const { store, config, authGate } = this.deps;
+    if (store && config.store.onFailure === 'closed' && !store.accepting()) {
+      ctx.unrecorded = true; // the store is what cannot take it; the log line says so
+      const { status, message, outcome } = ERRORS.store_unavailable;
+      return { status, message, outcome };
+    }
+    const rejection = authGate(ctx.principal);
+    if (!rejection) return null;
+    const headers = rejection.wwwAuthenticate ? { 'www-authenticate': rejection.wwwAuthenticate } : undefined;
+    return { status: rejection.status, message: rejection.message, outcome: 'rejected', headers };
+  }
+
+  private startCapture(ctx: RequestContext): void {
+    if (this.capture.excluded(ctx.pathname)) {
+      ctx.unrecorded = true;
+      return;
+    }
+    ctx.requestBody = this.capture.requestBodyCapture(ctx.req, this.capture.limitsFor(ctx.pathname));
+  }
+
+  private runOwnRoute(ctx: RequestContext, own: OwnRoute): void {
+    try {
+      const done = own.handle(ctx);
+      if (done instanceof Promise) done.catch((err: unknown) => this.fail(ctx, err));
+    } catch (err) {
+      this.fail(ctx, err);
+    }
+  }
+
+  reject(ctx: RequestContext, code: ErrorCode, message: string = ERRORS[code].message): void {
+    this.answer(ctx, ERRORS[code].status, message, ERRORS[code].outcome);
+  }
+
+  private answer(ctx: RequestContext, status: number, message: string, outcome: Outcome, headers?: Record<string, string>): void {
+    ctx.answered = true;
+    ctx.statusCode = status;
+    ctx.outcome = outcome;
+    ctx.responseBytes = sendJson(ctx.res, status, errorBody(status, message, ctx.requestId), { 'x-request-id': ctx.requestId, ...headers });
+    // Unread request bodies must not be left on a keep-alive connection.
+    if (!ctx.req.complete) ctx.req.resume();
+  }
+
+  private fail(ctx: RequestContext, err: unknown): void {
+    this.deps.logger.error({ err, requestId: ctx.requestId }, 'request failed inside the proxy');
+    if (!ctx.res.headersSent) this.answer(ctx, 500, 'internal proxy error', 'rejected');
+    else ctx.res.destroy();
+  }
+
+  private finish(ctx: RequestContext): void {
+    const durationMs = ctx.elapsedMs();
+    this.deps.metrics.observe(ctx.outcome, ctx.statusCode, durationMs);
+    if (this.logRequests) {
+      this.deps.logger.info({
+        requestId: ctx.requestId, method: ctx.req.method, path: ctx.pathname, status: ctx.statusCode,
+        durationMs: Math.round(durationMs * 1000) / 1000, outcome: ctx.outcome,
+      }, 'request');
+    }
+    const { store } = this.deps;
+    if (!store || ctx.unrecorded) return;
+    store.append(this.deps.records.build(ctx));
+  }
+}
+
+/** Origin-form target of a request: a path as sent, an absolute-form URL reduced to its path, else null. */
+export function originForm(url: string | undefined): string | null {
+  if (!url) return null;
+  if (url.charCodeAt(0) === 47 /* / */) return url;
+  if (!/^https?:\/\//i.test(url)) return null;
+  try {
+    const parsed = new URL(url);
+    return parsed.pathname + parsed.search;
+  } catch {
+    return null;
+  }
+}
+
+function ignoreSocketError(): void {
+  // A client socket that errors closes; its record says client_aborted or what the tunnel saw.
+}
+
+function headerValue(value: string | string[] | undefined): string | null {
+  const v = Array.isArray(value) ? value[0] : value;
+  return v && v.length <= 64 ? v : null;
+}

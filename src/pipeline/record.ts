@@ -1,0 +1,81 @@
+import { v7 as uuidv7 } from 'uuid';
+import type { AuditRecord } from '../audit/record.js';
+import { BUILT_IN_MASKED_HEADERS, maskHeaders } from '../audit/mask.js';
+import { BodyRedactor } from '../audit/redact.js';
+import { RouteClassifier, type RouteInfo } from '../audit/route.js';
+import type { Config } from '../config/schema.js';
+import type { RequestContext } from './context.js';
+
+/** Turns a finished request's context into its AuditRecord: masked, redacted, classified. */
+export class RecordBuilder {
+  private readonly masked: ReadonlySet<string>;
+  readonly redactor: BodyRedactor;
+
+  constructor(config: Config, private readonly routes: RouteClassifier, private readonly upstream: string) {
+    this.masked = new Set([
+      ...BUILT_IN_MASKED_HEADERS,
+      ...config.auth.apiKeyHeaders.map((h) => h.toLowerCase()),
+      ...config.capture.maskHeaders.map((h) => h.toLowerCase()),
+    ]);
+    this.redactor = new BodyRedactor(config.capture.redactKeys);
+  }
+
+  build(ctx: RequestContext): AuditRecord {
+    const { req, principal } = ctx;
+    const method = req.method ?? 'GET';
+    const route: RouteInfo = ctx.resource ?? this.routes.classify(method, ctx.pathname);
+    const contentType = req.headers['content-type'];
+    return {
+      id: uuidv7({ msecs: ctx.createdAtMs }),
+      requestId: ctx.requestId,
+      createdAt: new Date(ctx.createdAtMs).toISOString(),
+      method,
+      path: ctx.pathname,
+      query: this.redactor.redactQuery(parseQuery(ctx.search)),
+      routePattern: route.routePattern,
+      resourceType: route.resourceType,
+      action: route.action,
+      statusCode: ctx.statusCode,
+      outcome: ctx.outcome,
+      durationMs: round3(ctx.elapsedMs()),
+      ttfbMs: ctx.ttfbMs === null ? null : round3(ctx.ttfbMs),
+      requestBytes: ctx.requestBytes,
+      responseBytes: ctx.responseBytes,
+      clientIp: ctx.clientIp,
+      country: ctx.country,
+      userAgent: req.headers['user-agent'] ?? null,
+      principalType: principal.principalType,
+      principalId: principal.principalId,
+      apiKeyId: principal.apiKeyId,
+      serviceAccountId: principal.serviceAccountId,
+      userId: principal.userId,
+      organizationId: principal.organizationId,
+      workspaceId: principal.workspaceId,
+      authError: principal.authError,
+      requestHeaders: maskHeaders(req.headers, this.masked),
+      requestBody: ctx.requestBody ? this.redactor.redact(ctx.requestBody.text(), contentType) : null,
+      requestBodyTruncated: ctx.requestBody?.truncated ?? false,
+      responseBody: ctx.responseBody
+        ? this.redactor.redact(ctx.responseBody.text(), ctx.res.getHeader('content-type') as string | undefined)
+        : null,
+      upstream: this.upstream,
+    };
+  }
+}
+
+/** Query parameters as an object: repeated names become arrays; a malformed escape is kept as sent. */
+export function parseQuery(search: string): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = Object.create(null);
+  if (!search) return out;
+  for (const [key, value] of new URLSearchParams(search)) {
+    const prior = out[key];
+    if (prior === undefined) out[key] = value;
+    else if (Array.isArray(prior)) prior.push(value);
+    else out[key] = [prior, value];
+  }
+  return out;
+}
+
+function round3(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}

@@ -1,0 +1,23 @@
+import type { ErrorCode } from '../errors.js';
+
+const UNREACHABLE = new Set([
+  'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT',
+  'ERR_TLS_CERT_ALTNAME_INVALID', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_HAS_EXPIRED',
+]);
+const TIMEOUT = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
+/** One place maps a transport error to what the client is told (502 or 504). */
+export function classifyUpstreamError(err: unknown): ErrorCode {
+  const code = errorCode(err);
+  if (TIMEOUT.has(code)) return 'upstream_timeout';
+  if (UNREACHABLE.has(code)) return 'upstream_unreachable';
+  return 'upstream_failed';
+}
+
+/** The error's code, or its cause's (undici wraps socket errors). */
+export function errorCode(err: unknown): string {
+  const e = err as { code?: unknown; cause?: { code?: unknown } } | null;
+  if (typeof e?.code === 'string' && e.code !== 'UND_ERR_SOCKET') return e.code;
+  if (typeof e?.cause?.code === 'string') return e.cause.code;
+  return typeof e?.code === 'string' ? e.code : 'UNKNOWN';
+}

@@ -1,0 +1,40 @@
+import type { Config } from './config/schema.js';
+import type { Logger } from './log.js';
+import { createRouteClassifier } from './audit/route.js';
+import { healthRoutes } from './health.js';
+import { ProxyMetrics } from './metrics.js';
+import { UndiciTransport } from './pipeline/forward.js';
+import { Pipeline, type OwnRoute } from './pipeline/pipeline.js';
+import { RecordBuilder } from './pipeline/record.js';
+import { WebSocketTransport } from './pipeline/websocket.js';
+import { ANONYMOUS, type PrincipalResolver } from './principal/principal.js';
+import type { AuditStore } from './store/store.js';
+
+/** Everything one worker needs, built from the config, and closed in the right order. */
+export interface Services {
+  pipeline: Pipeline;
+  store: AuditStore | null;
+  close(): Promise<void>;
+}
+
+export async function buildServices(config: Config, logger: Logger): Promise<Services> {
+  const store: AuditStore | null = null;
+  const resolver: PrincipalResolver = { resolve: () => ANONYMOUS };
+  const transport = new UndiciTransport(config.upstream);
+  const upgrades = new WebSocketTransport(config.upstream, logger);
+  const metrics = new ProxyMetrics(store);
+  const ownRoutes = new Map<string, OwnRoute>(healthRoutes(config, store, metrics));
+  const records = new RecordBuilder(config, await createRouteClassifier(config.routes), new URL(config.upstream.url).origin);
+  const pipeline = new Pipeline({
+    config, logger, resolver, authGate: () => null, store, transport, upgrades, records, metrics, ownRoutes,
+  });
+  return {
+    pipeline,
+    store,
+    async close() {
+      upgrades.close();
+      await transport.close();
+      await resolver.close?.();
+    },
+  };
+}
