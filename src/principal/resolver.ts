@@ -1,0 +1,47 @@
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import { createTrustMatcher } from '../net/trust.js';
+import { unknownKeyPrincipal } from './build.js';
+import { createCredentialReader } from './credentials.js';
+import { fingerprint } from './digest.js';
+import { loadFingerprintSecret } from './fingerprint-secret.js';
+import { createIdentityReader } from './identity-headers.js';
+import { ANONYMOUS, type Principal, type PrincipalResolver } from './principal.js';
+import { KeyRegistry } from './registry.js';
+
+export interface ResolverDeps {
+  logger: Logger;
+  /** Where the generated fingerprint secret is kept when auth.fingerprintSecret is not set. */
+  dataDir: string;
+}
+
+export interface ClosablePrincipalResolver extends PrincipalResolver {
+  close(): Promise<void>;
+}
+
+/**
+ * Resolves who is calling: API key (registry, then introspection), else bearer JWT, else trusted identity
+ * headers, else ANONYMOUS. Synchronous unless a network call is needed (introspection or JWKS miss, first JWT).
+ * Construction reads the keys file and fingerprint secret synchronously and throws a message naming any problem.
+ */
+export function createPrincipalResolver(config: Config, deps: ResolverDeps): ClosablePrincipalResolver {
+  const auth = config.auth;
+  const secret = loadFingerprintSecret(auth.fingerprintSecret, deps.dataDir);
+  const registry = new KeyRegistry(auth.keys, auth.keysFile, deps.logger);
+  const readCredential = createCredentialReader(auth.apiKeyHeaders, false);
+  const readIdentity = createIdentityReader(auth.identityHeaders, createTrustMatcher(config.trustProxy));
+
+  const resolveApiKey = (key: string): Principal =>
+    registry.lookup(key) ?? unknownKeyPrincipal(fingerprint(key, secret), 'unknown_key', 'api_key');
+
+  return {
+    resolve(headers, peerIp) {
+      const credential = readCredential(headers);
+      if (credential !== null) return resolveApiKey(credential.value);
+      return readIdentity(headers, peerIp) ?? ANONYMOUS;
+    },
+    async close() {
+      registry.close();
+    },
+  };
+}
