@@ -6,6 +6,7 @@ import { createCredentialReader } from './credentials.js';
 import { fingerprint } from './digest.js';
 import { loadFingerprintSecret } from './fingerprint-secret.js';
 import { createIdentityReader } from './identity-headers.js';
+import { JwtVerifier } from './jwt.js';
 import { ANONYMOUS, type Principal, type PrincipalResolver } from './principal.js';
 import { KeyRegistry } from './registry.js';
 
@@ -28,7 +29,8 @@ export function createPrincipalResolver(config: Config, deps: ResolverDeps): Clo
   const auth = config.auth;
   const secret = loadFingerprintSecret(auth.fingerprintSecret, deps.dataDir);
   const registry = new KeyRegistry(auth.keys, auth.keysFile, deps.logger);
-  const readCredential = createCredentialReader(auth.apiKeyHeaders, false);
+  const jwt = auth.jwt.secret || auth.jwt.jwksUrl ? new JwtVerifier(auth.jwt, deps.logger) : null;
+  const readCredential = createCredentialReader(auth.apiKeyHeaders, jwt !== null);
   const readIdentity = createIdentityReader(auth.identityHeaders, createTrustMatcher(config.trustProxy));
 
   const resolveApiKey = (key: string): Principal =>
@@ -37,7 +39,8 @@ export function createPrincipalResolver(config: Config, deps: ResolverDeps): Clo
   return {
     resolve(headers, peerIp) {
       const credential = readCredential(headers);
-      if (credential !== null) return resolveApiKey(credential.value);
+      if (credential?.kind === 'api_key') return resolveApiKey(credential.value);
+      if (credential?.kind === 'jwt') return jwt!.verify(credential.value);
       return readIdentity(headers, peerIp) ?? ANONYMOUS;
     },
     async close() {
