@@ -6,6 +6,7 @@ import { createCredentialReader } from './credentials.js';
 import { fingerprint } from './digest.js';
 import { loadFingerprintSecret } from './fingerprint-secret.js';
 import { createIdentityReader } from './identity-headers.js';
+import { IntrospectionClient } from './introspection.js';
 import { JwtVerifier } from './jwt.js';
 import { ANONYMOUS, type Principal, type PrincipalResolver } from './principal.js';
 import { KeyRegistry } from './registry.js';
@@ -29,12 +30,15 @@ export function createPrincipalResolver(config: Config, deps: ResolverDeps): Clo
   const auth = config.auth;
   const secret = loadFingerprintSecret(auth.fingerprintSecret, deps.dataDir);
   const registry = new KeyRegistry(auth.keys, auth.keysFile, deps.logger);
+  const fingerprintOf = (key: string) => fingerprint(key, secret);
+  const { url } = auth.introspection;
+  const introspection = url ? new IntrospectionClient({ ...auth.introspection, url }, fingerprintOf, deps.logger) : null;
   const jwt = auth.jwt.secret || auth.jwt.jwksUrl ? new JwtVerifier(auth.jwt, deps.logger) : null;
   const readCredential = createCredentialReader(auth.apiKeyHeaders, jwt !== null);
   const readIdentity = createIdentityReader(auth.identityHeaders, createTrustMatcher(config.trustProxy));
 
-  const resolveApiKey = (key: string): Principal =>
-    registry.lookup(key) ?? unknownKeyPrincipal(fingerprint(key, secret), 'unknown_key', 'api_key');
+  const resolveApiKey = (key: string): Principal | Promise<Principal> =>
+    registry.lookup(key) ?? introspection?.resolve(key) ?? unknownKeyPrincipal(fingerprintOf(key), 'unknown_key', 'api_key');
 
   return {
     resolve(headers, peerIp) {
@@ -45,6 +49,7 @@ export function createPrincipalResolver(config: Config, deps: ResolverDeps): Clo
     },
     async close() {
       registry.close();
+      await introspection?.close();
     },
   };
 }
