@@ -9,10 +9,6 @@ export class CircuitBreaker {
 
   constructor(private readonly threshold: number, private readonly resetMs: number) {}
 
-  get current(): 'closed' | 'open' | 'half_open' {
-    return this.state;
-  }
-
   /** Whether a call may go out now; in half-open state only the first caller gets through. */
   allowRequest(now = Date.now()): boolean {
     if (this.state === 'closed') return true;

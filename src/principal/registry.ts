@@ -40,10 +40,6 @@ export class KeyRegistry {
     this.rebuild();
   }
 
-  get size(): number {
-    return this.byDigest.size;
-  }
-
   /** The registry principal of a raw key, or null; the digest is confirmed in constant time. */
   lookup(key: string): Principal | null {
     const digest = sha256(key);

@@ -18,8 +18,4 @@ export class TtlCache<V> {
     if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
     this.entries.set(key, { value, expiresAt });
   }
-
-  get size(): number {
-    return this.entries.size;
-  }
 }
