@@ -15,6 +15,8 @@ export type KeyEntry = z.infer<typeof keyEntrySchema>;
 export const authSchema = z.strictObject({
   enforce: z.boolean().default(false)
     .describe('true: refuse a missing, unknown, expired or invalid credential with 401. false: observe and record only.'),
+  realm: z.string().regex(/^[^"\\]+$/, 'must not contain quotes or backslashes').default('audit-proxy')
+    .describe('Realm named in the WWW-Authenticate header of a 401.'),
   apiKeyHeaders: z.array(z.string()).default([])
     .describe('Headers carrying an API key, beyond Authorization: Bearer, X-Api-Key and x-portkey-api-key.'),
   keys: z.array(keyEntrySchema).default([]).describe('Key registry: SHA-256 digests of API keys, never raw keys.'),
@@ -31,8 +33,15 @@ export const authSchema = z.strictObject({
     negativeTtlMs: z.number().int().min(0).default(10_000).describe('How long an inactive answer is cached.'),
     failureThreshold: z.number().int().min(1).default(5).describe('Consecutive failures that open the circuit breaker.'),
     resetMs: z.number().int().min(100).default(10_000).describe('How long the breaker stays open before one trial call.'),
-    claims: z.record(z.string(), z.string()).default({})
-      .describe('Principal field <- introspection response field, e.g. {organizationId: org_id}.'),
+    cacheSize: z.number().int().positive().default(10_000).describe('Most introspection answers kept in each cache.'),
+    claims: z.strictObject({
+      apiKeyId: z.string().default('key_id').describe('Absent from an answer: the key fingerprint is used.'),
+      userId: z.string().default('sub'),
+      organizationId: z.string().default('org_id'),
+      workspaceId: z.string().default('workspace_id'),
+      serviceAccountId: z.string().default('service_account_id'),
+      scopes: z.string().default('scope').describe('A space-separated string or an array of strings.'),
+    }).prefault({}).describe('Principal field <- introspection response field.'),
   }).prefault({}),
   jwt: z.strictObject({
     secret: z.string().nullable().default(null).describe('HS256/384/512 shared secret.'),
@@ -40,11 +49,21 @@ export const authSchema = z.strictObject({
     issuer: z.string().nullable().default(null).describe('Required iss, when set.'),
     audience: z.string().nullable().default(null).describe('Required aud, when set.'),
     clockToleranceSec: z.number().int().min(0).default(30).describe('Clock skew allowed for exp and nbf.'),
+    cacheTtlMs: z.number().int().min(0).default(60_000)
+      .describe('How long a verified token is remembered (never past its exp); 0 disables the cache.'),
+    cacheSize: z.number().int().positive().default(10_000).describe('Most verified tokens remembered.'),
+    jwksTimeoutMs: z.number().int().positive().default(2_000).describe('JWKS fetch timeout.'),
+    jwksMaxAgeMs: z.number().int().positive().default(600_000)
+      .describe('Age after which the JWKS is refetched in the background (the old set serves meanwhile).'),
+    jwksCooldownMs: z.number().int().min(0).default(30_000)
+      .describe('Least time between two JWKS fetches triggered by unknown kids, so bogus kids cannot hammer the server.'),
     claims: z.strictObject({
       userId: z.string().default('sub'),
       organizationId: z.string().default('org_id'),
       workspaceId: z.string().default('workspace_id'),
-      scopes: z.string().default('scope'),
+      scopes: z.union([z.string(), z.array(z.string())]).default(['scope', 'permissions'])
+        .transform((v) => (typeof v === 'string' ? [v] : v))
+        .describe('Claim(s) holding scopes, first present wins: a space-separated string or an array.'),
       serviceAccountId: z.string().default('service_account_id')
         .describe('A token carrying this claim is a service account.'),
     }).prefault({}).describe('Principal field <- token claim.'),
@@ -52,7 +71,9 @@ export const authSchema = z.strictObject({
   identityHeaders: z.strictObject({
     user: z.array(z.string()).default(['x-auth-request-user', 'x-forwarded-user']),
     organization: z.array(z.string()).default(['x-auth-request-org', 'x-forwarded-org']),
-    email: z.array(z.string()).default(['x-auth-request-email', 'x-forwarded-email']),
+    email: z.array(z.string()).default(['x-auth-request-email', 'x-forwarded-email'])
+      .describe('Used as the user id when no user header is present.'),
+    workspace: z.array(z.string()).default([]),
   }).prefault({}).describe('Identity headers set by an auth layer in front; believed only from trustProxy peers.'),
 }).prefault({});
 
