@@ -6,6 +6,7 @@ import { hideBin } from 'yargs/helpers';
 import { stringify as toYaml } from 'yaml';
 import { ConfigError, loadConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
+import { createKeysCommand } from './cli/keys-command.js';
 import { runPrimary } from './cluster.js';
 import { createLogger } from './log.js';
 import { startProxy } from './server.js';
@@ -99,6 +100,7 @@ export function buildCli(argv: string[]): Argv {
     .command('serve', 'run the proxy in front of an upstream', (y) => configOptions(y), (a) => serve(a as ConfigFlags))
     .command('check-config', 'validate and print the effective config (secrets masked)', (y) => configOptions(y),
       (a) => checkConfig(a as ConfigFlags))
+    .command(createKeysCommand())
     .demandCommand(1, 'name a command: serve, check-config, keys or query')
     .strict()
     .help()

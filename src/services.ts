@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import type { Config } from './config/schema.js';
 import type { Logger } from './log.js';
 import { createRouteClassifier } from './audit/route.js';
@@ -7,7 +8,8 @@ import { UndiciTransport } from './pipeline/forward.js';
 import { Pipeline, type OwnRoute } from './pipeline/pipeline.js';
 import { RecordBuilder } from './pipeline/record.js';
 import { WebSocketTransport } from './pipeline/websocket.js';
-import { ANONYMOUS, type PrincipalResolver } from './principal/principal.js';
+import { rejection } from './principal/enforcement.js';
+import { createPrincipalResolver } from './principal/resolver.js';
 import type { AuditStore } from './store/store.js';
 
 /** Everything one worker needs, built from the config, and closed in the right order. */
@@ -19,14 +21,15 @@ export interface Services {
 
 export async function buildServices(config: Config, logger: Logger): Promise<Services> {
   const store: AuditStore | null = null;
-  const resolver: PrincipalResolver = { resolve: () => ANONYMOUS };
+  mkdirSync(config.store.path, { recursive: true });
+  const resolver = createPrincipalResolver(config, { logger, dataDir: config.store.path });
   const transport = new UndiciTransport(config.upstream);
   const upgrades = new WebSocketTransport(config.upstream, logger);
   const metrics = new ProxyMetrics(store);
   const ownRoutes = new Map<string, OwnRoute>(healthRoutes(config, store, metrics));
   const records = new RecordBuilder(config, await createRouteClassifier(config.routes), new URL(config.upstream.url).origin);
   const pipeline = new Pipeline({
-    config, logger, resolver, authGate: () => null, store, transport, upgrades, records, metrics, ownRoutes,
+    config, logger, resolver, authGate: (principal) => rejection(principal, config.auth), store, transport, upgrades, records, metrics, ownRoutes,
   });
   return {
     pipeline,
@@ -34,7 +37,7 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
     async close() {
       upgrades.close();
       await transport.close();
-      await resolver.close?.();
+      await resolver.close();
     },
   };
 }
