@@ -107,11 +107,21 @@ export function buildCli(argv: string[]): Argv {
     .alias('h', 'help')
     .version()
     .fail((message, err) => {
-      throw err ?? new CliUsageError(message);
+      throw err ?? new CliUsageError(withoutCamelTwins(message));
     });
 }
 
 class CliUsageError extends Error {}
+
+/** yargs names an unknown --foo-bar twice (foo-bar, fooBar); say it once. */
+function withoutCamelTwins(message: string): string {
+  const match = /^(Unknown arguments?): (.*)$/.exec(message);
+  if (!match) return message;
+  const names = match[2]!.split(', ');
+  const dashed = new Set(names.filter((n) => n.includes('-')).map((n) => n.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())));
+  const kept = names.filter((n) => !dashed.has(n));
+  return `${kept.length > 1 ? 'Unknown arguments' : 'Unknown argument'}: ${kept.join(', ')}`;
+}
 
 export async function main(argv: string[]): Promise<void> {
   try {

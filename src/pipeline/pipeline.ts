@@ -73,7 +73,7 @@ export class Pipeline {
   handle = (req: IncomingMessage, res: ServerResponse, expectContinue = false): void => {
     const target = originForm(req.url);
     if (target === null) {
-      sendJson(res, 400, errorBody(400, 'request target must be a path (/...) or an absolute http(s) URL', ''));
+      sendJson(res, 400, errorBody(400, 'request target must be a path (/...) or an absolute http(s) URL', requestIdFor(req.headers['x-request-id'])));
       return;
     }
     req.url = target;
