@@ -96,6 +96,7 @@ function checkConfig(flags: ConfigFlags): void {
 export function buildCli(argv: string[]): Argv {
   return yargs(argv)
     .scriptName('audit-proxy')
+    .parserConfiguration({ 'duplicate-arguments-array': false })
     .usage('$0 <command> [options]\n\nA reverse proxy that records who called what, when, from where, and how it went.')
     .command('serve', 'run the proxy in front of an upstream', (y) => configOptions(y), (a) => serve(a as ConfigFlags))
     .command('check-config', 'validate and print the effective config (secrets masked)', (y) => configOptions(y),

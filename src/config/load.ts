@@ -47,7 +47,7 @@ export function loadConfig(sources: ConfigSources = {}): Readonly<Config> {
 }
 
 export function parseConfig(tree: unknown): Readonly<Config> {
-  const result = configSchema.safeParse(tree);
+  const result = configSchema.safeParse(tree, { reportInput: true });
   if (!result.success) throw new ConfigError(result.error.issues.map(describeIssue));
   return deepFreeze(result.data);
 }
