@@ -1,9 +1,11 @@
 import { Writable } from 'node:stream';
+import { open, type Key } from 'lmdb';
 import { pino } from 'pino';
 import type { AuditRecord } from '../../src/audit/record.js';
 import { storeSchema } from '../../src/config/sections/store.js';
 import type { Config } from '../../src/config/schema.js';
 import type { Logger } from '../../src/log.js';
+import { INDEXED_FIELDS, MAX_MS, MIN_MS, indexedValue, openDbs } from '../../src/store/indexes.js';
 
 export const BASE_MS = Date.parse('2026-11-01T00:00:00.000Z');
 
@@ -72,3 +74,34 @@ export function capturingLogger(): { logger: Logger; lines: Array<Record<string,
 }
 
 export const ids = (records: AuditRecord[]): string[] => records.map((record) => record.id);
+
+/**
+ * Opens the environment directly and checks that every index entry names an existing record and every
+ * record has exactly its index entries. Returns the problems found (empty when consistent) and the record count.
+ */
+export async function checkConsistency(path: string): Promise<{ problems: string[]; records: number }> {
+  const env = open({ path, noSubdir: false, maxDbs: 16, readOnly: true });
+  const dbs = openDbs(env);
+  const problems: string[] = [];
+  const expectedKeys = new Set<string>();
+  let records = 0;
+  for (const { value } of dbs.records.getRange({ start: [MIN_MS], end: [MAX_MS] })) {
+    records++;
+    const tail = [Date.parse(value.createdAt), value.id];
+    const org = value.organizationId ?? '';
+    expectedKeys.add(JSON.stringify(['time', org, ...tail]));
+    for (const field of INDEXED_FIELDS) {
+      const keyed = indexedValue(value, field);
+      if (keyed !== null) expectedKeys.add(JSON.stringify([field, org, keyed, ...tail]));
+    }
+  }
+  const actualKeys = new Set<string>();
+  for (const key of dbs.orgTime.getKeys()) actualKeys.add(JSON.stringify(['time', ...(key as Key[])]));
+  for (const field of INDEXED_FIELDS) {
+    for (const key of dbs.byField[field].getKeys()) actualKeys.add(JSON.stringify([field, ...(key as Key[])]));
+  }
+  for (const key of actualKeys) if (!expectedKeys.has(key)) problems.push(`index entry without record: ${key}`);
+  for (const key of expectedKeys) if (!actualKeys.has(key)) problems.push(`record without index entry: ${key}`);
+  await env.close();
+  return { problems, records };
+}
