@@ -1,7 +1,7 @@
 import t from 'tap';
 import { open } from 'lmdb';
 import { openAuditStore, SCHEMA_VERSION } from '../../src/store/index.js';
-import { capturingLogger, makeRecord, storeConfig } from './helpers.js';
+import { capturingLogger, makeRecord, storeConfig } from './fixtures/helpers.js';
 
 const settle = (ms = 0) => new Promise((resolve) => setTimeout(resolve, ms));
 /** ~100 KB each, so a 1 MiB store fills after about ten. */

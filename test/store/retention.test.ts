@@ -1,6 +1,6 @@
 import t from 'tap';
 import { openAuditStore } from '../../src/store/index.js';
-import { BASE_MS, capturingLogger, checkConsistency, ids, makeRecord, storeConfig } from './helpers.js';
+import { BASE_MS, capturingLogger, checkConsistency, ids, makeRecord, storeConfig } from './fixtures/helpers.js';
 
 const DAY_MS = 86_400_000;
 
