@@ -94,8 +94,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
 
   private readonly onClientClose = (): void => {
     if (this.res.writableFinished) return;
-    this.clientGone = true;
-    if (this.ctx.outcome === 'completed') this.ctx.outcome = 'client_aborted';
+    this.clientGone = true; // the pipeline records the outcome; here the upstream request is let go
     this.controller?.abort(new ClientGoneError('client closed the connection'));
   };
 

@@ -210,6 +210,9 @@ export class Pipeline {
   }
 
   private finish(ctx: RequestContext): void {
+    // The response closed before its last byte went out: whatever else happened, the client left.
+    // (A WebSocket tunnel, status 101, has no response object to finish.)
+    if (!ctx.res.writableFinished && ctx.outcome === 'completed' && ctx.statusCode !== 101) ctx.outcome = 'client_aborted';
     const durationMs = ctx.elapsedMs();
     this.deps.metrics.observe(ctx.outcome, ctx.statusCode, durationMs);
     if (this.logRequests) {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { parseConfig } from '../../src/config/load.js';
+import type { AuditRecord } from '../../src/audit/record.js';
 import type { Config } from '../../src/config/schema.js';
 import { createLogger } from '../../src/log.js';
 import { startProxy, type RunningProxy } from '../../src/server.js';
@@ -58,4 +59,16 @@ function merge(base: Record<string, unknown>, extra: Record<string, unknown>): R
 
 function isPlain(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Every record the proxy has committed, newest first, once `count` of them are there. */
+export async function recordsOf(proxy: TestProxy, count = 1): Promise<AuditRecord[]> {
+  const store = proxy.services.store!;
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    await store.flush();
+    const { items } = store.query({}, { limit: 1000 });
+    if (items.length >= count || Date.now() > deadline) return items;
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
