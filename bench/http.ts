@@ -1,0 +1,119 @@
+// Scenario 1: throughput and latency of a small GET and a 16 KiB POST at 50 and 1 connections, per contender.
+// Contenders run side by side; loads are run round-robin (rotating the order each round) and the median kept.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { auditProxy, httpProxy3, nginx, startContender, startUpstream, type ContenderSpec, type Running } from './lib/contenders.js';
+import { ensureTool } from './lib/install.js';
+import { wrk, writePostScript, type WrkResult } from './lib/wrk.js';
+
+export interface HttpBenchOptions {
+  quick: boolean;
+  /** Pin single-worker contenders to CPU 0 and the upstream and wrk to CPU 1. */
+  pin: boolean;
+}
+
+export interface Load {
+  name: string;
+  connections: number;
+  post: boolean;
+}
+
+export const LOADS: Load[] = [
+  { name: 'GET c50', connections: 50, post: false },
+  { name: 'GET c1', connections: 1, post: false },
+  { name: 'POST16k c50', connections: 50, post: true },
+  { name: 'POST16k c1', connections: 1, post: true },
+];
+
+/** results[load][contender] */
+export type HttpResults = Record<string, Record<string, WrkResult>>;
+
+export interface HttpBenchOutput {
+  results: HttpResults;
+  workersOf: Record<string, number | 'auto'>;
+  notes: string[];
+  rounds: number;
+  seconds: number;
+}
+
+function contenderSpecs(nginxBinary: string | null): ContenderSpec[] {
+  const specs = [
+    httpProxy3(),
+    auditProxy('audit-proxy off', { record: false, logRequests: false, workers: 1 }),
+    auditProxy('audit-proxy on', { record: true, logRequests: false, workers: 1 }),
+    auditProxy('audit-proxy off +log', { record: false, logRequests: true, workers: 1 }),
+    auditProxy('audit-proxy on +log', { record: true, logRequests: true, workers: 1 }),
+    auditProxy('audit-proxy off --auto', { record: false, logRequests: false, workers: 'auto' }),
+    auditProxy('audit-proxy on --auto', { record: true, logRequests: false, workers: 'auto' }),
+  ];
+  if (nginxBinary) specs.unshift(nginx(nginxBinary, 1), nginx(nginxBinary, 'auto'));
+  return specs;
+}
+
+export async function runHttpBench({ quick, pin }: HttpBenchOptions): Promise<HttpBenchOutput | null> {
+  const notes: string[] = [];
+  if (!ensureTool('wrk', 'wrk')) return null;
+  const nginxBinary = ensureTool('nginx', 'nginx');
+  if (!nginxBinary) notes.push('nginx skipped: not installed and could not be installed');
+  const rounds = quick ? 1 : 3;
+  const seconds = quick ? 1 : 3;
+  const proxyCpu = pin ? '0' : null;
+  const loadCpu = pin ? '1' : null;
+  const root = mkdtempSync(join(tmpdir(), 'audit-proxy-bench-'));
+  const upstream = await startUpstream(loadCpu);
+  const running: Running[] = [];
+  try {
+    for (const spec of contenderSpecs(nginxBinary)) running.push(await startContender(spec, upstream.port, root, proxyCpu));
+    const targets = [{ name: 'direct', url: `http://127.0.0.1:${upstream.port}` }, ...running.map((r) => ({ name: r.spec.name, url: r.url }))];
+    const script = writePostScript(root, 16 * 1024);
+    const scriptFor = (load: Load) => (load.post ? script : null);
+    for (const target of targets) {
+      for (const load of [LOADS[0]!, LOADS[2]!]) await wrk({ url: target.url, connections: load.connections, seconds: 1, script: scriptFor(load), cpus: loadCpu });
+    }
+    const samples: Record<string, Record<string, WrkResult[]>> = {};
+    for (let round = 0; round < rounds; round++) {
+      for (const load of LOADS) {
+        const perLoad = (samples[load.name] ??= {});
+        for (const target of rotate(targets, round)) {
+          const result = await wrk({ url: target.url, connections: load.connections, seconds, script: scriptFor(load), cpus: loadCpu });
+          (perLoad[target.name] ??= []).push(result);
+        }
+      }
+    }
+    const workersOf: Record<string, number | 'auto'> = { direct: 1, ...Object.fromEntries(running.map((r) => [r.spec.name, r.spec.workers])) };
+    if (pin) notes.push('single-worker contenders pinned to CPU 0 (taskset); upstream and wrk pinned to CPU 1; --auto contenders unpinned');
+    return { results: medians(samples), workersOf, notes, rounds, seconds };
+  } finally {
+    for (const r of running) await r.stop();
+    await upstream.server.stop();
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+function rotate<T>(items: T[], by: number): T[] {
+  const k = by % items.length;
+  return [...items.slice(k), ...items.slice(0, k)];
+}
+
+function medians(samples: Record<string, Record<string, WrkResult[]>>): HttpResults {
+  const out: HttpResults = {};
+  for (const [load, perTarget] of Object.entries(samples)) {
+    out[load] = {};
+    for (const [target, runs] of Object.entries(perTarget)) {
+      out[load][target] = {
+        rps: median(runs.map((r) => r.rps)),
+        p50Ms: median(runs.map((r) => r.p50Ms)),
+        p99Ms: median(runs.map((r) => r.p99Ms)),
+        errors: runs.reduce((sum, r) => sum + r.errors, 0),
+      };
+    }
+  }
+  return out;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}

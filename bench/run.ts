@@ -1,0 +1,105 @@
+// `npm run bench [-- --quick] [-- --no-pin] [-- --only http,store,memory,principal]`: every measurement of the
+// performance issue in one run; prints one table (figure beside target) and writes bench/results/latest.json.
+// A measurement, not a test: exits 0 whatever the figures.
+import { cpus, totalmem } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { runHttpBench } from './http.js';
+import { httpRows } from './http-report.js';
+import { runMemoryBench } from './memory.js';
+import { runPrincipalBench } from './principal.js';
+import { printTable, row, type Row } from './lib/report.js';
+import { runStoreBench } from './store.js';
+
+const RESULTS = fileURLToPath(new URL('../../bench/results/', import.meta.url));
+const MIB_64 = { op: '<=', bound: 64 } as const;
+
+interface Flags {
+  quick: boolean;
+  pin: boolean;
+  only: Set<string>;
+}
+
+function parseFlags(argv: string[]): Flags {
+  const onlyAt = argv.indexOf('--only');
+  const only = onlyAt >= 0 ? argv[onlyAt + 1]!.split(',') : ['http', 'store', 'memory', 'principal'];
+  return { quick: argv.includes('--quick'), pin: !argv.includes('--no-pin'), only: new Set(only) };
+}
+
+async function storeRows(quick: boolean): Promise<Row[]> {
+  const f = await runStoreBench({ quick });
+  const section = `Store (${f.records.toLocaleString('en-US')} records, through the store API)`;
+  const ms = (name: string, bound: number) => ({ op: '<=' as const, bound, name });
+  const latency = [
+    ['first page, organization p99', f.firstPageOrgP99Ms, ms('', 5)],
+    ['first page, organization + apiKeyId p99', f.firstPageOrgApiKeyP99Ms, ms('', 5)],
+    ['first page, organization + serviceAccountId p99', f.firstPageOrgServiceAccountP99Ms, ms('', 5)],
+    ['cursor page 10,000 deep p99', f.cursorPage10kDeepP99Ms, ms('', 10)],
+    ['total count, organization p99', f.totalCountOrgP99Ms, ms('', 20)],
+    ['total count, organization + apiKeyId p99', f.totalCountOrgApiKeyP99Ms, ms('', 20)],
+  ] as const;
+  return [
+    row(section, 'ingest, every index', f.ingestPerSec, 'records/s', { op: '>=', bound: 200_000 }),
+    ...latency.map(([name, value, target]) => row(section, name, value, 'ms', target)),
+    row(section, 'bytes on disk per record', f.bytesOnDiskPerRecord, 'bytes'),
+  ];
+}
+
+async function memoryRows(): Promise<Row[]> {
+  const f = await runMemoryBench();
+  const section = 'Memory (audit-proxy, auditing + request log on, 1 GiB body each way)';
+  return [
+    row(section, 'RSS before', f.baselineRssMiB, 'MiB'),
+    row(section, 'RSS growth, 1 GiB upload', f.uploadGrowthMiB, 'MiB', MIB_64),
+    row(section, 'RSS growth, 1 GiB download', f.downloadGrowthMiB, 'MiB', MIB_64),
+    row(section, 'upload throughput', f.uploadMiBps, 'MiB/s'),
+    row(section, 'download throughput', f.downloadMiBps, 'MiB/s'),
+  ];
+}
+
+async function principalRows(): Promise<Row[]> {
+  const figures = await runPrincipalBench();
+  return Object.entries(figures).flatMap(([name, f]) => [
+    row('Principal resolution per request', `${name} median`, f.medianUs, 'µs', { op: '<=', bound: f.targetUs }),
+    row('Principal resolution per request', `${name} p99`, f.p99Us, 'µs'),
+  ]);
+}
+
+async function main(): Promise<void> {
+  const flags = parseFlags(process.argv.slice(2));
+  const started = Date.now();
+  const rows: Row[] = [];
+  const notes: string[] = ['issue 5 (audit endpoints over HTTP): the api branch has not landed on main; measured through the store API'];
+  const scenario = async (name: string, run: () => Promise<Row[]>): Promise<void> => {
+    if (!flags.only.has(name)) return;
+    try {
+      rows.push(...(await run()));
+    } catch (error) {
+      notes.push(`${name} failed: ${(error as Error).message}`);
+    }
+  };
+  await scenario('http', async () => {
+    const out = await runHttpBench({ quick: flags.quick, pin: flags.pin });
+    if (!out) {
+      notes.push('HTTP scenarios skipped: wrk is not available');
+      return [];
+    }
+    notes.push(...out.notes);
+    return httpRows(out);
+  });
+  await scenario('store', () => storeRows(flags.quick));
+  await scenario('memory', memoryRows);
+  await scenario('principal', principalRows);
+  printTable(rows);
+  for (const note of notes) console.log(`note: ${note}`);
+  const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', memGiB: Math.round(totalmem() / 1024 ** 3), node: process.version };
+  const result = { date: new Date().toISOString(), quick: flags.quick, pinned: flags.pin, seconds: (Date.now() - started) / 1000, machine, notes, rows };
+  mkdirSync(RESULTS, { recursive: true });
+  writeFileSync(`${RESULTS}latest.json`, `${JSON.stringify(result, null, 2)}\n`);
+  console.log(`\n${rows.length} figures in ${result.seconds.toFixed(0)} s; written to bench/results/latest.json`);
+}
+
+main().then(() => process.exit(0), (error: unknown) => {
+  console.error(error);
+  process.exit(0);
+});
