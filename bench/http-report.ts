@@ -10,11 +10,12 @@ const ADDED_P50 = { op: '<=', bound: 0.15 } as const;
 export function httpRows(out: HttpBenchOutput): Row[] {
   const rows: Row[] = [];
   for (const [load, perTarget] of Object.entries(out.results)) {
-    const section = `HTTP ${load} (wrk -t1, ${out.seconds}s x ${out.rounds} rounds, median)`;
+    const section = `HTTP ${load} (wrk -t1, ${out.seconds}s x ${out.rounds} rounds, best)`;
     for (const [name, r] of Object.entries(perTarget)) {
       const workers = out.workersOf[name] === 'auto' ? 'auto' : `${out.workersOf[name] ?? 1}w`;
       rows.push(row(section, `${name} [${workers}] req/s`, r.rps, 'req/s'));
       rows.push(row(section, `${name} p50 / p99`, r.p50Ms, `/ ${r.p99Ms.toFixed(2)} ms`));
+      rows.push(row(section, `${name} server CPU per request`, r.cpuUsPerRequest ?? null, 'µs'));
       if (r.errors) rows.push(row(section, `${name} errors`, r.errors, 'responses'));
     }
   }

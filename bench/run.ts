@@ -1,6 +1,7 @@
-// `npm run bench [-- --quick] [-- --no-pin] [-- --only http,store,memory,principal]`: every measurement of the
+// `npm run bench [-- --quick]`: every measurement of the
 // performance issue in one run; prints one table (figure beside target) and writes bench/results/latest.json.
-// A measurement, not a test: exits 0 whatever the figures.
+// A measurement, not a test: exits 0 whatever the figures. For experiments: --no-pin, --only http,store,memory,principal,
+// --contenders 'audit-proxy off,audit-proxy on', --loads 'GET c50', --rounds N, --seconds S.
 import { cpus, totalmem } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -18,12 +19,24 @@ interface Flags {
   quick: boolean;
   pin: boolean;
   only: Set<string>;
+  contenders: string[] | undefined;
+  rounds: number | undefined;
+  seconds: number | undefined;
+  loads: string[] | undefined;
 }
 
 function parseFlags(argv: string[]): Flags {
-  const onlyAt = argv.indexOf('--only');
-  const only = onlyAt >= 0 ? argv[onlyAt + 1]!.split(',') : ['http', 'store', 'memory', 'principal'];
-  return { quick: argv.includes('--quick'), pin: !argv.includes('--no-pin'), only: new Set(only) };
+  const value = (flag: string): string | undefined => (argv.includes(flag) ? argv[argv.indexOf(flag) + 1] : undefined);
+  const number = (flag: string): number | undefined => (value(flag) === undefined ? undefined : Number(value(flag)));
+  return {
+    quick: argv.includes('--quick'),
+    pin: !argv.includes('--no-pin'),
+    only: new Set(value('--only')?.split(',') ?? ['http', 'store', 'memory', 'principal']),
+    contenders: value('--contenders')?.split(','),
+    rounds: number('--rounds'),
+    seconds: number('--seconds'),
+    loads: value('--loads')?.split(','),
+  };
 }
 
 async function storeRows(quick: boolean): Promise<Row[]> {
@@ -79,7 +92,7 @@ async function main(): Promise<void> {
     }
   };
   await scenario('http', async () => {
-    const out = await runHttpBench({ quick: flags.quick, pin: flags.pin });
+    const out = await runHttpBench(flags);
     if (!out) {
       notes.push('HTTP scenarios skipped: wrk is not available');
       return [];

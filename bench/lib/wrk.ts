@@ -12,6 +12,8 @@ export interface WrkResult {
   p50Ms: number;
   p99Ms: number;
   errors: number;
+  /** CPU time the server (and its children) spent per request, when measured. */
+  cpuUsPerRequest?: number;
 }
 
 export interface WrkLoad {
