@@ -7,6 +7,9 @@ export class ProxyMetrics {
   readonly registry = new Registry();
   private readonly requests: Counter<'outcome' | 'status_class'>;
   private readonly duration: Histogram<'outcome'>;
+  /** Label lookups done once per label set, not per request (prom-client hashes the labels on every call). */
+  private readonly counterFor = new Map<string, { inc(): void }>();
+  private readonly histogramFor = new Map<Outcome, { observe(value: number): void }>();
 
   constructor(store: AuditStore | null) {
     collectDefaultMetrics({ register: this.registry, prefix: 'audit_proxy_' });
@@ -22,8 +25,14 @@ export class ProxyMetrics {
   }
 
   observe(outcome: Outcome, statusCode: number, durationMs: number): void {
-    this.requests.inc({ outcome, status_class: `${Math.floor(statusCode / 100)}xx` });
-    this.duration.observe({ outcome }, durationMs / 1000);
+    const statusClass = Math.floor(statusCode / 100);
+    const key = `${outcome}${statusClass}`;
+    let counter = this.counterFor.get(key);
+    if (!counter) this.counterFor.set(key, (counter = this.requests.labels(outcome, `${statusClass}xx`)));
+    counter.inc();
+    let histogram = this.histogramFor.get(outcome);
+    if (!histogram) this.histogramFor.set(outcome, (histogram = this.duration.labels(outcome)));
+    histogram.observe(durationMs / 1000);
   }
 
   private storeGauges(store: AuditStore): void {

@@ -64,13 +64,14 @@ export function positionOf(indexKey: Key[]): Key[] {
 
 /** Puts or removes the record with every index entry; called inside one transaction or batch. */
 export function writeRecord(dbs: StoreDbs, record: AuditRecord): void {
-  const tail = recordKey(record);
+  const ms = createdAtMs(record);
+  const { id } = record;
   const org = organizationOf(record);
-  dbs.records.put(tail, record);
-  dbs.orgTime.put([org, ...tail], EMPTY);
+  dbs.records.put([ms, id], record);
+  dbs.orgTime.put([org, ms, id], EMPTY);
   for (const field of INDEXED_FIELDS) {
     const value = indexedValue(record, field);
-    if (value !== null) dbs.byField[field].put([org, value, ...tail], EMPTY);
+    if (value !== null) dbs.byField[field].put([org, value, ms, id], EMPTY);
   }
 }
 

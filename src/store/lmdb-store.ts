@@ -51,13 +51,14 @@ export function openAuditStore(config: Config['store'], logger: Logger, options:
     void env.close();
     throw error;
   }
+  const mapSizeGuard = new MapSizeGuard(dbs, config.mapSizeMb);
   const queue = new WriteQueue({
     capacity: config.queueMax,
     batchMax: config.batchMax,
     onFailure: config.onFailure,
     retryMs: config.retryMs,
     logger,
-    write: (batch) => writeBatch(env, dbs, batch, config.mapSizeMb),
+    write: (batch) => writeBatch(env, dbs, batch, mapSizeGuard),
   });
   const retention = new RetentionTimer(env, dbs, config.retention, logger);
   if (!readOnly) retention.start();
@@ -94,11 +95,43 @@ function checkSchemaVersion(env: RootDatabase, dbs: StoreDbs, path: string, read
 }
 
 /** Records and their index entries go into one lmdb-js batch: one transaction, visible together or not at all. */
-async function writeBatch(env: RootDatabase, dbs: StoreDbs, batch: AuditRecord[], mapSizeMb: number): Promise<void> {
-  if (liveBytes(dbs) >= mapSizeMb * MIB) throw new StoreFullError(mapSizeMb);
+async function writeBatch(env: RootDatabase, dbs: StoreDbs, batch: AuditRecord[], guard: MapSizeGuard): Promise<void> {
+  guard.check(batch.length);
   await env.batch(() => {
     for (const record of batch) writeRecord(dbs, record);
   });
+}
+
+/** A record's share of pages is taken as at most this when deciding whether the map could be full yet. */
+const RECORD_BYTES_BOUND = 64 * 1024;
+const REMEASURE_MS = 1_000;
+
+/**
+ * Enforces store.mapSizeMb before each batch without summing page statistics every time (nine getStats calls):
+ * it measures again once a second, or sooner when the records written since the last measure could, at a
+ * pessimistic RECORD_BYTES_BOUND each, have used the room that was left.
+ */
+class MapSizeGuard {
+  private readonly limit: number;
+  private measured = 0;
+  private measuredAt = -Infinity;
+  private recordsSince = 0;
+
+  constructor(private readonly dbs: StoreDbs, private readonly mapSizeMb: number) {
+    this.limit = mapSizeMb * MIB;
+  }
+
+  /** Throws StoreFullError when the live pages reach the limit. */
+  check(records: number): void {
+    const mayBeFull = this.measured + this.recordsSince * RECORD_BYTES_BOUND >= this.limit;
+    if (mayBeFull || performance.now() - this.measuredAt >= REMEASURE_MS) {
+      this.measured = liveBytes(this.dbs);
+      this.measuredAt = performance.now();
+      this.recordsSince = 0;
+    }
+    if (this.measured >= this.limit) throw new StoreFullError(this.mapSizeMb);
+    this.recordsSince += records;
+  }
 }
 
 interface DbStats {
