@@ -59,6 +59,7 @@ export class Pipeline {
   private readonly capture: CapturePolicy;
   private readonly countryHeader: string | null;
   private readonly logRequests: boolean;
+  private readonly requestLog: Logger;
   /** HTTP requests between arrival and their response's close (a graceful shutdown waits for 0). */
   inFlight = 0;
 
@@ -67,6 +68,9 @@ export class Pipeline {
     this.capture = new CapturePolicy(deps.config.capture);
     this.countryHeader = deps.config.client.countryHeader?.toLowerCase() ?? null;
     this.logRequests = deps.config.log.requests;
+    // The request line has fixed keys, none of them a redact path, so the redaction walk (about 2/3 of a line's
+    // cost) finds nothing on it; every other line keeps it.
+    this.requestLog = deps.logger.child({}, { redact: [] });
   }
 
   /** Entry point for every request; `expectContinue` when the client waits for 100 Continue. */
@@ -216,7 +220,7 @@ export class Pipeline {
     const durationMs = ctx.elapsedMs();
     this.deps.metrics.observe(ctx.outcome, ctx.statusCode, durationMs);
     if (this.logRequests) {
-      this.deps.logger.info({
+      this.requestLog.info({
         requestId: ctx.requestId, method: ctx.req.method, path: ctx.pathname, status: ctx.statusCode,
         durationMs: Math.round(durationMs * 1000) / 1000, outcome: ctx.outcome,
       }, 'request');
