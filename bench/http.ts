@@ -4,13 +4,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { auditProxy, httpProxy3, nginx, startContender, startUpstream, type ContenderSpec, type Running } from './lib/contenders.js';
-import { cpuMs } from './lib/processes.js';
+import { cpuMs, setAffinity } from './lib/processes.js';
 import { ensureTool } from './lib/install.js';
 import { wrk, writePostScript, type WrkResult } from './lib/wrk.js';
 
 export interface HttpBenchOptions {
   quick: boolean;
-  /** Pin single-worker contenders to CPU 0 and the upstream and wrk to CPU 1. */
+  /**
+   * Loads with many connections: single-worker contenders on CPU 0, the upstream and wrk on CPU 1, so "one worker"
+   * means one core. Loads with one connection: all three on CPU 0; one request in flight needs no core to itself,
+   * and in this VM a wake-up across cores costs tens of microseconds, which would swamp the latency measured.
+   */
   pin: boolean;
   /** Run only the contenders with these names (all when absent). */
   contenders?: string[];
@@ -80,28 +84,44 @@ export async function runHttpBench({ quick, pin, contenders, ...overrides }: Htt
     const script = writePostScript(root, 16 * 1024);
     const scriptFor = (load: Load) => (load.post ? script : null);
     for (const target of targets) {
-      for (const load of [LOADS[0]!, LOADS[2]!]) await wrk({ url: target.url, connections: load.connections, seconds: 1, script: scriptFor(load), cpus: loadCpu });
+      for (const load of quick ? [LOADS[0]!] : [LOADS[0]!, LOADS[2]!]) await wrk({ url: target.url, connections: load.connections, seconds: 1, script: scriptFor(load), cpus: loadCpu });
     }
     const samples: Record<string, Record<string, WrkResult[]>> = {};
     for (let round = 0; round < rounds; round++) {
       for (const load of loads) {
         const perLoad = (samples[load.name] ??= {});
+        const cpus = pin ? cpusFor(load) : null;
+        if (cpus) pinAll(cpus, upstream.server.child.pid!, running);
         for (const target of rotate(targets, round)) {
           const cpuBefore = cpuMs(target.pid);
-          const result = await wrk({ url: target.url, connections: load.connections, seconds, script: scriptFor(load), cpus: loadCpu });
+          const result = await wrk({ url: target.url, connections: load.connections, seconds, script: scriptFor(load), cpus: cpus?.load ?? null });
           result.cpuUsPerRequest = ((cpuMs(target.pid) - cpuBefore) * 1000) / (result.rps * seconds);
           (perLoad[target.name] ??= []).push(result);
         }
       }
     }
     const workersOf: Record<string, number | 'auto'> = { direct: 1, ...Object.fromEntries(running.map((r) => [r.spec.name, r.spec.workers])) };
-    if (pin) notes.push('single-worker contenders pinned to CPU 0 (taskset); upstream and wrk pinned to CPU 1; --auto contenders unpinned');
+    if (pin) notes.push('taskset: c50 loads run single-worker contenders on CPU 0, upstream and wrk on CPU 1; c1 loads run all three on CPU 0; --auto contenders unpinned');
     return { results: best(samples), workersOf, notes, rounds, seconds };
   } finally {
     for (const r of running) await r.stop();
     await upstream.server.stop();
     rmSync(root, { recursive: true, force: true });
   }
+}
+
+interface Cpus {
+  proxy: string;
+  load: string;
+}
+
+function cpusFor(load: Load): Cpus {
+  return load.connections > 1 ? { proxy: '0', load: '1' } : { proxy: '0', load: '0' };
+}
+
+function pinAll(cpus: Cpus, upstreamPid: number, running: Running[]): void {
+  setAffinity(upstreamPid, cpus.load);
+  for (const r of running) if (r.spec.workers === 1) setAffinity(r.pid, cpus.proxy);
 }
 
 function rotate<T>(items: T[], by: number): T[] {

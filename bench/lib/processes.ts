@@ -89,6 +89,11 @@ export function cpuMs(pid: number): number {
   return ticks * 10; // USER_HZ is 100 on Linux
 }
 
+/** Moves every thread of a process and its descendants onto these CPUs (taskset -a -p). */
+export function setAffinity(pid: number, cpus: string): void {
+  for (const id of processTree(pid)) spawnSync('taskset', ['-a', '-p', '-c', cpus, String(id)], { stdio: 'ignore' });
+}
+
 function processTree(pid: number): number[] {
   const out = [pid];
   for (let i = 0; i < out.length; i++) {
