@@ -42,18 +42,18 @@ function parseFlags(argv: string[]): Flags {
 async function storeRows(quick: boolean): Promise<Row[]> {
   const f = await runStoreBench({ quick });
   const section = `Store (${f.records.toLocaleString('en-US')} records, through the store API)`;
-  const ms = (name: string, bound: number) => ({ op: '<=' as const, bound, name });
-  const latency = [
-    ['first page, organization p99', f.firstPageOrgP99Ms, ms('', 5)],
-    ['first page, organization + apiKeyId p99', f.firstPageOrgApiKeyP99Ms, ms('', 5)],
-    ['first page, organization + serviceAccountId p99', f.firstPageOrgServiceAccountP99Ms, ms('', 5)],
-    ['cursor page 10,000 deep p99', f.cursorPage10kDeepP99Ms, ms('', 10)],
-    ['total count, organization p99', f.totalCountOrgP99Ms, ms('', 20)],
-    ['total count, organization + apiKeyId p99', f.totalCountOrgApiKeyP99Ms, ms('', 20)],
-  ] as const;
+  const atMost = (bound: number) => ({ op: '<=' as const, bound });
+  const latency: [string, number, number][] = [
+    ['first page, organization p99', f.firstPageOrgP99Ms, 5],
+    ['first page, organization + apiKeyId p99', f.firstPageOrgApiKeyP99Ms, 5],
+    ['first page, organization + serviceAccountId p99', f.firstPageOrgServiceAccountP99Ms, 5],
+    ['cursor page 10,000 deep p99', f.cursorPage10kDeepP99Ms, 10],
+    ['total count, organization p99', f.totalCountOrgP99Ms, 20],
+    ['total count, organization + apiKeyId p99', f.totalCountOrgApiKeyP99Ms, 20],
+  ];
   return [
     row(section, 'ingest, every index', f.ingestPerSec, 'records/s', { op: '>=', bound: 200_000 }),
-    ...latency.map(([name, value, target]) => row(section, name, value, 'ms', target)),
+    ...latency.map(([name, value, bound]) => row(section, name, value, 'ms', atMost(bound))),
     row(section, 'bytes on disk per record', f.bytesOnDiskPerRecord, 'bytes'),
   ];
 }

@@ -11,15 +11,14 @@ export interface WriteQueueOptions {
   /** Commits a batch (records and index entries in one transaction); rejects when it did not. */
   write: (batch: AuditRecord[]) => Promise<void>;
   logger: Logger;
-  /** Least time between the starts of two batches, unless batchMax records are waiting (group commit). */
-  commitIntervalMs?: number;
 }
 
 /**
- * Group commit: at low and medium rates one transaction per request would cost a commit (dirty B-tree pages,
- * two fsyncs) per record; waiting this long gathers them. A kill -9 can lose only uncommitted records, as before.
+ * Group commit: the least time between the starts of two batches, unless batchMax records wait. At low and
+ * medium rates one transaction per request would cost a commit (dirty B-tree pages, two fsyncs) per record;
+ * waiting this long gathers them. A kill -9 can lose only uncommitted records, as before.
  */
-export const DEFAULT_COMMIT_INTERVAL_MS = 10;
+const COMMIT_INTERVAL_MS = 10;
 
 interface FlushWaiter {
   /** Settled once this many queued records have been written (or dropped, in open mode). */
@@ -125,7 +124,7 @@ export class WriteQueue {
   private schedule(): void {
     if (this.scheduled || this.inFlight > 0 || this.retryTimer || this.pending.length === 0) return;
     this.scheduled = true;
-    const wait = this.lastBatchAt + (this.options.commitIntervalMs ?? DEFAULT_COMMIT_INTERVAL_MS) - performance.now();
+    const wait = this.lastBatchAt + COMMIT_INTERVAL_MS - performance.now();
     if (wait <= 0 || this.pending.length >= this.options.batchMax) {
       setImmediate(this.writeScheduled);
     } else {
