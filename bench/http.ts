@@ -62,6 +62,23 @@ function contenderSpecs(nginxBinary: string | null): ContenderSpec[] {
   return specs;
 }
 
+interface Target {
+  name: string;
+  url: string;
+  pid: number;
+}
+
+interface RunPlan {
+  targets: Target[];
+  loads: Load[];
+  rounds: number;
+  seconds: number;
+  pin: boolean;
+  upstreamPid: number;
+  running: Running[];
+  script: string;
+}
+
 export async function runHttpBench({ quick, pin, contenders, ...overrides }: HttpBenchOptions): Promise<HttpBenchOutput | null> {
   const notes: string[] = [];
   if (!ensureTool('wrk', 'wrk')) return null;
@@ -70,36 +87,19 @@ export async function runHttpBench({ quick, pin, contenders, ...overrides }: Htt
   const rounds = overrides.rounds ?? (quick ? 1 : 3);
   const seconds = overrides.seconds ?? (quick ? 1 : 3);
   const loads = LOADS.filter((l) => !overrides.loads || overrides.loads.includes(l.name));
-  const proxyCpu = pin ? '0' : null;
-  const loadCpu = pin ? '1' : null;
+  const specs = contenderSpecs(nginxBinary).filter((s) => !contenders || contenders.includes(s.name));
   const root = mkdtempSync(join(tmpdir(), 'audit-proxy-bench-'));
-  const upstream = await startUpstream(loadCpu);
+  const upstream = await startUpstream(pin ? '1' : null);
   const running: Running[] = [];
   try {
-    for (const spec of contenderSpecs(nginxBinary).filter((s) => !contenders || contenders.includes(s.name))) running.push(await startContender(spec, upstream.port, root, proxyCpu));
+    for (const spec of specs) running.push(await startContender(spec, upstream.port, root, pin ? '0' : null));
     const targets = [
       { name: 'direct', url: `http://127.0.0.1:${upstream.port}`, pid: upstream.server.child.pid! },
       ...running.map((r) => ({ name: r.spec.name, url: r.url, pid: r.pid })),
     ];
-    const script = writePostScript(root, 16 * 1024);
-    const scriptFor = (load: Load) => (load.post ? script : null);
-    for (const target of targets) {
-      for (const load of quick ? [LOADS[0]!] : [LOADS[0]!, LOADS[2]!]) await wrk({ url: target.url, connections: load.connections, seconds: 1, script: scriptFor(load), cpus: loadCpu });
-    }
-    const samples: Record<string, Record<string, WrkResult[]>> = {};
-    for (let round = 0; round < rounds; round++) {
-      for (const load of loads) {
-        const perLoad = (samples[load.name] ??= {});
-        const cpus = pin ? cpusFor(load) : null;
-        if (cpus) pinAll(cpus, upstream.server.child.pid!, running);
-        for (const target of rotate(targets, round)) {
-          const cpuBefore = cpuMs(target.pid);
-          const result = await wrk({ url: target.url, connections: load.connections, seconds, script: scriptFor(load), cpus: cpus?.load ?? null });
-          result.cpuUsPerRequest = ((cpuMs(target.pid) - cpuBefore) * 1000) / (result.rps * seconds);
-          (perLoad[target.name] ??= []).push(result);
-        }
-      }
-    }
+    const plan = { targets, loads, rounds, seconds, pin, upstreamPid: upstream.server.child.pid!, running, script: writePostScript(root, 16 * 1024) };
+    await warmUp(plan, quick);
+    const samples = await runRounds(plan);
     const workersOf: Record<string, number | 'auto'> = { direct: 1, ...Object.fromEntries(running.map((r) => [r.spec.name, r.spec.workers])) };
     if (pin) notes.push('taskset: c50 loads run single-worker contenders on CPU 0, upstream and wrk on CPU 1; c1 loads run all three on CPU 0; --auto contenders unpinned');
     return { results: best(samples), workersOf, notes, rounds, seconds };
@@ -108,6 +108,38 @@ export async function runHttpBench({ quick, pin, contenders, ...overrides }: Htt
     await upstream.server.stop();
     rmSync(root, { recursive: true, force: true });
   }
+}
+
+/** One second of GET (and POST unless quick) at 50 connections per target, so the JIT has compiled the hot path. */
+async function warmUp(plan: RunPlan, quick: boolean): Promise<void> {
+  const loads = quick ? [LOADS[0]!] : [LOADS[0]!, LOADS[2]!];
+  const cpus = plan.pin ? cpusFor(LOADS[0]!) : null;
+  if (cpus) pinAll(cpus, plan.upstreamPid, plan.running);
+  for (const target of plan.targets) {
+    for (const load of loads) {
+      await wrk({ url: target.url, connections: load.connections, seconds: 1, script: load.post ? plan.script : null, cpus: cpus?.load ?? null });
+    }
+  }
+}
+
+/** Every load against every target, round after round, the order of targets rotated each round. */
+async function runRounds(plan: RunPlan): Promise<Record<string, Record<string, WrkResult[]>>> {
+  const samples: Record<string, Record<string, WrkResult[]>> = {};
+  for (let round = 0; round < plan.rounds; round++) {
+    for (const load of plan.loads) {
+      const perLoad = (samples[load.name] ??= {});
+      const cpus = plan.pin ? cpusFor(load) : null;
+      if (cpus) pinAll(cpus, plan.upstreamPid, plan.running);
+      for (const target of rotate(plan.targets, round)) {
+        const cpuBefore = cpuMs(target.pid);
+        const script = load.post ? plan.script : null;
+        const result = await wrk({ url: target.url, connections: load.connections, seconds: plan.seconds, script, cpus: cpus?.load ?? null });
+        result.cpuUsPerRequest = ((cpuMs(target.pid) - cpuBefore) * 1000) / (result.rps * plan.seconds);
+        (perLoad[target.name] ??= []).push(result);
+      }
+    }
+  }
+  return samples;
 }
 
 interface Cpus {
