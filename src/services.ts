@@ -26,8 +26,8 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
   const routes = await createRouteClassifier(config.routes);
   const countryOf = config.client.geoipDatabase ? await openCountryLookup(config.client.geoipDatabase) : null;
   mkdirSync(config.store.path, { recursive: true });
-  const store: AuditStore | null = config.store.enabled ? openAuditStore(config.store, logger) : null;
   const resolver = createPrincipalResolver(config, { logger, dataDir: config.store.path });
+  const store: AuditStore | null = config.store.enabled ? openAuditStore(config.store, logger) : null;
   const transport = new UndiciTransport(config.upstream);
   const upgrades = new WebSocketTransport(config.upstream, logger);
   const metrics = new ProxyMetrics(store);
