@@ -5,11 +5,13 @@ export const storeSchema = z.strictObject({
     .describe('Record requests. Off turns the proxy into a plain forwarder (for measuring the cost of auditing).'),
   path: z.string().min(1).default('./data').describe('Directory of the LMDB environment (--data-dir overrides it).'),
   mapSizeMb: z.number().int().min(1).default(16_384)
-    .describe('Largest size the LMDB map may grow to, in MiB.'),
+    .describe('Largest size the LMDB map may grow to, in MiB (the store refuses batches once its live pages reach it).'),
   queueMax: z.number().int().min(1).default(50_000)
     .describe('Records waiting to be written before the store counts as unable to keep up.'),
   batchMax: z.number().int().min(1).default(5_000)
     .describe('Most records in one write transaction.'),
+  retryMs: z.number().int().min(1).default(1_000)
+    .describe('Wait before retrying a failed write batch (onFailure closed).'),
   onFailure: z.enum(['closed', 'open']).default('closed')
     .describe('When the store fails or falls behind: closed = refuse new requests with 503; open = keep proxying and count dropped records.'),
   retention: z.strictObject({

@@ -1,0 +1,30 @@
+/** Where a page ended: the createdAtMs and id of its last item. Pages continue strictly after it. */
+export interface Position {
+  ms: number;
+  id: string;
+}
+
+export class InvalidCursorError extends Error {
+  constructor() {
+    super('invalid cursor');
+    this.name = 'InvalidCursorError';
+  }
+}
+
+/** Opaque to callers: base64url of JSON [ms, id]. */
+export function encodeCursor(position: Position): string {
+  return Buffer.from(JSON.stringify([position.ms, position.id])).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): Position {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw new InvalidCursorError();
+  }
+  if (!Array.isArray(parsed) || parsed.length !== 2) throw new InvalidCursorError();
+  const [ms, id] = parsed as unknown[];
+  if (typeof ms !== 'number' || !Number.isFinite(ms) || typeof id !== 'string') throw new InvalidCursorError();
+  return { ms, id };
+}

@@ -1,0 +1,124 @@
+import { open, type RootDatabase } from 'lmdb';
+import type { AuditRecord } from '../audit/record.js';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import type { AuditFilter, AuditStore, PageRequest } from './store.js';
+import { createdAtMs, openDbs, writeRecord, type StoreDbs } from './indexes.js';
+import { iterateMatches, runQuery } from './query.js';
+import { RetentionTimer } from './retention.js';
+import { WriteQueue } from './write-queue.js';
+
+/** Layout version written to `meta`; bump it (and add a migration) when keys or values change shape. */
+export const SCHEMA_VERSION = 1;
+const SCHEMA_KEY = 'schemaVersion';
+const MIB = 1024 * 1024;
+
+export class SchemaVersionError extends Error {
+  constructor(path: string, found: unknown) {
+    super(`audit store at ${path} has schema version ${String(found)}, newer than this build understands (${SCHEMA_VERSION}); upgrade audit-proxy`);
+    this.name = 'SchemaVersionError';
+  }
+}
+
+export class StoreFullError extends Error {
+  constructor(limitMb: number) {
+    super(`MDB_MAP_FULL: audit store data reached store.mapSizeMb (${limitMb} MiB)`);
+    this.name = 'StoreFullError';
+  }
+}
+
+export interface OpenAuditStoreOptions {
+  /** For readers beside a running server (the CLI): append throws, nothing is pruned. */
+  readOnly?: boolean;
+}
+
+/** The AuditStore plus what operators and tests need. */
+export interface LmdbAuditStore extends AuditStore {
+  /** Runs one retention pass now (or joins the one running); resolves with how many records it removed. */
+  pruneNow(nowMs?: number): Promise<number>;
+}
+
+/** Opens (creating when needed) the LMDB environment at config.path. Synchronous; throws SchemaVersionError. */
+export function openAuditStore(config: Config['store'], logger: Logger, options: OpenAuditStoreOptions = {}): LmdbAuditStore {
+  const readOnly = options.readOnly === true;
+  // noSubdir: false, else lmdb-js treats a directory name with a dot in it as a file name.
+  const env = open({ path: config.path, noSubdir: false, mapSize: config.mapSizeMb * MIB, maxDbs: 16, readOnly });
+  let dbs: StoreDbs;
+  try {
+    dbs = openDbs(env);
+    checkSchemaVersion(env, dbs, config.path, readOnly);
+  } catch (error) {
+    void env.close();
+    throw error;
+  }
+  const queue = new WriteQueue({
+    capacity: config.queueMax,
+    batchMax: config.batchMax,
+    onFailure: config.onFailure,
+    retryMs: config.retryMs,
+    logger,
+    write: (batch) => writeBatch(env, dbs, batch, config.mapSizeMb),
+  });
+  const retention = new RetentionTimer(env, dbs, config.retention, logger);
+  if (!readOnly) retention.start();
+
+  return {
+    append(record: AuditRecord) {
+      if (readOnly) throw new Error('audit store is open read-only');
+      if (Number.isNaN(createdAtMs(record))) throw new TypeError(`audit record ${record.id} has an invalid createdAt`);
+      return queue.append(record);
+    },
+    accepting: () => !readOnly && queue.accepting(),
+    health: () => queue.health(),
+    query: (filter: AuditFilter, page: PageRequest) => runQuery(dbs, filter, page),
+    iterate: (filter: AuditFilter) => iterateMatches(dbs, filter),
+    flush: () => queue.flush(),
+    pruneNow: (nowMs?: number) => {
+      if (readOnly) return Promise.reject(new Error('audit store is open read-only'));
+      return retention.runNow(nowMs);
+    },
+    async close() {
+      await queue.flush().catch((err: unknown) => logger.error({ err }, 'audit store could not write every record before closing'));
+      queue.stop();
+      await retention.stop();
+      await env.close();
+    },
+  };
+}
+
+function checkSchemaVersion(env: RootDatabase, dbs: StoreDbs, path: string, readOnly: boolean): void {
+  const found = dbs.meta.get(SCHEMA_KEY);
+  if (typeof found === 'number' && found > SCHEMA_VERSION) throw new SchemaVersionError(path, found);
+  if (found !== undefined && typeof found !== 'number') throw new SchemaVersionError(path, found);
+  if (found === undefined && !readOnly) env.transactionSync(() => dbs.meta.putSync(SCHEMA_KEY, SCHEMA_VERSION));
+}
+
+/** Records and their index entries go into one lmdb-js batch: one transaction, visible together or not at all. */
+async function writeBatch(env: RootDatabase, dbs: StoreDbs, batch: AuditRecord[], mapSizeMb: number): Promise<void> {
+  if (liveBytes(env, dbs) >= mapSizeMb * MIB) throw new StoreFullError(mapSizeMb);
+  await env.batch(() => {
+    for (const record of batch) writeRecord(dbs, record);
+  });
+}
+
+interface DbStats {
+  pageSize: number;
+  treeBranchPageCount: number;
+  treeLeafPageCount: number;
+  overflowPages: number;
+}
+
+/**
+ * Bytes in the pages the store's databases use now. lmdb-js grows the map by itself instead of failing with
+ * MDB_MAP_FULL, so store.mapSizeMb is enforced here; freed pages (after pruning) make room again.
+ */
+function liveBytes(env: RootDatabase, dbs: StoreDbs): number {
+  const all = [dbs.records, dbs.orgTime, dbs.meta, ...Object.values(dbs.byField)];
+  const pageSize = (env.getStats() as DbStats).pageSize;
+  let pages = 0;
+  for (const db of all) {
+    const stats = db.getStats() as DbStats;
+    pages += stats.treeBranchPageCount + stats.treeLeafPageCount + stats.overflowPages;
+  }
+  return pages * pageSize;
+}

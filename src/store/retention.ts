@@ -1,0 +1,83 @@
+import type { RootDatabase } from 'lmdb';
+import type { AuditRecord } from '../audit/record.js';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import { MAX_MS, MIN_MS, removeRecord, type StoreDbs } from './indexes.js';
+
+type RetentionConfig = Config['store']['retention'];
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Removes up to `limit` of the oldest records (older than `beforeMs` when given) with their index entries,
+ * all in one transaction. Returns how many were removed.
+ */
+function removeOldest(env: RootDatabase, dbs: StoreDbs, limit: number, beforeMs?: number): Promise<number> {
+  return env.transaction(() => {
+    const range = { start: [MIN_MS], end: [beforeMs ?? MAX_MS], limit };
+    const oldest: AuditRecord[] = Array.from(dbs.records.getRange(range), (entry) => entry.value);
+    for (const record of oldest) removeRecord(dbs, record);
+    return oldest.length;
+  });
+}
+
+/** O(1): LMDB keeps each database's entry count; idx_org_time has exactly one entry per record. */
+function recordCount(dbs: StoreDbs): number {
+  return (dbs.orgTime.getStats() as { entryCount: number }).entryCount;
+}
+
+/** One pruning pass: by age, then by count, in transactions of at most batchSize records. */
+export async function prunePass(env: RootDatabase, dbs: StoreDbs, retention: RetentionConfig, nowMs = Date.now()): Promise<number> {
+  let removed = 0;
+  if (retention.maxAgeDays > 0) {
+    const cutoff = nowMs - retention.maxAgeDays * DAY_MS;
+    for (let n = retention.batchSize; n === retention.batchSize; removed += n) {
+      n = await removeOldest(env, dbs, retention.batchSize, cutoff);
+    }
+  }
+  if (retention.maxRecords !== null) {
+    for (;;) {
+      const excess = recordCount(dbs) - retention.maxRecords;
+      if (excess <= 0) break;
+      const n = await removeOldest(env, dbs, Math.min(excess, retention.batchSize));
+      if (n === 0) break;
+      removed += n;
+    }
+  }
+  return removed;
+}
+
+/** Runs prunePass every intervalMs in the background (unref'd), never two passes at once. */
+export class RetentionTimer {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<number> | null = null;
+
+  constructor(
+    private readonly env: RootDatabase,
+    private readonly dbs: StoreDbs,
+    private readonly retention: RetentionConfig,
+    private readonly logger: Logger,
+  ) {}
+
+  start(): void {
+    if (this.retention.maxAgeDays === 0 && this.retention.maxRecords === null) return;
+    this.timer = setInterval(() => {
+      this.runNow().catch((err: unknown) => this.logger.error({ err }, 'audit store pruning failed'));
+    }, this.retention.intervalMs).unref();
+  }
+
+  /** One pass now, or the one already running. */
+  runNow(nowMs?: number): Promise<number> {
+    this.running ??= prunePass(this.env, this.dbs, this.retention, nowMs).finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  /** Stops the timer and waits for a pass in progress. */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.running?.catch(() => undefined);
+  }
+}
