@@ -11,6 +11,7 @@ import { RecordBuilder } from './pipeline/record.js';
 import { WebSocketTransport } from './pipeline/websocket.js';
 import { rejection } from './principal/enforcement.js';
 import { createPrincipalResolver } from './principal/resolver.js';
+import { openAuditStore } from './store/index.js';
 import type { AuditStore } from './store/store.js';
 
 /** Everything one worker needs, built from the config, and closed in the right order. */
@@ -21,8 +22,8 @@ export interface Services {
 }
 
 export async function buildServices(config: Config, logger: Logger): Promise<Services> {
-  const store: AuditStore | null = null;
   mkdirSync(config.store.path, { recursive: true });
+  const store: AuditStore | null = config.store.enabled ? openAuditStore(config.store, logger) : null;
   const resolver = createPrincipalResolver(config, { logger, dataDir: config.store.path });
   const transport = new UndiciTransport(config.upstream);
   const upgrades = new WebSocketTransport(config.upstream, logger);
@@ -39,6 +40,7 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
       upgrades.close();
       await transport.close();
       await resolver.close();
+      await store?.close();
     },
   };
 }
