@@ -46,6 +46,11 @@ export function apiKeyRequestItem(r: AuditRecord) {
   };
 }
 
+export const API_KEY_REQUEST_FIELDS = [
+  'apiKeyId', 'clientIp', 'createdAt', 'durationMs', 'id', 'method', 'organizationId', 'path', 'principalId', 'principalType',
+  'requestId', 'routePattern', 'serviceAccountId', 'statusCode', 'userAgent', 'userId',
+] as const satisfies readonly (keyof ReturnType<typeof apiKeyRequestItem>)[];
+
 export function apiKeyRequestsFilter(p: ApiKeyRequestsParams, organizationId: string | undefined): AuditFilter {
   return {
     organizationId, apiKeyId: p.apiKeyId, serviceAccountId: p.serviceAccountId, userId: p.userId, method: p.method,
