@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap';
 import { request } from 'undici';
-import { KEY, TRAFFIC, contractChecker, jwtFor, sendTraffic, startFixture, type Answer, type Fixture } from './fixtures.js';
+import { KEY, TRAFFIC, contractChecker, jwtFor, sendTraffic, startFixture, type Answer, type Fixture } from './fixtures/audit.js';
 import { startTestProxy } from '../helpers/proxy.js';
 
 const REQUESTS = '/v1/api-keys/requests';

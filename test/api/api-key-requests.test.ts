@@ -1,5 +1,5 @@
 import t from 'tap';
-import { KEY, ORG_A_TOTAL, TRAFFIC, contractChecker, sendTraffic, startFixture, type Answer, type Fixture } from './fixtures.js';
+import { KEY, ORG_A_TOTAL, TRAFFIC, contractChecker, sendTraffic, startFixture, type Answer, type Fixture } from './fixtures/audit.js';
 
 const PATH = '/v1/api-keys/requests';
 const SEED_FIELDS = ['apiKeyId', 'clientIp', 'createdAt', 'durationMs', 'id', 'method', 'organizationId', 'path', 'principalId',

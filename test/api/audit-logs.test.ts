@@ -1,5 +1,5 @@
 import t from 'tap';
-import { FORMULA_BODY, KEY, ORG_A_TOTAL, TRAFFIC, contractChecker, sendTraffic, startFixture, type Answer, type Fixture } from './fixtures.js';
+import { FORMULA_BODY, KEY, ORG_A_TOTAL, TRAFFIC, contractChecker, sendTraffic, startFixture, type Answer, type Fixture } from './fixtures/audit.js';
 
 const PATH = '/v1/audit-logs';
 const RECORD_FIELDS = ['timestamp', 'method', 'uri', 'request_id', 'request_body', 'query_params', 'request_headers', 'user_id',

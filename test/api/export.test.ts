@@ -7,7 +7,7 @@ import { EXPORT_COLUMNS, answerExport } from '../../src/api/export.js';
 import type { AuditRecord } from '../../src/audit/record.js';
 import { RequestContext } from '../../src/pipeline/context.js';
 import type { AuditStore } from '../../src/store/store.js';
-import { FORMULA_BODY, KEY, ORG_A_TOTAL, TRAFFIC, sendTraffic, startFixture, type Fixture } from './fixtures.js';
+import { FORMULA_BODY, KEY, ORG_A_TOTAL, TRAFFIC, sendTraffic, startFixture, type Fixture } from './fixtures/audit.js';
 
 const EXPORT = '/v1/audit-logs/export';
 let f: Fixture;

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
-import { ORG_A_TOTAL, TRAFFIC, sendTraffic, startFixture, type Fixture } from './fixtures.js';
+import { ORG_A_TOTAL, TRAFFIC, sendTraffic, startFixture, type Fixture } from './fixtures/audit.js';
 
 const run = promisify(execFile);
 const CLI = join(import.meta.dirname, '../../dist/src/cli.js');
