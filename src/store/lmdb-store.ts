@@ -95,7 +95,7 @@ function checkSchemaVersion(env: RootDatabase, dbs: StoreDbs, path: string, read
 
 /** Records and their index entries go into one lmdb-js batch: one transaction, visible together or not at all. */
 async function writeBatch(env: RootDatabase, dbs: StoreDbs, batch: AuditRecord[], mapSizeMb: number): Promise<void> {
-  if (liveBytes(env, dbs) >= mapSizeMb * MIB) throw new StoreFullError(mapSizeMb);
+  if (liveBytes(dbs) >= mapSizeMb * MIB) throw new StoreFullError(mapSizeMb);
   await env.batch(() => {
     for (const record of batch) writeRecord(dbs, record);
   });
@@ -112,13 +112,12 @@ interface DbStats {
  * Bytes in the pages the store's databases use now. lmdb-js grows the map by itself instead of failing with
  * MDB_MAP_FULL, so store.mapSizeMb is enforced here; freed pages (after pruning) make room again.
  */
-function liveBytes(env: RootDatabase, dbs: StoreDbs): number {
+function liveBytes(dbs: StoreDbs): number {
   const all = [dbs.records, dbs.orgTime, dbs.meta, ...Object.values(dbs.byField)];
-  const pageSize = (env.getStats() as DbStats).pageSize;
-  let pages = 0;
+  let bytes = 0;
   for (const db of all) {
     const stats = db.getStats() as DbStats;
-    pages += stats.treeBranchPageCount + stats.treeLeafPageCount + stats.overflowPages;
+    bytes += (stats.treeBranchPageCount + stats.treeLeafPageCount + stats.overflowPages) * stats.pageSize;
   }
-  return pages * pageSize;
+  return bytes;
 }

@@ -2,7 +2,7 @@ import t from 'tap';
 import type { AuditRecord } from '../../src/audit/record.js';
 import { openAuditStore } from '../../src/store/index.js';
 import type { AuditFilter } from '../../src/store/store.js';
-import { BASE_MS, capturingLogger, ids, makeRecord, storeConfig } from './helpers.js';
+import { BASE_MS, capturingLogger, ids, makeRecord, storeConfig } from './fixtures/helpers.js';
 
 /** 60 records over two organizations (and some with none), varied in every indexed field. */
 function corpus(): AuditRecord[] {
@@ -126,8 +126,10 @@ t.test('cursor pages neither overlap nor gap while records keep arriving', async
     const page = store.query({ organizationId: 'org-live' }, { limit: 8, ...(cursor ? { cursor } : {}) });
     seen.push(...ids(page.items));
     cursor = page.nextCursor ?? undefined;
-    // Newer records, plus one at the same millisecond as the page's last item (ordered before it by id).
+    // A newer record, and one at the same millisecond as the page's last item (a larger id: already passed).
     store.append(makeRecord({ ms: BASE_MS + 10_000 + arriving++, organizationId: 'org-live' }));
+    const last = page.items[page.items.length - 1];
+    if (last) store.append(makeRecord({ ms: Date.parse(last.createdAt), organizationId: 'org-live' }));
     await store.flush();
   } while (cursor);
   t.same(seen, ids(initial).reverse());

@@ -1,0 +1,124 @@
+import t from 'tap';
+import { open } from 'lmdb';
+import { openAuditStore, SCHEMA_VERSION } from '../../src/store/index.js';
+import { capturingLogger, makeRecord, storeConfig } from './fixtures/helpers.js';
+
+const settle = (ms = 0) => new Promise((resolve) => setTimeout(resolve, ms));
+/** ~100 KB each, so a 1 MiB store fills after about ten. */
+const bigRecord = () => makeRecord({ requestBody: 'x'.repeat(100_000) });
+
+async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await settle(10);
+  }
+}
+
+t.test('closed mode: a full queue refuses new work until it drains, and drops nothing', async (t) => {
+  const store = openAuditStore(storeConfig(t.testdir(), { queueMax: 10, batchMax: 4 }), capturingLogger().logger);
+  t.teardown(() => store.close());
+  t.equal(store.accepting(), true);
+  for (let i = 0; i < 15; i++) t.equal(store.append(makeRecord()), true, 'records of admitted requests are still queued');
+  t.equal(store.accepting(), false);
+  t.match(store.health(), { ok: false, queueDepth: 15, queueCapacity: 10 });
+  await store.flush();
+  t.equal(store.accepting(), true);
+  t.match(store.health(), { ok: true, queueDepth: 0, written: 15, dropped: 0 });
+  for (let i = 0; i < 20; i++) store.append(makeRecord());
+  t.equal(store.append(makeRecord()), false, 'twice the capacity is the hard limit');
+  t.equal(store.health().dropped, 1);
+});
+
+t.test('open mode: a full queue drops, counts and logs, and keeps accepting', async (t) => {
+  const { logger, lines } = capturingLogger();
+  const store = openAuditStore(storeConfig(t.testdir(), { queueMax: 10, onFailure: 'open' }), logger);
+  t.teardown(() => store.close());
+  const results = Array.from({ length: 15 }, () => store.append(makeRecord()));
+  t.equal(results.filter(Boolean).length, 10);
+  t.equal(store.accepting(), true);
+  t.equal(store.health().dropped, 5);
+  await store.flush();
+  await settle(20);
+  t.match(lines.find((line) => line.msg === 'audit records dropped'), { level: 50, dropped: 5, reason: 'queue full' });
+  t.equal(store.query({}, { limit: 100, withTotal: true }).total, 10);
+});
+
+t.test('closed mode: MDB_MAP_FULL stops accepting, retries, and loses nothing once there is room', async (t) => {
+  const { logger, lines } = capturingLogger();
+  const config = storeConfig(t.testdir(), { mapSizeMb: 1, batchMax: 4, retryMs: 20, retention: { maxAgeDays: 0, maxRecords: 2 } });
+  const store = openAuditStore(config, logger);
+  t.teardown(() => store.close());
+  for (let i = 0; i < 30; i++) store.append(bigRecord());
+  await t.rejects(store.flush(), /MDB_MAP_FULL/);
+  t.equal(store.accepting(), false);
+  t.match(store.health(), { ok: false, lastError: /MDB_MAP_FULL/, dropped: 0 });
+  t.ok(lines.some((line) => line.msg === 'audit store write failed; retrying'));
+  // Pruning frees pages; the retried batches then go through.
+  await until(() => {
+    void store.pruneNow();
+    return store.health().written === 30;
+  });
+  t.equal(store.accepting(), true);
+  t.equal(store.health().dropped, 0);
+  t.ok(lines.some((line) => line.msg === 'audit store writes recovered'));
+});
+
+t.test('open mode: a failed write drops its batch, counted and logged', async (t) => {
+  const { logger, lines } = capturingLogger();
+  const store = openAuditStore(storeConfig(t.testdir(), { mapSizeMb: 1, batchMax: 4, onFailure: 'open' }), logger);
+  t.teardown(() => store.close());
+  for (let i = 0; i < 30; i++) store.append(bigRecord());
+  await store.flush();
+  const health = store.health();
+  t.ok(health.dropped > 0);
+  t.equal(health.written + health.dropped, 30);
+  t.equal(store.accepting(), true);
+  await settle(20);
+  t.match(lines.find((line) => line.msg === 'audit records dropped'), { level: 50, reason: /MDB_MAP_FULL/ });
+});
+
+t.test('close while failing: gives up, logs what was not written', async (t) => {
+  const { logger, lines } = capturingLogger();
+  const store = openAuditStore(storeConfig(t.testdir(), { mapSizeMb: 1, batchMax: 4, retryMs: 10_000 }), logger);
+  for (let i = 0; i < 30; i++) store.append(bigRecord());
+  await store.close();
+  t.ok(store.health().dropped > 0);
+  t.match(lines.find((line) => line.msg === 'audit records dropped'), { reason: /closed/ });
+  t.equal(store.append(makeRecord()), false, 'a closed store takes nothing');
+  t.equal(store.accepting(), false);
+});
+
+t.test('schema version is written and a newer one is refused', async (t) => {
+  const path = t.testdir();
+  await openAuditStore(storeConfig(path), capturingLogger().logger).close();
+  const env = open({ path, noSubdir: false, maxDbs: 16 });
+  const meta = env.openDB({ name: 'meta' });
+  t.equal(meta.get('schemaVersion'), SCHEMA_VERSION);
+  await meta.put('schemaVersion', SCHEMA_VERSION + 1);
+  await env.close();
+  t.throws(() => openAuditStore(storeConfig(path), capturingLogger().logger), {
+    name: 'SchemaVersionError',
+    message: /schema version 2, newer than this build understands \(1\)/,
+  });
+});
+
+t.test('read-only open answers queries and refuses writes', async (t) => {
+  const path = t.testdir();
+  const writer = openAuditStore(storeConfig(path), capturingLogger().logger);
+  const record = makeRecord({ organizationId: 'org-ro' });
+  writer.append(record);
+  await writer.close();
+  const reader = openAuditStore(storeConfig(path), capturingLogger().logger, { readOnly: true });
+  t.teardown(() => reader.close());
+  t.same(reader.query({ organizationId: 'org-ro' }, { limit: 5 }).items, [record]);
+  t.throws(() => reader.append(makeRecord()), /read-only/);
+  t.equal(reader.accepting(), false);
+  await t.rejects(reader.pruneNow(), /read-only/);
+});
+
+t.test('a record with an unparseable createdAt is refused', async (t) => {
+  const store = openAuditStore(storeConfig(t.testdir()), capturingLogger().logger);
+  t.teardown(() => store.close());
+  t.throws(() => store.append(makeRecord({ createdAt: 'yesterday' })), TypeError);
+});

@@ -1,0 +1,61 @@
+import t from 'tap';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { openAuditStore } from '../../src/store/index.js';
+import { capturingLogger, checkConsistency, storeConfig } from './fixtures/helpers.js';
+
+const WRITER = fileURLToPath(new URL('./fixtures/writer.ts', import.meta.url));
+
+/** Runs the writer with the same TypeScript loader as this test; calls onLine for each stdout line. */
+function startWriter(args: string[], onLine: (line: string) => void = () => undefined): { child: ChildProcess; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, [...process.execArgv, WRITER, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let buffered = '';
+  child.stdout!.on('data', (data: Buffer) => {
+    buffered += data.toString();
+    const lines = buffered.split('\n');
+    buffered = lines.pop()!;
+    lines.forEach(onLine);
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, exited };
+}
+
+t.test('two processes write to one environment at once', async (t) => {
+  const path = t.testdir();
+  const writers = ['org-1', 'org-2'].map((org) => startWriter([path, org, '3000', '250']));
+  t.same(await Promise.all(writers.map((writer) => writer.exited)), [0, 0]);
+  const store = openAuditStore(storeConfig(path), capturingLogger().logger, { readOnly: true });
+  for (const org of ['org-1', 'org-2']) {
+    t.equal(store.query({ organizationId: org }, { limit: 1, withTotal: true }).total, 3000);
+    t.equal(store.query({ organizationId: org, apiKeyId: `${org}-key` }, { limit: 1, withTotal: true }).total, 3000);
+  }
+  t.equal(store.query({}, { limit: 1, withTotal: true }).total, 6000);
+  await store.close();
+  const { problems, records } = await checkConsistency(path);
+  t.same(problems, []);
+  t.equal(records, 6000);
+});
+
+t.test('records committed before a kill -9 are there on reopen', async (t) => {
+  const path = t.testdir();
+  let committed = 0;
+  let killedAt = 0;
+  const writer = startWriter([path, 'org-k', '0', '100'], (line) => {
+    const match = /^committed (\d+)$/.exec(line);
+    if (match) committed = Number(match[1]);
+    if (committed >= 2000 && !killedAt) {
+      killedAt = committed;
+      writer.child.kill('SIGKILL');
+    }
+  });
+  await writer.exited;
+  t.equal(writer.child.signalCode, 'SIGKILL');
+  t.ok(killedAt >= 2000);
+  const store = openAuditStore(storeConfig(path), capturingLogger().logger);
+  t.teardown(() => store.close());
+  const present = new Set(Array.from(store.iterate({ organizationId: 'org-k' }), (record) => record.requestId));
+  const missing = Array.from({ length: killedAt }, (_, i) => `org-k-${i}`).filter((requestId) => !present.has(requestId));
+  t.same(missing, [], 'every record reported committed survived');
+  await store.close();
+  t.same((await checkConsistency(path)).problems, [], 'no record without its index entries, or the reverse');
+});
