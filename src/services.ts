@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import type { Config } from './config/schema.js';
 import type { Logger } from './log.js';
+import { apiRoutes } from './api/routes.js';
 import { createRouteClassifier } from './audit/route.js';
 import { healthRoutes } from './health.js';
 import { ProxyMetrics } from './metrics.js';
@@ -31,7 +32,7 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
   const transport = new UndiciTransport(config.upstream);
   const upgrades = new WebSocketTransport(config.upstream, logger);
   const metrics = new ProxyMetrics(store);
-  const ownRoutes = new Map<string, OwnRoute>(healthRoutes(config, store, metrics));
+  const ownRoutes = new Map<string, OwnRoute>([...healthRoutes(config, store, metrics), ...apiRoutes(config, store)]);
   const records = new RecordBuilder(config, routes, new URL(config.upstream.url).origin);
   const pipeline = new Pipeline({
     config, logger, resolver, authGate: (principal) => rejection(principal, config.auth), store, transport, upgrades, records, metrics, ownRoutes,
