@@ -44,7 +44,7 @@ export const pathParam = z.string().startsWith('/', 'must be a path starting wit
  * one, or one breaking its rule is refused with a message naming each offending parameter.
  */
 export function parseParams<S extends z.ZodType>(search: string, schema: S): Parsed<z.output<S>> {
-  const raw: Record<string, string> = {};
+  const raw: Record<string, string> = Object.create(null); // so __proto__ is a parameter like any other, and refused
   for (const [name, value] of new URLSearchParams(search)) {
     if (Object.hasOwn(raw, name)) return { ok: false, message: `${name} must be given at most once` };
     raw[name] = value;

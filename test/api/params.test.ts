@@ -35,6 +35,8 @@ t.test('repeated, unknown and empty parameters are refused by name', async (t) =
   t.same(requests('apiKeyId=a&apiKeyId=a'), { ok: false, message: 'apiKeyId must be given at most once' });
   t.same(requests('foo=1'), { ok: false, message: 'unknown parameter: foo' });
   t.same(requests('foo=1&bar=2'), { ok: false, message: 'unknown parameters: foo, bar' });
+  t.same(requests('__proto__=x'), { ok: false, message: 'unknown parameter: __proto__' }, 'not swallowed by the prototype');
+  t.same(requests('constructor=x&limit=5'), { ok: false, message: 'unknown parameter: constructor' });
   t.same(requests('apiKeyId='), { ok: false, message: 'apiKeyId must not be empty' });
   t.same(requests('path=things'), { ok: false, message: 'path must be a path starting with /' });
   t.same(requests('method=G%20T'), { ok: false, message: 'method must be an HTTP method name such as GET or POST' });
