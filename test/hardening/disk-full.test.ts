@@ -54,7 +54,7 @@ t.test('closed: a full store answers 503 JSON without forwarding, then recovers 
     const res = await get(proxy, '/after-recovery');
     return res.status === 200 ? res : null;
   }, 15_000);
-  t.equal(after.status, 200, 'requests are admitted again once the store has room');
+  t.equal(after!.status, 200, 'requests are admitted again once the store has room');
   // flush() rejects while a retried batch fails again; retention keeps making room until all are in.
   await eventually(() => proxy.services.store!.flush().then(() => true), 15_000);
   const health = proxy.services.store!.health();
@@ -90,5 +90,5 @@ t.test('open: a full store lets traffic through; dropped records are counted in 
   t.equal(Number(dropped?.[1]), health.dropped, '/metrics reports the dropped count');
   t.match(metrics.text, /^audit_proxy_store_healthy 1$/m, 'open mode keeps accepting');
   const logged = await eventually(() => proxy.logs.find((l) => l.includes('"msg":"audit records dropped"')));
-  t.match(JSON.parse(logged), { level: 50, reason: /MDB_MAP_FULL/ }, 'the drop is logged at error level with the reason');
+  t.match(JSON.parse(logged!), { level: 50, reason: /MDB_MAP_FULL/ }, 'the drop is logged at error level with the reason');
 });
