@@ -5,6 +5,7 @@ import type { Config } from '../config/schema.js';
 import { ERRORS, errorBody, sendJson, type ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ProxyMetrics } from '../metrics.js';
+import type { CountryLookup } from '../net/geoip.js';
 import { createTrustMatcher, type TrustMatcher } from '../net/trust.js';
 import { createRepeatedCredentialCheck } from '../principal/credentials.js';
 import type { Principal, PrincipalResolver } from '../principal/principal.js';
@@ -49,6 +50,8 @@ export interface PipelineDeps {
   records: RecordBuilder;
   metrics: ProxyMetrics;
   ownRoutes: ReadonlyMap<string, OwnRoute>;
+  /** Offline GeoIP, when client.geoipDatabase is set. */
+  countryOf: CountryLookup | null;
 }
 
 /**
@@ -153,6 +156,7 @@ export class Pipeline {
     ctx.peerTrusted = this.isTrusted(ctx.peerIp);
     ctx.clientIp = clientIpFor(ctx.peerIp, req.headers['x-forwarded-for'], this.isTrusted);
     if (this.countryHeader && ctx.peerTrusted) ctx.country = headerValue(req.headers[this.countryHeader]);
+    if (ctx.country === null && this.deps.countryOf) ctx.country = this.deps.countryOf(ctx.clientIp);
     return ctx;
   }
 
