@@ -7,6 +7,7 @@ import type { Logger } from '../log.js';
 import type { ProxyMetrics } from '../metrics.js';
 import type { CountryLookup } from '../net/geoip.js';
 import { createTrustMatcher, type TrustMatcher } from '../net/trust.js';
+import { createRepeatedCredentialCheck } from '../principal/credentials.js';
 import type { Principal, PrincipalResolver } from '../principal/principal.js';
 import type { AuditStore } from '../store/store.js';
 import { CapturePolicy } from './capture-policy.js';
@@ -62,6 +63,7 @@ export class Pipeline {
   private readonly capture: CapturePolicy;
   private readonly countryHeader: string | null;
   private readonly logRequests: boolean;
+  private readonly repeatedCredential: (rawHeaders: readonly string[]) => string | null;
   /** HTTP requests between arrival and their response's close (a graceful shutdown waits for 0). */
   inFlight = 0;
 
@@ -70,6 +72,7 @@ export class Pipeline {
     this.capture = new CapturePolicy(deps.config.capture);
     this.countryHeader = deps.config.client.countryHeader?.toLowerCase() ?? null;
     this.logRequests = deps.config.log.requests;
+    this.repeatedCredential = createRepeatedCredentialCheck(deps.config.auth.apiKeyHeaders);
   }
 
   /** Entry point for every request; `expectContinue` when the client waits for 100 Continue. */
@@ -92,6 +95,11 @@ export class Pipeline {
       this.inFlight--;
       this.finish(ctx);
     });
+    const repeated = this.repeatedCredential(req.rawHeaders);
+    if (repeated !== null) {
+      this.answer(ctx, 400, repeatedMessage(repeated), 'rejected');
+      return;
+    }
     const identified = this.deps.resolver.resolve(req.headers, ctx.peerIp);
     if (identified instanceof Promise) {
       identified.then(
@@ -110,6 +118,11 @@ export class Pipeline {
     const ctx = this.arrive(req, new ServerResponse(req));
     if (req.method !== 'GET' || req.headers.upgrade?.toLowerCase() !== 'websocket') {
       this.refuseUpgrade(ctx, socket, { status: 400, message: 'only WebSocket upgrades are supported', outcome: 'rejected' });
+      return;
+    }
+    const repeated = this.repeatedCredential(req.rawHeaders);
+    if (repeated !== null) {
+      this.refuseUpgrade(ctx, socket, { status: 400, message: repeatedMessage(repeated), outcome: 'rejected' });
       return;
     }
     const identified = this.deps.resolver.resolve(req.headers, ctx.peerIp);
@@ -242,6 +255,10 @@ export function originForm(url: string | undefined): string | null {
   } catch {
     return null;
   }
+}
+
+function repeatedMessage(header: string): string {
+  return `the ${header} header is repeated: send exactly one credential`;
 }
 
 function ignoreSocketError(): void {
