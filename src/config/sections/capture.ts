@@ -51,5 +51,5 @@ export const clientSchema = z.strictObject({
   countryHeader: z.string().nullable().default(null)
     .describe('Trusted header carrying the client\'s country (e.g. cf-ipcountry), believed only from trustProxy peers.'),
   geoipDatabase: z.string().nullable().default(null)
-    .describe('Offline GeoIP country database (MaxMind .mmdb) used when no country header is present.'),
+    .describe('Offline GeoIP country database (MaxMind-format .mmdb: GeoLite2-Country, DB-IP) used when no trusted country header is present.'),
 }).prefault({});

@@ -1,0 +1,93 @@
+import { z } from 'zod';
+import type { AuditRecord } from '../audit/record.js';
+import type { RequestContext } from '../pipeline/context.js';
+import type { AuditFilter, AuditStore } from '../store/store.js';
+import { isDenial, organizationScope } from './access.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import { idParam, integerParam, methodParam, parseParams, pathParam, statusParam, timeParam } from './params.js';
+import { sendApiError, sendApiJson } from './respond.js';
+
+export const apiKeyRequestsParams = z.strictObject({
+  limit: integerParam(1, 100).default(20),
+  offset: integerParam(0).default(0),
+  cursor: z.string().min(1, 'must not be empty').optional(),
+  organizationId: idParam.optional(),
+  serviceAccountId: idParam.optional(),
+  apiKeyId: idParam.optional(),
+  userId: idParam.optional(),
+  method: methodParam.optional(),
+  statusCode: statusParam.optional(),
+  path: pathParam.optional(),
+  from: timeParam.optional(),
+  to: timeParam.optional(),
+});
+
+export type ApiKeyRequestsParams = z.output<typeof apiKeyRequestsParams>;
+
+/** One item: exactly the seed's sixteen fields, in its order; null where unknown, integers where it says integer. */
+export function apiKeyRequestItem(r: AuditRecord) {
+  return {
+    apiKeyId: r.apiKeyId,
+    clientIp: r.clientIp || null,
+    createdAt: r.createdAt,
+    durationMs: Math.round(r.durationMs),
+    id: r.id,
+    method: r.method,
+    organizationId: r.organizationId,
+    path: r.path,
+    principalId: r.principalId,
+    principalType: r.principalType,
+    requestId: r.requestId,
+    routePattern: r.routePattern,
+    serviceAccountId: r.serviceAccountId,
+    statusCode: r.statusCode,
+    userAgent: r.userAgent,
+    userId: r.userId,
+  };
+}
+
+export const API_KEY_REQUEST_FIELDS = [
+  'apiKeyId', 'clientIp', 'createdAt', 'durationMs', 'id', 'method', 'organizationId', 'path', 'principalId', 'principalType',
+  'requestId', 'routePattern', 'serviceAccountId', 'statusCode', 'userAgent', 'userId',
+] as const satisfies readonly (keyof ReturnType<typeof apiKeyRequestItem>)[];
+
+export function apiKeyRequestsFilter(p: ApiKeyRequestsParams, organizationId: string | undefined): AuditFilter {
+  return {
+    organizationId, apiKeyId: p.apiKeyId, serviceAccountId: p.serviceAccountId, userId: p.userId, method: p.method,
+    statusCode: p.statusCode, path: p.path, fromMs: p.from, toMs: p.to,
+  };
+}
+
+/** Problems no single parameter shows: a cursor with an offset, a time range ending before it starts. */
+function crossCheck(p: ApiKeyRequestsParams): string | null {
+  if (p.cursor !== undefined && p.offset !== 0) return 'offset must be 0 or absent when cursor is given';
+  if (p.from !== undefined && p.to !== undefined && p.to < p.from) return 'to must not be before from';
+  return null;
+}
+
+/** GET /v1/api-keys/requests: a page of the caller's organization's requests, newest first. */
+export function answerApiKeyRequests(ctx: RequestContext, store: AuditStore): void {
+  const parsed = parseParams(ctx.search, apiKeyRequestsParams);
+  if (!parsed.ok) return sendApiError(ctx, 400, parsed.message);
+  const p = parsed.value;
+  const problem = crossCheck(p);
+  if (problem) return sendApiError(ctx, 400, problem);
+  const scope = organizationScope(ctx.principal, p.organizationId, 'organizationId');
+  if (isDenial(scope)) return sendApiError(ctx, scope.status, scope.message);
+  const filter = apiKeyRequestsFilter(p, scope.organizationId);
+  const storeCursor = p.cursor === undefined ? undefined : decodeCursor(filter, p.cursor);
+  if (storeCursor === null) return sendApiError(ctx, 400, 'cursor is not valid for these filters (pass data.nextCursor unchanged, with the same filters)');
+  const page = store.query(filter, { limit: p.limit, offset: p.offset, cursor: storeCursor });
+  sendApiJson(ctx, {
+    code: 200,
+    data: {
+      hasMore: page.hasMore,
+      items: page.items.map(apiKeyRequestItem),
+      limit: p.limit,
+      offset: p.offset,
+      nextCursor: encodeCursor(filter, page.nextCursor),
+    },
+    message: 'success',
+    requestId: ctx.requestId,
+  });
+}

@@ -1,0 +1,74 @@
+/** JSON Schemas (draft 2020-12, as OpenAPI 3.1 uses) of every JSON body the proxy's own endpoints answer. */
+
+const nullableString = { type: ['string', 'null'] } as const;
+const dateTime = { type: 'string', format: 'date-time' } as const;
+
+function closedObject(properties: Record<string, unknown>, description: string) {
+  return { type: 'object', description, properties, required: Object.keys(properties), additionalProperties: false };
+}
+
+export const componentSchemas = {
+  Error: closedObject({
+    code: { type: 'integer', description: 'The HTTP status.' },
+    data: { type: 'null' },
+    message: { type: 'string', description: 'What is wrong, naming the parameter and its rule.' },
+    requestId: { type: 'string', description: 'This call\'s request id (also in X-Request-Id).' },
+  }, 'The one error envelope of every answer the proxy gives itself.'),
+  ApiKeyRequest: closedObject({
+    apiKeyId: nullableString,
+    clientIp: nullableString,
+    createdAt: dateTime,
+    durationMs: { type: 'integer', minimum: 0, description: 'Arrival to the end of the response, rounded to ms.' },
+    id: { type: 'string', description: 'UUIDv7 of the record.' },
+    method: { type: 'string' },
+    organizationId: nullableString,
+    path: { type: 'string', description: 'Path without the query string.' },
+    principalId: nullableString,
+    principalType: { type: 'string', enum: ['api_key', 'user', 'service_account', 'anonymous'] },
+    requestId: { type: 'string' },
+    routePattern: { type: 'string' },
+    serviceAccountId: nullableString,
+    statusCode: { type: 'integer', minimum: 0, description: '0 when the client left before any status was sent.' },
+    userAgent: nullableString,
+    userId: nullableString,
+  }, 'One recorded request; null where unknown.'),
+  ApiKeyRequests: closedObject({
+    code: { type: 'integer', const: 200 },
+    data: closedObject({
+      hasMore: { type: 'boolean' },
+      items: { type: 'array', items: { $ref: '#/components/schemas/ApiKeyRequest' }, maxItems: 100 },
+      limit: { type: 'integer', minimum: 1, maximum: 100 },
+      offset: { type: 'integer', minimum: 0 },
+      nextCursor: { ...nullableString, description: 'Pass as cursor for the next page; null on the last page.' },
+    }, 'A page, newest first.'),
+    message: { type: 'string', const: 'success' },
+    requestId: { type: 'string' },
+  }, 'GET api-keys/requests answer.'),
+  AuditLogRecord: closedObject({
+    timestamp: dateTime,
+    method: { type: 'string' },
+    uri: { type: 'string' },
+    request_id: { type: 'string' },
+    request_body: { ...nullableString, description: 'Captured body (redacted, capped); null when not captured.' },
+    query_params: { type: 'string', description: 'JSON object of the query parameters, as a string.' },
+    request_headers: { type: 'string', description: 'JSON object of the request headers, credentials masked, as a string.' },
+    user_id: { ...nullableString, description: 'The user, or the API key / service account, that made the call.' },
+    user_type: { type: ['string', 'null'], enum: ['user', 'api_key', null] },
+    organisation_id: nullableString,
+    workspace_id: nullableString,
+    response_status_code: { type: 'integer', minimum: 0 },
+    resource_type: { type: 'string' },
+    action: { type: 'string' },
+    client_ip: nullableString,
+    country: nullableString,
+  }, 'One recorded request, Portkey\'s shape.'),
+  AuditLogs: closedObject({
+    records: { type: 'array', items: { $ref: '#/components/schemas/AuditLogRecord' }, maxItems: 100 },
+    total: { type: 'integer', minimum: 0, description: 'Every match across all pages.' },
+  }, 'GET audit-logs answer.'),
+  Health: closedObject({ status: { type: 'string', const: 'ok' } }, 'Liveness.'),
+  Ready: closedObject({
+    status: { type: 'string', enum: ['ready', 'unavailable'] },
+    problems: { type: 'array', items: { type: 'string' } },
+  }, 'Readiness: the store accepts records and the upstream answers.'),
+};

@@ -1,0 +1,113 @@
+import type { Config } from '../config/schema.js';
+import { componentSchemas } from './openapi-schemas.js';
+
+type Schema = Record<string, unknown>;
+
+const id = { type: 'string', minLength: 1, maxLength: 512 };
+const time = { type: 'string', description: 'ISO 8601 date (UTC midnight) or date-time with a zone; inclusive.' };
+const method = { type: 'string', pattern: '^[A-Za-z]{1,20}$', description: 'Any HTTP method, case-insensitive.' };
+const status = { type: 'integer', minimum: 0, maximum: 599 };
+const path = { type: 'string', pattern: '^/' };
+
+function query(name: string, schema: Schema, description: string) {
+  return { name, in: 'query', required: false, description, schema };
+}
+
+const apiKeyRequestsParameters = [
+  query('limit', { type: 'integer', minimum: 1, maximum: 100, default: 20 }, 'Number of items (default 20, max 100).'),
+  query('offset', { type: 'integer', minimum: 0, default: 0 }, 'Offset for pagination (default 0); 0 with a cursor.'),
+  query('cursor', { type: 'string' }, 'data.nextCursor of the previous page: deep paging at constant cost.'),
+  query('organizationId', id, 'Another organization (audit:read:all only); absent: own organization, or all with audit:read:all.'),
+  query('serviceAccountId', id, 'Filter by service account ID.'),
+  query('apiKeyId', id, 'Filter by API key ID.'),
+  query('userId', id, 'Filter by user ID.'),
+  query('method', method, 'Filter by HTTP method.'),
+  query('statusCode', status, 'Filter by response status.'),
+  query('path', path, 'Filter by exact path.'),
+  query('from', time, 'Earliest createdAt.'),
+  query('to', time, 'Latest createdAt.'),
+];
+
+const auditLogFilterParameters = [
+  query('start_time', time, 'Start time for filtering logs; default: all time.'),
+  query('end_time', time, 'End time for filtering logs; must not be before start_time.'),
+  query('organisation_id', id, 'Organisation ID; default the caller\'s; another needs audit:read:all.'),
+  query('method', method, 'HTTP method for filtering logs.'),
+  query('uri', path, 'URI path for filtering logs (exact).'),
+  query('request_id', id, 'Request ID for filtering logs.'),
+  query('user_id', id, 'User ID (or API key / service account ID) for filtering logs.'),
+  query('user_type', { type: 'string', enum: ['user', 'api_key'] }, 'Type of user for filtering logs.'),
+  query('workspace_id', id, 'Workspace ID for filtering logs.'),
+  query('response_status_code', status, 'HTTP response status code for filtering logs.'),
+  query('resource_type', id, 'Resource type for filtering logs.'),
+  query('action', id, 'Action type for filtering logs.'),
+  query('client_ip', id, 'Client IP address for filtering logs.'),
+  query('country', id, 'Country for filtering logs.'),
+];
+
+function jsonResponse(description: string, schema: string) {
+  return { description, content: { 'application/json': { schema: { $ref: `#/components/schemas/${schema}` } } } };
+}
+
+const errors = {
+  400: jsonResponse('A bad parameter: the message names it and its rule.', 'Error'),
+  401: { ...jsonResponse('No accepted credential.', 'Error'), headers: { 'WWW-Authenticate': { schema: { type: 'string' } } } },
+  403: jsonResponse('No audit:read scope, or another organization without audit:read:all.', 'Error'),
+  405: { ...jsonResponse('Only GET and HEAD.', 'Error'), headers: { Allow: { schema: { type: 'string' } } } },
+};
+
+const security = [{ bearer: [] }, { apiKey: [] }, { portkeyApiKey: [] }];
+
+function auditOperation(operationId: string, summary: string, parameters: unknown[], ok: unknown) {
+  return { get: { operationId, summary, tags: ['audit'], security, parameters, responses: { 200: ok, ...errors } } };
+}
+
+function publicOperation(operationId: string, summary: string, responses: Record<number, unknown>) {
+  return { get: { operationId, summary, tags: ['proxy'], security: [], responses } };
+}
+
+/** The OpenAPI 3.1 document of the proxy's own endpoints, at the paths this config gives them. */
+export function openApiDocument(config: Config): Schema {
+  const { basePath, apiKeyRequestsPath, auditLogsPath, exportPath } = config.audit;
+  const exportFormats = {
+    description: 'Every match, newest first, streamed.',
+    content: { 'application/x-ndjson': { schema: { type: 'string' } }, 'text/csv': { schema: { type: 'string' } } },
+  };
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'audit-proxy',
+      version: '0.1.0',
+      description: 'Endpoints the audit proxy answers itself and never forwards. Reads of the audit endpoints are recorded (resourceType audit_logs, action read).',
+    },
+    jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
+    paths: {
+      [basePath + apiKeyRequestsPath]: auditOperation('listApiKeyRequests', 'Recent requests of the caller\'s organization, newest first',
+        apiKeyRequestsParameters, jsonResponse('A page of requests.', 'ApiKeyRequests')),
+      [basePath + auditLogsPath]: auditOperation('getAuditLogs', 'Audit logs (Portkey\'s shape), newest first', [
+        ...auditLogFilterParameters,
+        query('current_page', { type: 'integer', minimum: 0, default: 0 }, 'Current page number for pagination.'),
+        query('page_size', { type: 'integer', minimum: 0, maximum: 100, default: 20 }, 'Number of items per page (0: only the total).'),
+      ], jsonResponse('A page of records and the total.', 'AuditLogs')),
+      [basePath + exportPath]: auditOperation('exportAuditLogs', 'Every matching audit log as NDJSON or CSV', [
+        ...auditLogFilterParameters,
+        query('format', { type: 'string', enum: ['ndjson', 'csv'], default: 'ndjson' }, 'Output format; CSV has a header row.'),
+      ], exportFormats),
+      [config.paths.healthz]: publicOperation('healthz', 'Liveness', { 200: jsonResponse('Alive.', 'Health') }),
+      [config.paths.readyz]: publicOperation('readyz', 'Readiness',
+        { 200: jsonResponse('Ready.', 'Ready'), 503: jsonResponse('Not ready.', 'Ready') }),
+      [config.paths.metrics]: publicOperation('metrics', 'Prometheus metrics',
+        { 200: { description: 'Prometheus text format.', content: { 'text/plain': { schema: { type: 'string' } } } } }),
+      [config.paths.openapi]: publicOperation('openapi', 'This document (not recorded)',
+        { 200: { description: 'OpenAPI 3.1 document.', content: { 'application/json': { schema: { type: 'object' } } } } }),
+    },
+    components: {
+      schemas: componentSchemas,
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'An API key or a user JWT.' },
+        apiKey: { type: 'apiKey', in: 'header', name: 'X-Api-Key' },
+        portkeyApiKey: { type: 'apiKey', in: 'header', name: 'x-portkey-api-key' },
+      },
+    },
+  };
+}
