@@ -1,10 +1,11 @@
 // `npm run bench [-- --quick]`: every measurement of the
 // performance issue in one run; prints one table (figure beside target) and writes bench/results/latest.json.
-// A measurement, not a test: exits 0 whatever the figures. For experiments: --no-pin, --only http,store,memory,principal,
+// A measurement, not a test: exits 0 whatever the figures. For experiments: --no-pin, --only http,store,api,memory,principal,
 // --contenders 'audit-proxy off,audit-proxy on', --loads 'GET c50', --rounds N, --seconds S.
 import { cpus, totalmem } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { runApiBench } from './api.js';
 import { runHttpBench } from './http.js';
 import { httpRows } from './http-report.js';
 import { runMemoryBench } from './memory.js';
@@ -31,7 +32,7 @@ function parseFlags(argv: string[]): Flags {
   return {
     quick: argv.includes('--quick'),
     pin: !argv.includes('--no-pin'),
-    only: new Set(value('--only')?.split(',') ?? ['http', 'store', 'memory', 'principal']),
+    only: new Set(value('--only')?.split(',') ?? ['http', 'store', 'api', 'memory', 'principal']),
     contenders: value('--contenders')?.split(','),
     rounds: number('--rounds'),
     seconds: number('--seconds'),
@@ -55,6 +56,17 @@ async function storeRows(quick: boolean): Promise<Row[]> {
     row(section, 'ingest, every index', f.ingestPerSec, 'records/s', { op: '>=', bound: 200_000 }),
     ...latency.map(([name, value, bound]) => row(section, name, value, 'ms', atMost(bound))),
     row(section, 'bytes on disk per record', f.bytesOnDiskPerRecord, 'bytes'),
+  ];
+}
+
+async function apiRows(quick: boolean): Promise<Row[]> {
+  const f = await runApiBench(quick);
+  const section = `Audit endpoint over HTTP, GET /v1/api-keys/requests (${f.records.toLocaleString('en-US')} records, end to end)`;
+  return [
+    row(section, 'first page, organization p99', f.firstPageOrgP99Ms, 'ms', { op: '<=', bound: 5 }),
+    row(section, 'first page, organization + apiKeyId p99', f.firstPageOrgApiKeyP99Ms, 'ms', { op: '<=', bound: 5 }),
+    row(section, 'first page, organization + serviceAccountId p99', f.firstPageOrgServiceAccountP99Ms, 'ms', { op: '<=', bound: 5 }),
+    row(section, `cursor page ${f.cursorDepth.toLocaleString('en-US')} deep p99`, f.cursorPageDeepP99Ms, 'ms', { op: '<=', bound: 10 }),
   ];
 }
 
@@ -82,7 +94,7 @@ async function main(): Promise<void> {
   const flags = parseFlags(process.argv.slice(2));
   const started = Date.now();
   const rows: Row[] = [];
-  const notes: string[] = ['issue 5 (audit endpoints over HTTP): the api branch has not landed on main; measured through the store API'];
+  const notes: string[] = ['issue 5: GET /v1/api-keys/requests returns no total; the total count is measured through the store API'];
   const scenario = async (name: string, run: () => Promise<Row[]>): Promise<void> => {
     if (!flags.only.has(name)) return;
     try {
@@ -101,6 +113,7 @@ async function main(): Promise<void> {
     return httpRows(out);
   });
   await scenario('store', () => storeRows(flags.quick));
+  await scenario('api', () => apiRows(flags.quick));
   await scenario('memory', memoryRows);
   await scenario('principal', principalRows);
   printTable(rows);

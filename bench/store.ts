@@ -21,7 +21,7 @@ export interface StoreBenchOptions {
   quick?: boolean;
 }
 
-function benchRecord(i: number): AuditRecord {
+export function benchRecord(i: number): AuditRecord {
   const ms = START_MS + Math.floor(i / 4);
   const org = `org-${i % ORGS}`;
   const byServiceAccount = i % 4 === 0;
@@ -40,7 +40,7 @@ function benchRecord(i: number): AuditRecord {
   };
 }
 
-async function ingest(store: LmdbAuditStore, records: number): Promise<number> {
+export async function ingest(store: LmdbAuditStore, records: number): Promise<number> {
   const started = performance.now();
   for (let i = 0; i < records; i += CHUNK) {
     for (let j = i; j < Math.min(records, i + CHUNK); j++) store.append(benchRecord(j));
