@@ -4,6 +4,7 @@ export const REDACTED = '[REDACTED]';
 export class BodyRedactor {
   private readonly keys: ReadonlySet<string>;
   private readonly fallbackKey: RegExp;
+  private readonly quotedKey: RegExp;
   private readonly formField: RegExp;
 
   constructor(sensitiveKeys: readonly string[]) {
@@ -11,6 +12,7 @@ export class BodyRedactor {
     const names = sensitiveKeys.map(escapeRegex).join('|') || '(?!)';
     // For text that is not (or no longer, once truncated) valid JSON: "key": value, even cut short.
     this.fallbackKey = new RegExp(`"(?:${names})"\\s*:\\s*`, 'gi');
+    this.quotedKey = new RegExp(`"(?:${names})"`, 'i');
     this.formField = new RegExp(`((?:^|&)(?:${names})=)[^&]*`, 'gi');
   }
 
@@ -20,8 +22,11 @@ export class BodyRedactor {
 
   redact(text: string, contentType: string | undefined): string {
     if (contentType?.includes('x-www-form-urlencoded')) return text.replace(this.formField, `$1${REDACTED}`);
-    const json = this.redactJson(text);
-    return json ?? this.redactLoose(text);
+    // Without a backslash no key can be escaped and no string can hide a quote, so a "key": match is a real key:
+    // the scan redacts in place and keeps the body as sent (a parse and a stringify cost ~50 µs for 16 KiB, and a
+    // parse that fails on a truncated capture ~1 ms).
+    if (!text.includes('\\')) return this.quotedKey.test(text) ? this.redactLoose(text) : text;
+    return this.redactJson(text) ?? this.redactLoose(text);
   }
 
   /** Each `"key": value` of a sensitive key: the whole value (string, object or array, even cut short) is replaced. */
