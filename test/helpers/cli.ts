@@ -37,6 +37,7 @@ export class CliProcess {
       const match = this.output.match(pattern);
       if (match) return match;
       if (Date.now() > deadline || this.child.exitCode !== null) {
+        this.kill(); // a test that gives up on its process must not leave it running
         throw new Error(`no ${pattern} in output:\n${this.output}`);
       }
       await new Promise((r) => setTimeout(r, 25));
