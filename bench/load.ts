@@ -4,7 +4,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { once } from 'node:events';
+import { pino } from 'pino';
 import { Pool } from 'undici';
+import { parseConfig } from '../src/config/load.js';
+import { openAuditStore } from '../src/store/index.js';
 
 export interface LoadUpstream {
   url: string;
@@ -163,6 +166,17 @@ export interface RecordCheck {
   duplicated: string[];
   /** Records of this run (by id prefix). */
   records: number;
+}
+
+/** Every request id recorded in the store at dataDir (opened read-only), newest first. */
+export function recordedRequestIds(dataDir: string): string[] {
+  const config = parseConfig({ upstream: { url: 'http://127.0.0.1:1' }, store: { path: dataDir } });
+  const store = openAuditStore(config.store, pino({ level: 'silent' }), { readOnly: true });
+  try {
+    return [...store.iterate({})].map((r) => r.requestId);
+  } finally {
+    void store.close();
+  }
 }
 
 /** Matches the records' request ids against the ids sent: each exactly once. */

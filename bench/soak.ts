@@ -7,10 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { pino } from 'pino';
-import { parseConfig } from '../src/config/load.js';
-import { openAuditStore } from '../src/store/index.js';
-import { checkRecords, rssGrowth, runLoad, startLoadUpstream } from './load.js';
+import { checkRecords, recordedRequestIds, rssGrowth, runLoad, startLoadUpstream } from './load.js';
 
 const MIB = 1024 * 1024;
 /** Anonymous memory the last third of the run may add over the middle third. */
@@ -55,16 +52,6 @@ async function stopProxy(proxy: ProxyProcess): Promise<number | null> {
   const exited = new Promise<number | null>((r) => proxy.child.once('exit', (code) => r(code)));
   proxy.child.kill('SIGTERM');
   return exited;
-}
-
-function recordedRequestIds(dataDir: string): string[] {
-  const config = parseConfig({ upstream: { url: 'http://127.0.0.1:1' }, store: { path: dataDir } });
-  const store = openAuditStore(config.store, pino({ level: 'silent' }), { readOnly: true });
-  try {
-    return [...store.iterate({})].map((r) => r.requestId);
-  } finally {
-    void store.close();
-  }
 }
 
 export interface SoakReport {

@@ -2,10 +2,7 @@
 // committed before the kill is lost; nothing is recorded twice; every index agrees with the records afterwards.
 // (Both workers write one LMDB environment, so this is also two processes on one environment, through the proxy.)
 import t from 'tap';
-import { pino } from 'pino';
-import { checkRecords, runLoad, startLoadUpstream } from '../../bench/load.js';
-import { parseConfig } from '../../src/config/load.js';
-import { openAuditStore } from '../../src/store/index.js';
+import { checkRecords, recordedRequestIds, runLoad, startLoadUpstream } from '../../bench/load.js';
 import { CliProcess } from '../helpers/cli.js';
 import { eventually } from '../helpers/eventually.js';
 import { checkConsistency } from '../store/fixtures/helpers.js';
@@ -14,16 +11,6 @@ const LISTENING = /"pid":(\d+)[^\n]*"msg":"audit-proxy listening"/g;
 
 function workerPids(cli: CliProcess): number[] {
   return [...cli.output.matchAll(LISTENING)].map((m) => Number(m[1]));
-}
-
-function recordedIds(dataDir: string): string[] {
-  const config = parseConfig({ upstream: { url: 'http://127.0.0.1:1' }, store: { path: dataDir } });
-  const store = openAuditStore(config.store, pino({ level: 'silent' }), { readOnly: true });
-  try {
-    return [...store.iterate({})].map((r) => r.requestId);
-  } finally {
-    void store.close();
-  }
 }
 
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -59,7 +46,7 @@ t.test('kill -9 of a worker under load: replaced, no committed record lost, inde
   cli.child.kill('SIGTERM');
   t.equal(await cli.exited(), 0, 'the primary drains its workers and exits cleanly');
 
-  const ids = recordedIds(dataDir);
+  const ids = recordedRequestIds(dataDir);
   for (const [phase, result] of [['before', before], ['after', after]] as const) {
     const check = checkRecords(result.sent, ids, phase);
     t.same(check.missing, [], `${phase}: no record lost`);
