@@ -1,18 +1,11 @@
 import type { ServerResponse } from 'node:http';
 import type { Outcome } from './audit/record.js';
 
-/** Every error the proxy answers itself: a stable code, the HTTP status, the outcome it records. */
+/** The errors the proxy answers in the upstream's or the store's stead: a stable code, the status, the outcome it records. */
 export const ERRORS = {
-  bad_request: { status: 400, outcome: 'rejected', message: 'malformed request' },
-  unauthorized: { status: 401, outcome: 'rejected', message: 'a valid credential is required' },
-  forbidden: { status: 403, outcome: 'rejected', message: 'the credential lacks the required scope' },
-  not_found: { status: 404, outcome: 'rejected', message: 'no such endpoint' },
-  method_not_allowed: { status: 405, outcome: 'rejected', message: 'method not allowed' },
-  headers_too_large: { status: 431, outcome: 'rejected', message: 'request headers too large' },
   upstream_unreachable: { status: 502, outcome: 'upstream_error', message: 'the upstream could not be reached' },
   upstream_failed: { status: 502, outcome: 'upstream_error', message: 'the upstream failed before answering' },
   store_unavailable: { status: 503, outcome: 'rejected', message: 'the audit store cannot record requests right now' },
-  shutting_down: { status: 503, outcome: 'rejected', message: 'the proxy is shutting down' },
   upstream_timeout: { status: 504, outcome: 'upstream_timeout', message: 'the upstream did not answer in time' },
 } as const satisfies Record<string, { status: number; outcome: Outcome; message: string }>;
 

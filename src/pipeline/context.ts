@@ -21,8 +21,6 @@ export class RequestContext {
   responseBytes = 0;
   requestBody: BodyCapture | null = null;
   responseBody: BodyCapture | null = null;
-  /** Set when a stage answered the request itself; the remaining stages are skipped. */
-  answered = false;
   /** Not recorded: the proxy's own health and metrics endpoints, and excluded routes. */
   unrecorded = false;
   /** The proxy's own endpoints set this (e.g. audit_logs/read) instead of the route classifier. */

@@ -2,7 +2,7 @@ import { ServerResponse, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Outcome } from '../audit/record.js';
 import type { Config } from '../config/schema.js';
-import { ERRORS, errorBody, sendJson, type ErrorCode } from '../errors.js';
+import { ERRORS, errorBody, sendJson } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ProxyMetrics } from '../metrics.js';
 import type { CountryLookup } from '../net/geoip.js';
@@ -211,12 +211,7 @@ export class Pipeline {
     }
   }
 
-  reject(ctx: RequestContext, code: ErrorCode, message: string = ERRORS[code].message): void {
-    this.answer(ctx, ERRORS[code].status, message, ERRORS[code].outcome);
-  }
-
   private answer(ctx: RequestContext, status: number, message: string, outcome: Outcome, headers?: Record<string, string>): void {
-    ctx.answered = true;
     ctx.statusCode = status;
     ctx.outcome = outcome;
     ctx.responseBytes = sendJson(ctx.res, status, errorBody(status, message, ctx.requestId), { 'x-request-id': ctx.requestId, ...headers });
