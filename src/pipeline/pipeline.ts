@@ -82,11 +82,7 @@ export class Pipeline {
   /** Entry point for every request; `expectContinue` when the client waits for 100 Continue. */
   handle = (req: IncomingMessage, res: ServerResponse, expectContinue = false): void => {
     const target = originForm(req.url);
-    if (target === null) {
-      sendJson(res, 400, errorBody(400, 'request target must be a path (/...) or an absolute http(s) URL', requestIdFor(req.headers['x-request-id'])));
-      return;
-    }
-    req.url = target;
+    if (target !== null) req.url = target;
     const ctx = this.arrive(req, res);
     const own = this.deps.ownRoutes.get(ctx.pathname);
     if (own && !own.recorded) {
@@ -99,6 +95,10 @@ export class Pipeline {
       this.inFlight--;
       this.finish(ctx);
     });
+    if (target === null) {
+      this.answer(ctx, 400, 'request target must be a path (/...) or an absolute http(s) URL', 'rejected');
+      return;
+    }
     const repeated = this.repeatedCredential(req.rawHeaders);
     if (repeated !== null) {
       this.answer(ctx, 400, repeatedMessage(repeated), 'rejected');

@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { once } from 'node:events';
 import { request } from 'undici';
 import { TestUpstream } from '../helpers/upstream.js';
-import { startTestProxy } from '../helpers/proxy.js';
+import { recordsOf, startTestProxy } from '../helpers/proxy.js';
 import { rawRequest } from '../helpers/raw.js';
 
 async function freePort(): Promise<number> {
@@ -132,7 +132,11 @@ t.test('malformed requests get 400 and oversized headers 431, as JSON', async (t
   t.match(garbage, /^HTTP\/1\.1 400 /);
   t.match(garbage, /"code":400/);
   const badTarget = await rawRequest(proxy.port, 'GET nopath HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
-  t.match(badTarget, /^HTTP\/1\.1 400 /);
+  t.match(badTarget, /^HTTP\/1\.1 400 /, 'refused by the HTTP parser');
+  const asterisk = await rawRequest(proxy.port, 'OPTIONS * HTTP/1.1\r\nHost: x\r\nX-Request-Id: bad-target\r\nConnection: close\r\n\r\n');
+  t.match(asterisk, /^HTTP\/1\.1 400 [^]*request target must be a path/, 'a target that parses but is not a path');
+  const refused = (await recordsOf(proxy)).find((r) => r.requestId === 'bad-target');
+  t.same([refused?.path, refused?.statusCode, refused?.outcome], ['*', 400, 'rejected'], 'and is recorded, like every request the proxy refuses');
   const huge = await rawRequest(proxy.port, `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
   t.match(huge, /^HTTP\/1\.1 431 /);
   const absolute = await rawRequest(proxy.port, 'GET http://example.test/abs?q=1 HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n');
