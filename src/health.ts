@@ -1,6 +1,5 @@
 import { request } from 'undici';
 import type { Config } from './config/schema.js';
-import { errorBody, sendJson } from './errors.js';
 import type { ProxyMetrics } from './metrics.js';
 import type { OwnRoute } from './pipeline/pipeline.js';
 import type { RequestContext } from './pipeline/context.js';
@@ -65,11 +64,11 @@ function ownGet(handle: (ctx: RequestContext) => void | Promise<void>): OwnRoute
     handle(ctx) {
       const method = ctx.req.method;
       if (method === 'GET' || method === 'HEAD') return handle(ctx);
-      sendJson(ctx.res, 405, errorBody(405, `${method} is not allowed here; use GET`, ctx.requestId), { allow: 'GET, HEAD' });
+      ctx.replyError(405, `${method} is not allowed here; use GET`, 'rejected', { allow: 'GET, HEAD' });
     },
   };
 }
 
 function json(ctx: RequestContext, status: number, body: unknown): void {
-  sendJson(ctx.res, status, JSON.stringify(body), { 'x-request-id': ctx.requestId });
+  ctx.replyJson(status, JSON.stringify(body));
 }

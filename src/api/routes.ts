@@ -1,5 +1,4 @@
 import type { Config } from '../config/schema.js';
-import { sendJson } from '../errors.js';
 import type { RequestContext } from '../pipeline/context.js';
 import type { OwnRoute } from '../pipeline/pipeline.js';
 import type { AuditStore } from '../store/store.js';
@@ -45,7 +44,7 @@ function openApiRoute(document: string): OwnRoute {
   return {
     recorded: false,
     handle(ctx) {
-      if (readOnly(ctx)) sendJson(ctx.res, 200, document, { 'x-request-id': ctx.requestId });
+      if (readOnly(ctx)) ctx.replyJson(200, document);
     },
   };
 }

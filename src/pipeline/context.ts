@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Outcome } from '../audit/record.js';
+import { errorBody, sendJson } from '../errors.js';
 import { ANONYMOUS, type Principal } from '../principal/principal.js';
 import type { BodyCapture } from './capture.js';
 
@@ -36,6 +37,18 @@ export class RequestContext {
     const q = url.indexOf('?');
     this.pathname = q === -1 ? url : url.slice(0, q);
     this.search = q === -1 ? '' : url.slice(q + 1);
+  }
+
+  /** Answers with JSON the proxy wrote itself, tagged with the request id, and notes status and size for the record. */
+  replyJson(status: number, body: string, headers?: Record<string, string>): void {
+    this.statusCode = status;
+    this.responseBytes = sendJson(this.res, status, body, { 'x-request-id': this.requestId, ...headers });
+  }
+
+  /** Answers with the error envelope {code, data: null, message, requestId} and records the outcome. */
+  replyError(status: number, message: string, outcome: Outcome, headers?: Record<string, string>): void {
+    this.outcome = outcome;
+    this.replyJson(status, errorBody(status, message, this.requestId), headers);
   }
 
   elapsedMs(): number {

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Pool, type Dispatcher } from 'undici';
 import type { Config } from '../config/schema.js';
-import { ERRORS, errorBody, sendJson } from '../errors.js';
+import { ERRORS } from '../errors.js';
 import type { RequestContext } from './context.js';
 import { BodyCapture } from './capture.js';
 import { downstreamResponseHeaders, hasRequestBody, upstreamRequestHeaders } from './headers.js';
@@ -142,12 +142,11 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     }
     const code = classifyUpstreamError(err);
     const { status, outcome, message } = ERRORS[code];
-    ctx.outcome = outcome;
     if (res.headersSent) {
+      ctx.outcome = outcome;
       res.destroy(); // mid-body: the client must see a broken response, not a short "complete" one
       return;
     }
-    ctx.statusCode = status;
-    ctx.responseBytes = sendJson(res, status, errorBody(status, message, ctx.requestId), { 'x-request-id': ctx.requestId });
+    ctx.replyError(status, message, outcome);
   }
 }

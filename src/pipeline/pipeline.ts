@@ -2,7 +2,7 @@ import { ServerResponse, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Outcome } from '../audit/record.js';
 import type { Config } from '../config/schema.js';
-import { ERRORS, errorBody, sendJson } from '../errors.js';
+import { ERRORS, errorBody } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ProxyMetrics } from '../metrics.js';
 import type { CountryLookup } from '../net/geoip.js';
@@ -212,9 +212,7 @@ export class Pipeline {
   }
 
   private answer(ctx: RequestContext, status: number, message: string, outcome: Outcome, headers?: Record<string, string>): void {
-    ctx.statusCode = status;
-    ctx.outcome = outcome;
-    ctx.responseBytes = sendJson(ctx.res, status, errorBody(status, message, ctx.requestId), { 'x-request-id': ctx.requestId, ...headers });
+    ctx.replyError(status, message, outcome, headers);
     // Unread request bodies must not be left on a keep-alive connection.
     if (!ctx.req.complete) ctx.req.resume();
   }
