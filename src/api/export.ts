@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { RequestContext } from '../pipeline/context.js';
 import type { AuditFilter, AuditStore } from '../store/store.js';
 import { isDenial } from './access.js';
-import { auditLogFilterParams, auditLogRecord, scopedAuditLogFilters } from './audit-logs.js';
+import { auditLogFilterParams, auditLogRecord, scopedAuditLogFilters, type MethodScope } from './audit-logs.js';
 import { parseParams } from './params.js';
 import { sendApiError } from './respond.js';
 import { iterateUnion } from './union.js';
@@ -48,10 +48,10 @@ function csvLine(cells: readonly (string | number | null)[]): string {
 }
 
 /** GET /v1/audit-logs/export: every match as NDJSON or CSV, newest first, streamed row by row. */
-export async function answerExport(ctx: RequestContext, store: AuditStore): Promise<void> {
+export async function answerExport(ctx: RequestContext, store: AuditStore, scope: MethodScope): Promise<void> {
   const parsed = parseParams(ctx.search, exportParams);
   if (!parsed.ok) return sendApiError(ctx, 400, parsed.message);
-  const filters = scopedAuditLogFilters(ctx, parsed.value);
+  const filters = scopedAuditLogFilters(ctx, parsed.value, scope);
   if (isDenial(filters)) return sendApiError(ctx, filters.status, filters.message);
   const format = FORMATS[parsed.value.format];
   ctx.statusCode = 200;

@@ -11,7 +11,7 @@ export const componentSchemas = {
   Error: closedObject({
     code: { type: 'integer', description: 'The HTTP status.' },
     data: { type: 'null' },
-    message: { type: 'string', description: 'What is wrong, naming the parameter and its rule.' },
+    message: { type: 'string', description: 'What is wrong, naming the parameter and its rule (the Portkey SDK shows it as the error message).' },
     requestId: { type: 'string', description: 'This call\'s request id (also in X-Request-Id).' },
   }, 'The one error envelope of every answer the proxy gives itself.'),
   ApiKeyRequest: closedObject({
@@ -52,9 +52,9 @@ export const componentSchemas = {
     request_body: { ...nullableString, description: 'Captured body (redacted, capped); null when not captured.' },
     query_params: { type: 'string', description: 'JSON object of the query parameters, as a string.' },
     request_headers: { type: 'string', description: 'JSON object of the request headers, credentials masked, as a string.' },
-    user_id: { ...nullableString, description: 'The user, or the API key / service account, that made the call.' },
+    user_id: { ...nullableString, description: 'The user, or the API key / service account, that made the call: the id the key registry or token carries (Portkey\'s are UUIDs).' },
     user_type: { type: ['string', 'null'], enum: ['user', 'api_key', null] },
-    organisation_id: nullableString,
+    organisation_id: { ...nullableString, description: 'The id the key registry or token carries.' },
     workspace_id: nullableString,
     response_status_code: { type: 'integer', minimum: 0 },
     resource_type: { type: 'string' },
@@ -64,8 +64,9 @@ export const componentSchemas = {
   }, 'One recorded request, Portkey\'s shape.'),
   AuditLogs: closedObject({
     records: { type: 'array', items: { $ref: '#/components/schemas/AuditLogRecord' }, maxItems: 100 },
-    total: { type: 'integer', minimum: 0, description: 'Every match across all pages.' },
-  }, 'GET audit-logs answer.'),
+    total: { type: 'integer', minimum: 0, description: 'Every match across all pages (not only this page).' },
+    next_cursor: { ...nullableString, description: 'Pass as cursor for the next page (stable on a live trail); null on the last page.' },
+  }, 'GET audit-logs answer: Portkey\'s AuditLogObjectList plus next_cursor.'),
   Health: closedObject({ status: { type: 'string', const: 'ok' } }, 'Liveness.'),
   Ready: closedObject({
     status: { type: 'string', enum: ['ready', 'unavailable'] },

@@ -4,7 +4,7 @@ import { componentSchemas } from './openapi-schemas.js';
 type Schema = Record<string, unknown>;
 
 const id = { type: 'string', minLength: 1, maxLength: 512 };
-const time = { type: 'string', description: 'ISO 8601 date (UTC midnight) or date-time with a zone; inclusive.' };
+const time = { type: 'string', description: 'ISO 8601 date (UTC midnight) or date-time, extended or basic format (2026-11-23T11:21:44Z, 20261123T112144Z); no zone means UTC; inclusive.' };
 const method = { type: 'string', pattern: '^[A-Za-z]{1,20}$', description: 'Any HTTP method, case-insensitive.' };
 const status = { type: 'integer', minimum: 0, maximum: 599 };
 const path = { type: 'string', pattern: '^/' };
@@ -32,7 +32,7 @@ const auditLogFilterParameters = [
   query('start_time', time, 'Start time for filtering logs; default: all time.'),
   query('end_time', time, 'End time for filtering logs; must not be before start_time.'),
   query('organisation_id', id, 'Organisation ID; default the caller\'s; another needs audit:read:all.'),
-  query('method', method, 'HTTP method for filtering logs.'),
+  query('method', method, 'HTTP method for filtering logs; absent: every method, or POST, PUT, DELETE under audit.auditLogsMethods portkey.'),
   query('uri', path, 'URI path for filtering logs (exact).'),
   query('request_id', id, 'Request ID for filtering logs.'),
   query('user_id', id, 'User ID (or API key / service account ID) for filtering logs.'),
@@ -88,6 +88,7 @@ export function openApiDocument(config: Config): Schema {
         ...auditLogFilterParameters,
         query('current_page', { type: 'integer', minimum: 0, default: 0 }, 'Current page number for pagination.'),
         query('page_size', { type: 'integer', minimum: 0, maximum: 100, default: 20 }, 'Number of items per page (0: only the total).'),
+        query('cursor', { type: 'string', maxLength: 1024 }, 'next_cursor of the previous page (current_page 0 or absent): pages that do not shift on a live trail.'),
       ], jsonResponse('A page of records and the total.', 'AuditLogs')),
       [basePath + exportPath]: auditOperation('exportAuditLogs', 'Every matching audit log as NDJSON or CSV', [
         ...auditLogFilterParameters,

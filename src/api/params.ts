@@ -13,20 +13,44 @@ export function integerParam(min: number, max?: number) {
     .transform(Number);
 }
 
-const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/i;
+// ISO 8601 extended (2026-11-23T11:21:44.5+01:00) and basic (20261123T112144Z); a date-time without a zone is UTC.
+const EXTENDED = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?$/i;
+const BASIC = /^(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(?:(\d{2})(?:[.,](\d{1,9}))?)?(Z|[+-]\d{2}(?:\d{2})?)?)?$/i;
 
-/** Epoch ms of an ISO 8601 date (UTC midnight) or date-time with a zone; NaN for anything else (Feb 30 included). */
+/**
+ * Epoch ms of an ISO 8601 date (UTC midnight) or date-time, extended or basic format, with or without a zone
+ * (none means UTC); NaN for anything else, impossible days and times (Feb 30, 24:00, 12:60) included.
+ * Fractions below a millisecond are kept, so inclusive bounds stay exact.
+ */
 export function isoTimeMs(text: string): number {
-  const m = ISO_TIME.exec(text);
+  const m = EXTENDED.exec(text) ?? BASIC.exec(text);
   if (!m) return NaN;
-  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  const date = new Date(Date.UTC(year, month - 1, day));
+  const [year, month, day, hour, minute, second] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i] ?? 0)) as [number, number, number, number, number, number];
+  const offsetMinutes = zoneOffsetMinutes(m[8]);
+  if (hour > 23 || minute > 59 || second > 59 || Number.isNaN(offsetMinutes)) return NaN;
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day); // unlike Date.UTC, years 0-99 stay themselves
   if (date.getUTCFullYear() !== year || date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day) return NaN;
-  return Date.parse(m[4] === undefined ? `${m[1]}-${m[2]}-${m[3]}T00:00:00Z` : text.toUpperCase());
+  const fraction = m[7] === undefined ? 0 : Number(`0.${m[7]}`) * 1000;
+  return date.getTime() + ((hour * 60 + minute - offsetMinutes) * 60 + second) * 1000 + fraction;
 }
 
+/** Minutes east of UTC of Z, ±hh, ±hhmm or ±hh:mm; 0 when absent (UTC); NaN out of range. */
+function zoneOffsetMinutes(zone: string | undefined): number {
+  if (zone === undefined || zone.toUpperCase() === 'Z') return 0;
+  const digits = zone.slice(1).replace(':', '');
+  const [hours, minutes] = [Number(digits.slice(0, 2)), Number(digits.slice(2) || '0')];
+  if (hours > 23 || minutes > 59) return NaN;
+  return (zone[0] === '-' ? -1 : 1) * (hours * 60 + minutes);
+}
+
+const TIME_RULE = 'must be an ISO 8601 date or date-time, e.g. 2026-11-23T11:21:44Z or 20261123T112144Z (no zone means UTC)';
+
 export const timeParam = z.string()
-  .refine((s) => !Number.isNaN(isoTimeMs(s)), 'must be an ISO 8601 date or date-time with a zone, e.g. 2024-05-01T12:00:00Z')
+  .refine((s) => !Number.isNaN(isoTimeMs(s)), {
+    // A + left unencoded in a query string arrives as a space: say so rather than only "invalid".
+    error: (issue) => String(issue.input).includes(' ') ? `${TIME_RULE}; a + in a query string reads as a space, send it as %2B` : TIME_RULE,
+  })
   .transform(isoTimeMs);
 
 export const idParam = z.string().min(1, 'must not be empty').max(512, 'must be at most 512 characters');

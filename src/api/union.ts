@@ -1,25 +1,55 @@
 import type { AuditRecord } from '../audit/record.js';
+import { encodeCursor as encodeStoreCursor } from '../store/cursor.js';
+import { createdAtMs } from '../store/indexes.js';
 import type { AuditFilter, AuditStore } from '../store/store.js';
 
+/** A page of a union of filters: newest first, the total of every match, and whether more follow. */
+export interface UnionPage {
+  items: AuditRecord[];
+  total: number;
+  hasMore: boolean;
+}
+
+/** Where to start: an offset into the matches, or a store cursor (the position after which the page starts). */
+export type UnionStart = { offset: number; cursor?: undefined } | { cursor: string; offset?: undefined };
+
 /**
- * Queries over a union of disjoint filters (the store ANDs its filters; a Portkey user_type or user_id may mean
- * one of several principal types). A single filter goes straight to the store and its indexes.
+ * Queries over a union of disjoint filters (the store ANDs its filters; a Portkey user_type, user_id or method scope
+ * may mean several principal types or methods). A single filter goes straight to the store and its indexes.
  */
-export function queryUnion(store: AuditStore, filters: readonly AuditFilter[], limit: number, offset: number): { items: AuditRecord[]; total: number } {
+export function queryUnion(store: AuditStore, filters: readonly AuditFilter[], limit: number, start: UnionStart): UnionPage {
   if (filters.length === 1) {
-    const page = store.query(filters[0]!, { limit, offset, withTotal: true });
-    return { items: page.items, total: page.total ?? 0 };
+    const page = store.query(filters[0]!, { limit, ...start, withTotal: true });
+    return { items: page.items, total: page.total ?? 0, hasMore: page.hasMore };
   }
-  // The filters differ in principalType, so their matches are disjoint and their totals add up.
+  if (start.cursor !== undefined) return mergePages(store, filters, limit, start.cursor);
+  // The filters are disjoint, so their totals add up.
   const total = filters.reduce((sum, f) => sum + (store.query(f, { limit: 1, withTotal: true }).total ?? 0), 0);
+  if (start.offset >= total) return { items: [], total, hasMore: false }; // no walk through every match for nothing
   const items: AuditRecord[] = [];
   let skipped = 0;
   for (const record of iterateUnion(store, filters)) {
     if (items.length === limit) break;
-    if (skipped < offset) skipped++;
+    if (skipped < start.offset) skipped++;
     else items.push(record);
   }
-  return { items, total };
+  return { items, total, hasMore: start.offset + items.length < total };
+}
+
+/** Each filter's page after the cursor, merged: the newest `limit` of them; the cost does not grow with depth. */
+function mergePages(store: AuditStore, filters: readonly AuditFilter[], limit: number, cursor: string): UnionPage {
+  const pages = filters.map((f) => store.query(f, { limit, cursor, withTotal: true }));
+  const merged = pages.flatMap((page) => page.items).sort((a, b) => (a.id < b.id ? 1 : -1));
+  return {
+    items: merged.slice(0, limit),
+    total: pages.reduce((sum, page) => sum + (page.total ?? 0), 0),
+    hasMore: merged.length > limit || pages.some((page) => page.hasMore),
+  };
+}
+
+/** The store cursor continuing after this record; valid for every filter, as all share the store's time order. */
+export function storeCursorAfter(record: AuditRecord): string {
+  return encodeStoreCursor({ ms: createdAtMs(record), id: record.id });
 }
 
 /** Every match of any filter, newest first, read lazily: a k-way merge on the time-ordered UUIDv7 ids. */

@@ -27,10 +27,10 @@ async function records(query: string): Promise<{ records: any[]; total: number }
   return (await logs(`page_size=100&${query}`)).body;
 }
 
-t.test('{records, total} with exactly the documented record fields', async (t) => {
+t.test('{records, total, next_cursor} with exactly the documented record fields', async (t) => {
   const answer = await logs('');
   t.equal(answer.status, 200);
-  t.same(Object.keys(answer.body), ['records', 'total']);
+  t.same(Object.keys(answer.body), ['records', 'total', 'next_cursor']);
   t.equal(answer.body.total, ORG_A_TOTAL);
   t.equal(answer.body.records.length, 20);
   for (const record of answer.body.records) {
@@ -126,8 +126,8 @@ t.test('current_page and page_size: pages tile the list, total on every page, pa
     seen.push(...body.records.map((r: { request_id: string }) => r.request_id));
   }
   t.same(seen, all, 'no overlap, no gap');
-  t.same((await logs('page_size=0')).body, { records: [], total: ORG_A_TOTAL });
-  t.same((await logs('current_page=100')).body, { records: [], total: ORG_A_TOTAL });
+  t.same((await logs('page_size=0')).body, { records: [], total: ORG_A_TOTAL, next_cursor: null });
+  t.same((await logs('current_page=100')).body, { records: [], total: ORG_A_TOTAL, next_cursor: null });
   const unionPages = [0, 1, 2, 3].map((page) => logs(`user_type=api_key&page_size=11&current_page=${page}`));
   const union = (await Promise.all(unionPages)).flatMap((a) => a.body.records.map((r: { request_id: string }) => r.request_id));
   t.same(union, (await records('user_type=api_key')).records.map((r) => r.request_id), 'merged principal types page the same way');

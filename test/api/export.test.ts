@@ -92,7 +92,7 @@ t.test('backpressure: a client that does not read stops the iteration; one that 
   const server = createServer((req, res) => {
     const ctx = new RequestContext(req, res, 'req-1', '127.0.0.1');
     ctx.principal = { ...ctx.principal, authenticated: true, scopes: ['audit:read:all'] };
-    void answerExport(ctx, store);
+    void answerExport(ctx, store, 'all');
   }).listen(0, '127.0.0.1');
   await once(server, 'listening');
   t.teardown(() => server.close());

@@ -83,4 +83,6 @@ export const auditSchema = z.strictObject({
   apiKeyRequestsPath: z.string().startsWith('/').default('/api-keys/requests').describe('GET: recent requests (under basePath).'),
   auditLogsPath: z.string().startsWith('/').default('/audit-logs').describe('GET: Portkey-compatible audit logs (under basePath).'),
   exportPath: z.string().startsWith('/').default('/audit-logs/export').describe('GET: NDJSON/CSV export (under basePath).'),
+  auditLogsMethods: z.enum(['all', 'portkey']).default('all')
+    .describe('Records audit-logs and its export return when no method parameter is given: all (every method, reads included) or portkey (POST, PUT, DELETE only, as strict Portkey clients expect).'),
 }).prefault({}).describe('Audit endpoints, answered by the proxy and never forwarded.');
