@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import t from 'tap';
 import { apiKeyRequestsParams } from '../../src/api/api-key-requests.js';
 import { auditLogsParams } from '../../src/api/audit-logs.js';
@@ -51,6 +52,45 @@ t.test('ISO 8601 times: dates and zoned date-times only, real calendar days', as
     t.ok(Number.isNaN(isoTimeMs(bad)), bad);
   }
   t.match(requests('from=2024-02-30'), { ok: false, message: /^from must be an ISO 8601 date/ });
+});
+
+t.test('ISO 8601 extended and basic formats; a date-time without a zone is UTC', async (t) => {
+  const instant = Date.UTC(2026, 10, 23, 11, 21, 44);
+  for (const text of ['2026-11-23T11:21:44Z', '2026-11-23T11:21:44', '20261123T112144Z', '20261123T112144', '20261123t112144z',
+    '2026-11-23T12:21:44+01:00', '2026-11-23T12:21:44+0100', '2026-11-23T12:21:44+01', '20261123T122144+0100', '20261123T122144+01',
+    '2026-11-23T06:21:44-05:00', '2026-11-23T11:21:44-00:00', '2026-11-23T11:21:44.000000000Z', '2026-11-23T11:21:44,0Z']) {
+    t.equal(isoTimeMs(text), instant, text);
+  }
+  t.equal(isoTimeMs('20261123'), Date.UTC(2026, 10, 23), 'a basic date is UTC midnight');
+  t.equal(isoTimeMs('20261123T1121'), Date.UTC(2026, 10, 23, 11, 21), 'seconds are optional');
+  t.equal(isoTimeMs('2026-11-23T11:21:44.5'), instant + 500);
+  t.equal(isoTimeMs('2026-11-23T11:21:44.0005Z'), instant + 0.5, 'sub-millisecond fractions are kept, so inclusive bounds stay exact');
+  t.equal(isoTimeMs('0050-01-01'), new Date('0050-01-01T00:00:00Z').getTime(), 'years below 100 are not read as 19xx');
+});
+
+t.test('times an attacker or a typo sends are refused, never guessed', async (t) => {
+  for (const bad of ['2026-11-23T11:21:60Z', '2026-11-23T11:60Z', '2026-11-23T24:00:00Z', '2026-11-23T11:21:44+24:00',
+    '2026-11-23T11:21:44+01:60', '20261323T000000Z', '20260230', '2026-11-23T112144Z', '20261123T11:21:44Z', '2026-11-23 11:21:44Z',
+    '2026-11-23T11:21:44.1234567890Z', '2026-11-23T11Z', '2026-11-23T11:21:44ZZ', '2026-11-23T11:21:44+1', '+2026-11-23',
+    '２０２６-11-23', '2026-11-23\u0000', `2026-11-23${'0'.repeat(10_000)}`, 'T11:21:44Z', '2026-W48-1', '2026-327', '']) {
+    t.ok(Number.isNaN(isoTimeMs(bad)), JSON.stringify(bad.slice(0, 40)));
+  }
+  t.match(requests('from=2026-11-23T12:21:44+01:00'), { ok: false, message: /^from must be .*; a \+ in a query string reads as a space, send it as %2B$/ });
+  t.same(requests('from=2026-11-23T11:21:44&from=2026-11-23T11:21:45'), { ok: false, message: 'from must be given at most once' });
+});
+
+t.test('every instant round-trips through each accepted format', async (t) => {
+  const instants = fc.integer({ min: Date.UTC(1970, 0, 1), max: Date.UTC(9998, 11, 31, 23, 59, 59, 999) }); // local times stay in 4-digit years
+  const offsets = fc.integer({ min: -23 * 60 - 59, max: 23 * 60 + 59 });
+  fc.assert(fc.property(instants, offsets, (ms, offset) => {
+    const iso = new Date(ms).toISOString();
+    const local = new Date(ms + offset * 60_000).toISOString().slice(0, -1);
+    const zone = `${offset < 0 ? '-' : '+'}${String(Math.trunc(Math.abs(offset) / 60)).padStart(2, '0')}:${String(Math.abs(offset) % 60).padStart(2, '0')}`;
+    const basic = (text: string) => text.replaceAll('-', '').replaceAll(':', '');
+    return [iso, iso.slice(0, -1), basic(iso), `${local}${zone}`, `${basic(local)}${zone.replace(':', '')}`]
+      .every((text) => isoTimeMs(text) === ms);
+  }), { numRuns: 2000 });
+  t.pass('2000 instants and offsets');
 });
 
 t.test('cursors are bound to their filters', async (t) => {
