@@ -83,7 +83,7 @@ const ID_FIELD_OF: Partial<Record<PrincipalType, 'userId' | 'apiKeyId' | 'servic
  * principal types, and the portkey method scope three methods, which the store (ANDing its filters) answers one
  * (disjoint) combination at a time.
  */
-export function auditLogFilters(p: FilterParams, organizationId: string | undefined, scope: MethodScope = 'all'): AuditFilter[] {
+function auditLogFilters(p: FilterParams, organizationId: string | undefined, scope: MethodScope): AuditFilter[] {
   const base: AuditFilter = {
     organizationId, fromMs: p.start_time, toMs: p.end_time, path: p.uri, requestId: p.request_id,
     workspaceId: p.workspace_id, statusCode: p.response_status_code, resourceType: p.resource_type, action: p.action,
