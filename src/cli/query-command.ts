@@ -81,7 +81,7 @@ function flagProblem(args: QueryArgs): string | null {
   if (args.status !== undefined && !Number.isInteger(args.status)) return '--status must be an integer';
   for (const name of ['from', 'to'] as const) {
     if (args[name] !== undefined && Number.isNaN(isoTimeMs(args[name]))) {
-      return `--${name} must be an ISO 8601 date or date-time with a zone, e.g. 2024-05-01T12:00:00Z`;
+      return `--${name} must be an ISO 8601 date or date-time, e.g. 2026-11-23T11:21:44Z or 20261123T112144Z (no zone means UTC)`;
     }
   }
   return null;
