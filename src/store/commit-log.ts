@@ -1,4 +1,5 @@
 import type { Key } from 'lmdb';
+import type { AuditRecord } from '../audit/record.js';
 import type { CommitLog, LogEntry } from './store.js';
 import { lastSeq, type StoreDbs } from './indexes.js';
 
@@ -18,6 +19,15 @@ export class LmdbCommitLog implements CommitLog {
       if (bytes) entries.push({ seq: key as number, id, createdAtMs, bytes: Buffer.from(bytes) });
     }
     return entries;
+  }
+
+  readRecords(afterSeq: number, limit: number): AuditRecord[] {
+    const records: AuditRecord[] = [];
+    for (const { value } of this.dbs.log.getRange({ start: afterSeq + 1, limit })) {
+      const record = this.dbs.records.get(value as Key);
+      if (record) records.push(record);
+    }
+    return records;
   }
 
   lastSeq(): number {

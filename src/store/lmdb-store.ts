@@ -70,6 +70,7 @@ export function openAuditStore(config: Config['store'], logger: Logger, options:
   return {
     env,
     readLog: (afterSeq, limit) => log.readLog(afterSeq, limit),
+    readRecords: (afterSeq, limit) => log.readRecords(afterSeq, limit),
     lastSeq: () => log.lastSeq(),
     position: (name) => log.position(name),
     setPosition: (name, seq) => {

@@ -81,6 +81,8 @@ export interface LogEntry {
 export interface CommitLog {
   /** Entries with seq > afterSeq, ascending, at most `limit`; entries whose record was pruned are left out. */
   readLog(afterSeq: number, limit: number): LogEntry[];
+  /** The records of readLog(afterSeq, limit), decoded (each carries its seq). */
+  readRecords(afterSeq: number, limit: number): AuditRecord[];
   /** The highest committed seq (0 for an empty store). */
   lastSeq(): number;
   /** A follower's persisted position (0 when it never stored one). */

@@ -18,6 +18,7 @@ t.test('every committed record gets the next seq, in commit order, and readLog r
   t.same(entries.map((e) => e.id), [...records, late].map((r) => r.id));
   t.same(entries.map((e) => e.seq), [1, 2, 3, 4]);
   t.same(store.readLog(2, 1).map((e) => e.seq), [3], 'after and limit');
+  t.same(store.readRecords(1, 2).map((r) => [r.seq, r.id]), [[2, records[1]!.id], [3, records[2]!.id]], 'decoded, in commit order');
   const stored = (await store.query({ requestId: late.requestId }, { limit: 1 })).items[0]!;
   t.equal(stored.seq, 4, 'the record carries its seq');
   t.ok(entries[3]!.bytes.length > 0);
