@@ -128,7 +128,7 @@ function cursorBinding(filters: readonly AuditFilter[]): AuditFilter {
  * GET /v1/audit-logs: Portkey's {records, total} plus next_cursor, newest first, total across every page.
  * Pages by current_page (offset) or by cursor (stable while new records arrive).
  */
-export function answerAuditLogs(ctx: RequestContext, store: AuditStore, scope: MethodScope): void {
+export async function answerAuditLogs(ctx: RequestContext, store: AuditStore, scope: MethodScope): Promise<void> {
   const parsed = parseParams(ctx.search, auditLogsParams);
   if (!parsed.ok) return sendApiError(ctx, 400, parsed.message);
   const p = parsed.value;
@@ -136,7 +136,7 @@ export function answerAuditLogs(ctx: RequestContext, store: AuditStore, scope: M
   const filters = scopedAuditLogFilters(ctx, p, scope);
   if (isDenial(filters)) return sendApiError(ctx, filters.status, filters.message);
   const binding = cursorBinding(filters);
-  const page = readPage(store, filters, p, binding);
+  const page = await readPage(store, filters, p, binding);
   if (page === null) return sendApiError(ctx, 400, 'cursor is not valid for these filters (pass next_cursor unchanged, with the same filters)');
   const records = page.items.slice(0, p.page_size);
   const last = records.at(-1);
@@ -145,7 +145,7 @@ export function answerAuditLogs(ctx: RequestContext, store: AuditStore, scope: M
 }
 
 /** The page the parameters ask for, or null for a cursor that is not this query's. */
-function readPage(store: AuditStore, filters: AuditFilter[], p: z.output<typeof auditLogsParams>, binding: AuditFilter): UnionPage | null {
+async function readPage(store: AuditStore, filters: AuditFilter[], p: z.output<typeof auditLogsParams>, binding: AuditFilter): Promise<UnionPage | null> {
   // The store is asked for at least one record: page_size 0 still wants the total.
   const limit = Math.max(p.page_size, 1);
   if (p.cursor === undefined) {
@@ -154,7 +154,7 @@ function readPage(store: AuditStore, filters: AuditFilter[], p: z.output<typeof 
   const storeCursor = decodeCursor(binding, p.cursor);
   if (storeCursor === null) return null;
   try {
-    return queryUnion(store, filters, limit, { cursor: storeCursor });
+    return await queryUnion(store, filters, limit, { cursor: storeCursor });
   } catch (err) {
     if (err instanceof InvalidCursorError) return null;
     throw err;

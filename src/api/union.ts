@@ -17,18 +17,19 @@ export type UnionStart = { offset: number; cursor?: undefined } | { cursor: stri
  * Queries over a union of disjoint filters (the store ANDs its filters; a Portkey user_type, user_id or method scope
  * may mean several principal types or methods). A single filter goes straight to the store and its indexes.
  */
-export function queryUnion(store: AuditStore, filters: readonly AuditFilter[], limit: number, start: UnionStart): UnionPage {
+export async function queryUnion(store: AuditStore, filters: readonly AuditFilter[], limit: number, start: UnionStart): Promise<UnionPage> {
   if (filters.length === 1) {
-    const page = store.query(filters[0]!, { limit, ...start, withTotal: true });
+    const page = await store.query(filters[0]!, { limit, ...start, withTotal: true });
     return { items: page.items, total: page.total ?? 0, hasMore: page.hasMore };
   }
   if (start.cursor !== undefined) return mergePages(store, filters, limit, start.cursor);
   // The filters are disjoint, so their totals add up.
-  const total = filters.reduce((sum, f) => sum + (store.query(f, { limit: 1, withTotal: true }).total ?? 0), 0);
+  const totals = await Promise.all(filters.map(async (f) => (await store.query(f, { limit: 1, withTotal: true })).total ?? 0));
+  const total = totals.reduce((sum, n) => sum + n, 0);
   if (start.offset >= total) return { items: [], total, hasMore: false }; // no walk through every match for nothing
   const items: AuditRecord[] = [];
   let skipped = 0;
-  for (const record of iterateUnion(store, filters)) {
+  for await (const record of iterateUnion(store, filters)) {
     if (items.length === limit) break;
     if (skipped < start.offset) skipped++;
     else items.push(record);
@@ -37,8 +38,8 @@ export function queryUnion(store: AuditStore, filters: readonly AuditFilter[], l
 }
 
 /** Each filter's page after the cursor, merged: the newest `limit` of them; the cost does not grow with depth. */
-function mergePages(store: AuditStore, filters: readonly AuditFilter[], limit: number, cursor: string): UnionPage {
-  const pages = filters.map((f) => store.query(f, { limit, cursor, withTotal: true }));
+async function mergePages(store: AuditStore, filters: readonly AuditFilter[], limit: number, cursor: string): Promise<UnionPage> {
+  const pages = await Promise.all(filters.map((f) => store.query(f, { limit, cursor, withTotal: true })));
   const merged = pages.flatMap((page) => page.items).sort((a, b) => (a.id < b.id ? 1 : -1));
   return {
     items: merged.slice(0, limit),
@@ -53,23 +54,23 @@ export function storeCursorAfter(record: AuditRecord): string {
 }
 
 /** Every match of any filter, newest first, read lazily: a k-way merge on the time-ordered UUIDv7 ids. */
-export function* iterateUnion(store: AuditStore, filters: readonly AuditFilter[]): Generator<AuditRecord> {
+export async function* iterateUnion(store: AuditStore, filters: readonly AuditFilter[]): AsyncGenerator<AuditRecord> {
   if (filters.length === 1) {
     yield* store.iterate(filters[0]!);
     return;
   }
-  const sources = filters.map((f) => store.iterate(f)[Symbol.iterator]());
-  const heads = sources.map((s) => s.next());
+  const sources = filters.map((f) => store.iterate(f)[Symbol.asyncIterator]());
+  const heads = await Promise.all(sources.map((s) => s.next()));
   try {
     for (;;) {
       const newest = newestHead(heads);
       if (newest === -1) return;
       yield heads[newest]!.value as AuditRecord;
-      heads[newest] = sources[newest]!.next();
+      heads[newest] = await sources[newest]!.next();
     }
   } finally {
     // Ends the store's read transactions when the consumer stops early (a page is full, a client went away).
-    for (const source of sources) source.return?.();
+    await Promise.all(sources.map((source) => source.return?.()));
   }
 }
 
