@@ -13,12 +13,12 @@ type Answer = (ctx: RequestContext, store: AuditStore) => void | Promise<void>;
 
 /** The audit endpoints and the OpenAPI document, by path, for the pipeline's own routes. */
 export function apiRoutes(config: Config, store: AuditStore | null): Map<string, OwnRoute> {
-  const { basePath, apiKeyRequestsPath, auditLogsPath, exportPath, auditLogsMethods } = config.audit;
+  const { basePath, apiKeyRequestsPath, auditLogsPath, exportPath } = config.audit;
   const audit = (path: string, answer: Answer): [string, OwnRoute] => [path, auditRoute(path, config.auth.realm, store, answer)];
   return new Map([
     audit(basePath + apiKeyRequestsPath, answerApiKeyRequests),
-    audit(basePath + auditLogsPath, (ctx, s) => answerAuditLogs(ctx, s, auditLogsMethods)),
-    audit(basePath + exportPath, (ctx, s) => answerExport(ctx, s, auditLogsMethods)),
+    audit(basePath + auditLogsPath, (ctx, s) => answerAuditLogs(ctx, s, config.audit.auditLogsMethods)),
+    audit(basePath + exportPath, (ctx, s) => answerExport(ctx, s, config.audit.auditLogsMethods)),
     [config.paths.openapi, openApiRoute(JSON.stringify(openApiDocument(config)))],
   ]);
 }
