@@ -4,12 +4,11 @@ import type { PrincipalType } from '../principal/principal.js';
 import type { RequestContext } from '../pipeline/context.js';
 import type { AuditFilter, AuditStore } from '../store/store.js';
 import type { Config } from '../config/schema.js';
-import { InvalidCursorError } from '../store/cursor.js';
 import { isDenial, organizationScope, type Denial } from './access.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { idParam, integerParam, methodParam, parseParams, pathParam, statusParam, timeParam } from './params.js';
 import { sendApiError, sendApiJson } from './respond.js';
-import { queryUnion, storeCursorAfter, type UnionPage } from './union.js';
+import { isStoreCursor, queryUnion, storeCursorAfter, type UnionPage } from './union.js';
 
 /** Which records answer when no method is asked for (config audit.auditLogsMethods). */
 export type MethodScope = Config['audit']['auditLogsMethods'];
@@ -152,11 +151,6 @@ async function readPage(store: AuditStore, filters: AuditFilter[], p: z.output<t
     return queryUnion(store, filters, limit, { offset: Math.min(p.current_page * p.page_size, Number.MAX_SAFE_INTEGER) });
   }
   const storeCursor = decodeCursor(binding, p.cursor);
-  if (storeCursor === null) return null;
-  try {
-    return await queryUnion(store, filters, limit, { cursor: storeCursor });
-  } catch (err) {
-    if (err instanceof InvalidCursorError) return null;
-    throw err;
-  }
+  if (storeCursor === null || !isStoreCursor(storeCursor)) return null;
+  return queryUnion(store, filters, limit, { cursor: storeCursor });
 }

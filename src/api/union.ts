@@ -1,5 +1,5 @@
 import type { AuditRecord } from '../audit/record.js';
-import { encodeCursor as encodeStoreCursor } from '../store/cursor.js';
+import { decodeCursor as decodeStoreCursor, encodeCursor as encodeStoreCursor } from '../store/cursor.js';
 import { createdAtMs } from '../store/indexes.js';
 import type { AuditFilter, AuditStore } from '../store/store.js';
 
@@ -46,6 +46,16 @@ async function mergePages(store: AuditStore, filters: readonly AuditFilter[], li
     total: pages.reduce((sum, page) => sum + (page.total ?? 0), 0),
     hasMore: merged.length > limit || pages.some((page) => page.hasMore),
   };
+}
+
+/** True when the store can read this as a position (an API cursor's digest alone does not prove it). */
+export function isStoreCursor(cursor: string): boolean {
+  try {
+    decodeStoreCursor(cursor);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The store cursor continuing after this record; valid for every filter, as all share the store's time order. */
