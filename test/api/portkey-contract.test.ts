@@ -138,6 +138,24 @@ t.test('times: extended, basic, with and without a zone, all mean the same insta
   t.match(spaced.body.message, /^start_time must be an ISO 8601 .*send it as %2B$/);
 });
 
+t.test('extreme and hostile times: the whole calendar is a range, nonsense is a 400 on both endpoints', async (t) => {
+  const widest = await portkey('organisation_id=org-a&page_size=0&start_time=0000-01-01&end_time=99991231T235959.999999999Z');
+  t.equal(widest.body.total, ORG_A_TOTAL + 1, 'year 0 to year 9999');
+  t.equal((await portkey('organisation_id=org-a&page_size=0&start_time=9999-12-31')).body.total, 0);
+  const hostile = ['start_time=2026-11-23T11:21:44%2B24:00', 'end_time=2026-02-29', 'start_time=20261123T1121440Z',
+    `start_time=${'9'.repeat(5000)}`, 'end_time=2026-11-23T11:21:44Z%00', 'start_time=2026-11-23T11:21:44Z&start_time=2026-11-24',
+    'start_time=2026-11-24&end_time=2026-11-23T23:59:59.999'];
+  for (const endpoint of [PATH, `${PATH}/export`]) {
+    for (const query of hostile) {
+      const answer = await f.get(`${endpoint}?organisation_id=org-a&${query}`, KEY.admin);
+      t.equal(answer.status, 400, `${endpoint}?${query.slice(0, 50)}`);
+      t.match(answer.body.message, /^(start_time|end_time) must /);
+    }
+  }
+  const cursorOnExport = await f.get(`${PATH}/export?cursor=abc`, KEY.admin);
+  t.same([cursorOnExport.status, cursorOnExport.body.message], [400, 'unknown parameter: cursor'], 'the export streams everything, it takes no cursor');
+});
+
 t.test('audit.auditLogsMethods portkey: only POST, PUT and DELETE, unless a method is asked for', async (t) => {
   const strict = await startFixture({ audit: { auditLogsMethods: 'portkey' } });
   t.teardown(() => strict.close());
