@@ -27,6 +27,9 @@ export class WebSocketTransport {
       if (tunnel) this.prepare(proxyReq, tunnel);
     });
     this.proxy.on('open', (proxySocket) => this.track(proxySocket));
+    // http-proxy-3 re-emits every client socket error (a reset mid-tunnel) on the proxy: without a listener the
+    // process would die of it. The socket's close still ends the request and its record.
+    this.proxy.on('error', (err) => this.logger.debug({ err: String(err) }, 'websocket client socket error'));
   }
 
   /** Proxies the upgrade; `done` runs once when the client socket is gone. */

@@ -24,7 +24,10 @@ async function upgradeUpstream() {
       socket.end('HTTP/1.1 426 Upgrade Required\r\ncontent-length: 2\r\nconnection: close\r\n\r\nno');
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => ws.on('message', (m) => ws.send(m)));
+    socket.on('error', () => {});
+    const accept = () => wss.handleUpgrade(req, socket, head, (ws) => ws.on('message', (m) => ws.send(m)));
+    if (req.url.startsWith('/ws-slow')) setTimeout(accept, 50); // the client has reset by then
+    else accept();
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -64,6 +67,16 @@ t.test('finding 1: resets during a tunnel or a refused upgrade do not crash the 
     await openAndReset(proxy.port, upgradeHead('/ws', `reset-open-${i}`), /101 Switching Protocols/);
     await openAndReset(proxy.port, upgradeHead('/refuse', `reset-refused-${i}`), /426/);
   }
+  for (let i = 0; i < 10; i++) {
+    const socket = connect(proxy.port, '127.0.0.1');
+    socket.on('error', () => {});
+    await once(socket, 'connect');
+    socket.write(upgradeHead('/ws-slow', `reset-early-${i}`));
+    await new Promise((r) => setTimeout(r, 10));
+    socket.resetAndDestroy(); // the proxy then writes the upstream's 101 onto a reset socket
+  }
+  await new Promise((r) => setTimeout(r, 200));
+  t.same((await record(proxy, 'reset-early-9'))?.outcome, 'client_aborted', 'a client that reset before the 101: client_aborted');
   const alive = await rawRequest(proxy.port, upgradeHead('/refuse', 'refused-whole'));
   t.match(alive, /^HTTP\/1\.1 426 /, 'the proxy lives on and relays the refusal');
   const tunnel = await record(proxy, 'reset-open-4');
