@@ -30,6 +30,8 @@ async function metric(url: string, line: RegExp): Promise<number> {
 
 t.test('finding 5: a request head must complete in bounded time, 60 s by default', async (t) => {
   t.equal(parseConfig({ upstream: { url: 'http://127.0.0.1:9' } }).server.headersTimeoutMs, 60_000, 'the default');
+  t.throws(() => parseConfig({ upstream: { url: 'http://127.0.0.1:9' }, server: { requestTimeoutMs: 1_000 } }),
+    /headersTimeoutMs must not exceed requestTimeoutMs/, 'a head deadline beyond the whole-request deadline is a config error');
   const upstream = await new TestUpstream().start();
   const proxy = await startTestProxy(upstream.url, { server: { headersTimeoutMs: 300 } });
   t.teardown(async () => {
