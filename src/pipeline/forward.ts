@@ -69,6 +69,7 @@ export class UndiciTransport implements Transport {
       ctx.requestBytes += chunk.length;
       ctx.requestBody?.add(chunk);
     });
+    ctx.res.once('close', () => body.stop()); // however the exchange ended, the watchdog's timer goes with it
     body.prefetch(this.server.requestBufferBytes).then(() => {
       if (ctx.clientClosed) {
         body.stop();
