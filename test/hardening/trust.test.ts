@@ -3,7 +3,7 @@
 import t from 'tap';
 import { once } from 'node:events';
 import { connect } from 'node:net';
-import { gzipSync } from 'node:zlib';
+import { deflateSync, gzipSync } from 'node:zlib';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { request } from 'undici';
 import { TestUpstream } from '../helpers/upstream.js';
@@ -133,6 +133,13 @@ t.test('finding 11: transfer codings and repeated headers are recorded with the 
     chunked);
   t.equal(gzip.seen[0]?.body, '{"hello":"gzip"}', 'the gzip transfer coding is decoded, not dropped: the upstream gets the content');
   t.same([gzip.record?.statusCode, gzip.record?.requestBody], [200, '{"hello":"gzip"}']);
+
+  const deflated = deflateSync('{"hello":"deflate"}');
+  const deflate = await send(proxy, 'POST /v1/deflate', 'Content-Type: application/json\r\nTransfer-Encoding: deflate, chunked\r\n'
+    + 'Connection: close\r\n', Buffer.concat([Buffer.from(`${deflated.length.toString(16)}\r\n`), deflated, Buffer.from('\r\n0\r\n\r\n')]));
+  t.equal(deflate.seen[0]?.body, '{"hello":"deflate"}', 'deflate too');
+  const twice = await send(proxy, 'POST /v1/twice', 'Transfer-Encoding: gzip, gzip, chunked\r\nConnection: close\r\n', '0\r\n\r\n');
+  t.same([twice.record?.statusCode, twice.seen.length], [501, 0], 'two codings before chunked: 501');
 
   const bad = await send(proxy, 'POST /v1/bad-te', 'Transfer-Encoding: xchunked\r\nConnection: close\r\n', '5\r\nhello\r\n0\r\n\r\n');
   t.match(bad.answer, /^HTTP\/1\.1 400 /);
