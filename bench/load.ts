@@ -112,6 +112,8 @@ export interface LoadResult {
   problemCount: number;
   rssSamples: number[];
   elapsedMs: number;
+  /** Time to the whole answer of every request, ms. */
+  latenciesMs: number[];
 }
 
 async function fire(pool: Pool, shot: Shot, requestId: string): Promise<string | null> {
@@ -133,7 +135,7 @@ async function fire(pool: Pool, shot: Shot, requestId: string): Promise<string |
 /** Runs `connections` loops against the proxy until durationMs has passed; each waits for its answer before the next. */
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const pool = new Pool(options.url, { connections: options.connections, pipelining: 1, keepAliveTimeout: 60_000 });
-  const result: LoadResult = { sent: [], ok: 0, problems: [], problemCount: 0, rssSamples: [], elapsedMs: 0 };
+  const result: LoadResult = { sent: [], ok: 0, problems: [], problemCount: 0, rssSamples: [], elapsedMs: 0, latenciesMs: [] };
   const sample = () => { if (options.rss) result.rssSamples.push(options.rss()); };
   const sampler = setInterval(sample, options.rssEveryMs ?? 1_000);
   const started = Date.now();
@@ -142,7 +144,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     for (let n = loopId; Date.now() < deadline; n += options.connections) {
       const requestId = `${options.idPrefix}-${loopId}-${n}`;
       result.sent.push(requestId);
+      const begun = performance.now();
       const problem = await fire(pool, shotFor(n), requestId);
+      result.latenciesMs.push(performance.now() - begun);
       if (problem === null) result.ok++;
       else if (result.problemCount++ < 20) result.problems.push(problem);
     }

@@ -1,13 +1,16 @@
 // Soak (issue 7, item 1): the built proxy as its own process, 200 connections for 60 s on loopback with a mix of
 // methods, bodies, streamed and slow answers; then SIGTERM, and the store is read back: every request id sent must
 // have exactly one record, the proxy must have logged no error, and its anonymous RSS must stay flat.
-// Run: `npx tsc -p . && node dist/bench/soak.js [--connections 200] [--seconds 60]`. Exit code 0 = passed.
+// Run: `npx tsc -p . && node dist/bench/soak.js [--connections 200] [--seconds 60] [--attack]`. Exit code 0 = passed.
+// --attack (issue 10): the same load for `seconds` calm, then `seconds` beside attackers (bench/attacks.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { checkRecords, recordedRequestIds, rssGrowth, runLoad, startLoadUpstream } from './load.js';
+import { attack, type AttackReport } from './attacks.js';
+import { checkRecords, recordedRequestIds, rssGrowth, runLoad, startLoadUpstream, type LoadResult } from './load.js';
 
 const MIB = 1024 * 1024;
 /** Anonymous memory the last third of the run may add over the middle third. */
@@ -29,10 +32,10 @@ interface ProxyProcess {
   output: () => string;
 }
 
-async function startProxy(upstream: string, dataDir: string): Promise<ProxyProcess> {
+async function startProxy(upstream: string, dataDir: string, env: Record<string, string> = {}): Promise<ProxyProcess> {
   const cli = resolve(import.meta.dirname, '../src/cli.js');
   const child = spawn(process.execPath, [cli, 'serve', '--upstream', upstream, '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir], {
-    env: { PATH: process.env.PATH, AUDIT_PROXY__LOG__REQUESTS: 'false', AUDIT_PROXY__CAPTURE__REQUEST_BODY__MAX_BYTES: '4096' },
+    env: { PATH: process.env.PATH, AUDIT_PROXY__LOG__REQUESTS: 'false', AUDIT_PROXY__CAPTURE__REQUEST_BODY__MAX_BYTES: '4096', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -99,8 +102,75 @@ export async function soak(connections: number, seconds: number): Promise<SoakRe
   }
 }
 
+export interface AttackSoakReport {
+  passed: boolean;
+  seconds: number;
+  calm: { requests: number; problems: number; p50Ms: number; p99Ms: number };
+  underAttack: { requests: number; problems: number; firstProblems: string[]; p50Ms: number; p99Ms: number };
+  p99Ratio: number;
+  attacks: Omit<AttackReport, 'websocketIds'>;
+  /** Reset upgrades recorded (a reset that lands before the proxy read the head leaves no request to record). */
+  records: { missing: number; duplicated: number; websocketRecorded: number; websocketDuplicated: number };
+  proxyErrors: string[];
+  exitCode: number | null;
+}
+
+const AUDIT_KEY = 'soak_audit_reader_key_000000001';
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return Math.round((sorted[Math.floor(sorted.length * p)] ?? 0) * 10) / 10;
+}
+
+function summary(load: LoadResult) {
+  return { requests: load.sent.length, problems: load.problemCount, p50Ms: percentile(load.latenciesMs, 0.5), p99Ms: percentile(load.latenciesMs, 0.99) };
+}
+
+/** `seconds` of the legitimate mix alone, then `seconds` of it beside slow uploads, idle heads, WebSocket resets and audit queries. */
+export async function soakUnderAttack(connections: number, seconds: number): Promise<AttackSoakReport> {
+  const upstream = await startLoadUpstream();
+  const dataDir = mkdtempSync(join(tmpdir(), 'audit-proxy-siege-'));
+  try {
+    const keysFile = join(dataDir, 'keys.json');
+    const digest = createHash('sha256').update(AUDIT_KEY).digest('hex');
+    writeFileSync(keysFile, JSON.stringify([{ id: 'soak-reader', sha256: digest, organizationId: 'org-soak', scopes: ['audit:read'] }]));
+    const proxy = await startProxy(upstream.url, dataDir, { AUDIT_PROXY_KEYS_FILE: keysFile });
+    const durationMs = seconds * 1000;
+    const calm = await runLoad({ url: proxy.url, connections, durationMs, idPrefix: 'calm' });
+    const [siege, attacks] = await Promise.all([
+      runLoad({ url: proxy.url, connections, durationMs, idPrefix: 'siege' }),
+      attack({ port: Number(new URL(proxy.url).port), durationMs, slowUploads: 100, idleHeads: 300, websocketResets: 20, auditQueries: 4, auditKey: AUDIT_KEY }),
+    ]);
+    const crashedBefore = proxy.child.exitCode !== null;
+    const exitCode = await stopProxy(proxy);
+    const recorded = await recordedRequestIds(dataDir);
+    const calmCheck = checkRecords(calm.sent, recorded, 'calm');
+    const siegeCheck = checkRecords(siege.sent, recorded, 'siege');
+    const wsCheck = checkRecords(attacks.websocketIds, recorded, 'wsreset');
+    const proxyErrors = proxy.output().split('\n').filter((line) => /"level":(50|60)/.test(line));
+    const report: AttackSoakReport = {
+      passed: false, seconds, calm: summary(calm), underAttack: { ...summary(siege), firstProblems: siege.problems.slice(0, 5) },
+      p99Ratio: 0, attacks: { ...attacks, websocketIds: undefined } as Omit<AttackReport, 'websocketIds'>,
+      records: {
+        missing: calmCheck.missing.length + siegeCheck.missing.length, duplicated: calmCheck.duplicated.length + siegeCheck.duplicated.length,
+        websocketRecorded: wsCheck.records, websocketDuplicated: wsCheck.duplicated.length,
+      },
+      proxyErrors: proxyErrors.slice(0, 5), exitCode,
+    };
+    report.p99Ratio = Math.round((report.underAttack.p99Ms / Math.max(report.calm.p99Ms, 0.1)) * 100) / 100;
+    report.passed = !crashedBefore && exitCode === 0 && calm.problemCount === 0 && siege.problemCount === 0
+      && report.records.missing === 0 && report.records.duplicated === 0 && report.records.websocketDuplicated === 0 && proxyErrors.length === 0;
+    return report;
+  } finally {
+    await upstream.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const report = await soak(flag('connections', 200), flag('seconds', 60));
+  const report = process.argv.includes('--attack')
+    ? await soakUnderAttack(flag('connections', 200), flag('seconds', 60))
+    : await soak(flag('connections', 200), flag('seconds', 60));
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n${report.passed ? 'SOAK PASSED' : 'SOAK FAILED'}\n`);
   process.exit(report.passed ? 0 : 1);
 }

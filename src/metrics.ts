@@ -7,6 +7,7 @@ export class ProxyMetrics {
   readonly registry = new Registry();
   private readonly requests: Counter<'outcome' | 'status_class'>;
   private readonly duration: Histogram<'outcome'>;
+  private readonly slowClients: Counter<'phase'>;
   /** Label lookups done once per label set, not per request (prom-client hashes the labels on every call). */
   private readonly counterFor = new Map<string, { inc(): void }>();
   private readonly histogramFor = new Map<Outcome, { observe(value: number): void }>();
@@ -21,7 +22,16 @@ export class ProxyMetrics {
       name: 'audit_proxy_request_duration_seconds', help: 'Arrival to last byte.',
       labelNames: ['outcome'], buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30], registers: [this.registry],
     });
+    this.slowClients = new Counter({
+      name: 'audit_proxy_slow_clients_total', help: 'Clients answered 408 for sending a request head or body too slowly.',
+      labelNames: ['phase'], registers: [this.registry],
+    });
     if (store) this.storeGauges(store);
+  }
+
+  /** A client cut off for sending its request head (never recorded: no request exists yet) or its body too slowly. */
+  slowClient(phase: 'head' | 'body'): void {
+    this.slowClients.labels(phase).inc();
   }
 
   observe(outcome: Outcome, statusCode: number, durationMs: number): void {

@@ -19,6 +19,7 @@ import type { AuditStore } from './store/store.js';
 export interface Services {
   pipeline: Pipeline;
   store: AuditStore | null;
+  metrics: ProxyMetrics;
   close(): Promise<void>;
 }
 
@@ -29,7 +30,7 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
   mkdirSync(config.store.path, { recursive: true });
   const resolver = createPrincipalResolver(config, { logger, dataDir: config.store.path });
   const store: AuditStore | null = config.store.enabled ? openAuditStore(config.store, logger) : null;
-  const transport = new UndiciTransport(config.upstream);
+  const transport = new UndiciTransport(config.upstream, config.server);
   const upgrades = new WebSocketTransport(config.upstream, logger);
   const metrics = new ProxyMetrics(store);
   const ownRoutes = new Map<string, OwnRoute>([...healthRoutes(config, store, metrics), ...apiRoutes(config, store)]);
@@ -41,6 +42,7 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
   return {
     pipeline,
     store,
+    metrics,
     async close() {
       upgrades.close();
       await transport.close();

@@ -1,3 +1,4 @@
+import type { Config } from '../config/schema.js';
 import { canReadAllOrganizations, canReadAudit, rejection } from '../principal/enforcement.js';
 import type { Principal } from '../principal/principal.js';
 
@@ -9,10 +10,10 @@ export interface Denial {
 }
 
 /** 401 without an accepted credential, 403 without audit:read or audit:read:all; null when the caller may read. */
-export function denyReader(principal: Principal, realm: string): Denial | null {
+export function denyReader(principal: Principal, auth: Pick<Config['auth'], 'realm' | 'apiKeyHeaders'>): Denial | null {
   if (!principal.authenticated) {
     // The same wording and header as the auth gate gives forwarded requests under auth.enforce.
-    const refused = rejection(principal, { enforce: true, realm })!;
+    const refused = rejection(principal, { ...auth, enforce: true })!;
     return { status: 401, message: refused.message, headers: { 'www-authenticate': refused.wwwAuthenticate } };
   }
   if (!canReadAudit(principal)) {

@@ -14,7 +14,7 @@ type Answer = (ctx: RequestContext, store: AuditStore) => void | Promise<void>;
 /** The audit endpoints and the OpenAPI document, by path, for the pipeline's own routes. */
 export function apiRoutes(config: Config, store: AuditStore | null): Map<string, OwnRoute> {
   const { basePath, apiKeyRequestsPath, auditLogsPath, exportPath } = config.audit;
-  const audit = (path: string, answer: Answer): [string, OwnRoute] => [path, auditRoute(path, config.auth.realm, store, answer)];
+  const audit = (path: string, answer: Answer): [string, OwnRoute] => [path, auditRoute(path, config.auth, store, answer)];
   return new Map([
     audit(basePath + apiKeyRequestsPath, answerApiKeyRequests),
     audit(basePath + auditLogsPath, (ctx, s) => answerAuditLogs(ctx, s, config.audit.auditLogsMethods)),
@@ -24,14 +24,14 @@ export function apiRoutes(config: Config, store: AuditStore | null): Map<string,
 }
 
 /** Recorded as audit_logs/read, so the trail shows who looked; refused with 405, 401, 403 before any query. */
-function auditRoute(routePattern: string, realm: string, store: AuditStore | null, answer: Answer): OwnRoute {
+function auditRoute(routePattern: string, auth: Config['auth'], store: AuditStore | null, answer: Answer): OwnRoute {
   return {
     recorded: true,
     handle(ctx) {
       ctx.resource = { resourceType: 'audit_logs', action: 'read', routePattern };
       ctx.req.resume(); // a body sent with a GET is not read; drain it so the connection can be reused
       if (!readOnly(ctx)) return;
-      const denial = denyReader(ctx.principal, realm);
+      const denial = denyReader(ctx.principal, auth);
       if (denial) return sendApiError(ctx, denial.status, denial.message, denial.headers);
       if (!store) return sendApiError(ctx, 503, 'the audit store is disabled (store.enabled is false)');
       return answer(ctx, store);

@@ -38,6 +38,8 @@ export interface AuditRecord {
   organizationId: string | null;
   workspaceId: string | null;
   authError: string | null;
+  /** Credential headers present besides the one that named the principal (absent when there were none). */
+  otherCredentials?: string[];
   /** Request headers with every credential masked to a hint. */
   requestHeaders: Record<string, string>;
   /** Captured request body text (redacted, capped); null when not captured. */

@@ -24,6 +24,12 @@ export class RequestContext {
   responseBody: BodyCapture | null = null;
   /** Not recorded: the proxy's own health and metrics endpoints, and excluded routes. */
   unrecorded = false;
+  /** A WebSocket upgrade: no response object, the tunnel sets status and outcome. */
+  upgrade = false;
+  /** The client's connection closed (the response's close, or the upgrade socket's). */
+  clientClosed = false;
+  /** Settles once an asynchronous identification has run its course (the record waits for the principal). */
+  identifying: Promise<void> | null = null;
   /** The proxy's own endpoints set this (e.g. audit_logs/read) instead of the route classifier. */
   resource: { resourceType: string; action: string; routePattern: string } | null = null;
 

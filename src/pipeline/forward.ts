@@ -4,7 +4,8 @@ import type { Config } from '../config/schema.js';
 import { ERRORS } from '../errors.js';
 import type { RequestContext } from './context.js';
 import { BodyCapture } from './capture.js';
-import { downstreamResponseHeaders, hasRequestBody, upstreamRequestHeaders } from './headers.js';
+import { downstreamResponseHeaders, firstValue, hasRequestBody, upstreamRequestHeaders } from './headers.js';
+import { BodyDecodeError, PacedBody, SlowBodyError, decodedBody } from './request-body.js';
 import { classifyUpstreamError } from './upstream-errors.js';
 
 /** Carries one request to the upstream and its response back; the pipeline does not care how. */
@@ -17,39 +18,74 @@ export interface ForwardOptions {
   /** Capture the body of an error response (status >= 400) up to this many bytes; 0 = off. */
   errorBodyMaxBytes: number;
   isTextLike: (contentType: string | undefined) => boolean;
+  /** Called when a request body is refused for arriving too slowly (counted in /metrics). */
+  onSlowBody: () => void;
 }
+
+/** How long a connection refused for its body stays open after the answer, so the client can read it. */
+const CLOSE_LINGER_MS = 1_000;
 
 class ClientGoneError extends Error {
   override name = 'ClientGoneError';
 }
 
-/** undici keep-alive pool to one upstream origin; bodies streamed both ways with backpressure. */
+/**
+ * undici keep-alive pools to one upstream origin; bodies streamed both ways with backpressure. A request body is
+ * received up to server.requestBufferBytes before any upstream connection is taken; a body larger than that streams
+ * over its own pool of half the connections, so slow uploads can never hold every connection other requests need.
+ */
 export class UndiciTransport implements Transport {
   private readonly pool: Pool;
+  private readonly uploads: Pool;
   private readonly basePath: string;
   private readonly changeOrigin: boolean;
 
-  constructor(upstream: Config['upstream']) {
+  constructor(upstream: Config['upstream'], private readonly server: Config['server']) {
     const url = new URL(upstream.url);
     this.basePath = url.pathname === '/' ? '' : url.pathname.replace(/\/$/, '');
     this.changeOrigin = upstream.changeOrigin;
-    this.pool = new Pool(url.origin, {
-      connections: upstream.connections,
+    const options = {
       pipelining: 1,
       keepAliveTimeout: upstream.keepAliveTimeoutMs,
       connectTimeout: upstream.connectTimeoutMs,
       headersTimeout: upstream.timeoutMs,
       bodyTimeout: upstream.bodyTimeoutMs,
       connect: { servername: url.hostname },
-    });
+    };
+    this.pool = new Pool(url.origin, { ...options, connections: upstream.connections });
+    this.uploads = new Pool(url.origin, { ...options, connections: Math.max(1, Math.floor(upstream.connections / 2)) });
   }
 
   forward(ctx: RequestContext, options: ForwardOptions): void {
     const { req } = ctx;
-    const withBody = hasRequestBody(req.headers);
-    if (withBody) req.on('error', ignoreClientError);
     const handler = new ForwardHandler(ctx, options);
-    this.pool.dispatch({
+    if (!hasRequestBody(req.headers)) {
+      this.dispatch(this.pool, ctx, null, handler);
+      return;
+    }
+    req.on('error', ignoreClientError);
+    const pace = { windowMs: this.server.bodyTimeoutMs, minBytesPerSecond: this.server.minBodyBytesPerSecond };
+    const body = new PacedBody(decodedBody(req), pace, (chunk) => {
+      ctx.requestBytes += chunk.length;
+      ctx.requestBody?.add(chunk);
+    });
+    ctx.res.once('close', () => body.stop()); // however the exchange ended, the watchdog's timer goes with it
+    body.prefetch(this.server.requestBufferBytes).then(() => {
+      if (ctx.clientClosed) {
+        body.stop();
+        ctx.outcome = 'client_aborted'; // left before anything was sent upstream
+        return;
+      }
+      this.dispatch(body.complete ? this.pool : this.uploads, ctx, body.stream(), handler);
+    }, (err: Error) => {
+      body.stop();
+      handler.onResponseError(null, err);
+    });
+  }
+
+  private dispatch(pool: Pool, ctx: RequestContext, body: AsyncGenerator<Buffer> | null, handler: ForwardHandler): void {
+    const { req } = ctx;
+    pool.dispatch({
       path: this.basePath + (req.url ?? '/'),
       method: req.method ?? 'GET',
       headers: upstreamRequestHeaders(req, {
@@ -60,21 +96,12 @@ export class UndiciTransport implements Transport {
         scheme: 'http',
       }),
       // undici takes async iterables (its typings lag behind): pull-based, so backpressure is kept.
-      body: withBody ? (teeRequestBody(req, ctx) as unknown as IncomingMessage) : null,
+      body: body as unknown as IncomingMessage | null,
     }, handler);
   }
 
-  close(): Promise<void> {
-    return this.pool.close();
-  }
-}
-
-/** The request body as undici reads it: counted and captured on the way, never buffered. */
-async function* teeRequestBody(req: IncomingMessage, ctx: RequestContext): AsyncGenerator<Buffer> {
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    ctx.requestBytes += chunk.length;
-    ctx.requestBody?.add(chunk);
-    yield chunk;
+  async close(): Promise<void> {
+    await Promise.all([this.pool.close(), this.uploads.close()]);
   }
 }
 
@@ -112,7 +139,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     const { ctx, res } = this;
     ctx.ttfbMs = ctx.elapsedMs();
     ctx.statusCode = statusCode;
-    if (statusCode >= 400 && this.options.errorBodyMaxBytes > 0 && this.options.isTextLike(headers['content-type'] as string | undefined)) {
+    if (statusCode >= 400 && this.options.errorBodyMaxBytes > 0 && this.options.isTextLike(firstValue(headers['content-type']))) {
       ctx.responseBody = new BodyCapture(this.options.errorBodyMaxBytes);
     }
     res.writeHead(statusCode, statusMessage || undefined, downstreamResponseHeaders(headers, ctx.requestId));
@@ -133,8 +160,12 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     this.res.end();
   }
 
-  onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
+  onResponseError(_c: Dispatcher.DispatchController | null, err: Error): void {
     const { ctx, res } = this;
+    if (err instanceof SlowBodyError || err instanceof BodyDecodeError) {
+      this.refuseBody(err);
+      return;
+    }
     if (this.clientGone || err instanceof ClientGoneError || (ctx.req.destroyed && !ctx.req.complete)) {
       ctx.outcome = 'client_aborted';
       res.destroy();
@@ -148,5 +179,25 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
       return;
     }
     ctx.replyError(status, message, outcome);
+  }
+
+  /** The client's body was too slow or undecodable: told so (408 or 400) and the connection closed behind it. */
+  private refuseBody(err: SlowBodyError | BodyDecodeError): void {
+    const { ctx, res } = this;
+    const slow = err instanceof SlowBodyError;
+    if (slow) this.options.onSlowBody();
+    if (res.headersSent) {
+      ctx.outcome = 'rejected';
+      res.destroy();
+      return;
+    }
+    const message = slow ? `the request body arrived too slowly (${err.message})` : err.message;
+    ctx.replyError(slow ? 408 : 400, message, 'rejected', { connection: 'close' });
+    // The client may still be sending: close our side, and drop the connection once the answer had time to arrive.
+    const socket = ctx.req.socket;
+    res.once('finish', () => {
+      socket.end();
+      setTimeout(() => socket.destroy(), CLOSE_LINGER_MS).unref();
+    });
   }
 }

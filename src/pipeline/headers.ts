@@ -30,16 +30,42 @@ export function upstreamRequestHeaders(req: IncomingMessage, options: UpstreamHe
     if (lower === 'host' && options.changeOrigin) continue;
     out.push(name, raw[i + 1]!);
   }
-  const priorFor = req.headers['x-forwarded-for'];
-  out.push('x-forwarded-for', priorFor ? `${priorFor}, ${options.peerIp}` : options.peerIp);
-  const priorProto = options.peerTrusted ? req.headers['x-forwarded-proto'] : undefined;
-  out.push('x-forwarded-proto', typeof priorProto === 'string' ? priorProto : options.scheme);
-  const priorHost = options.peerTrusted ? req.headers['x-forwarded-host'] : undefined;
-  const host = typeof priorHost === 'string' ? priorHost : req.headers.host;
-  if (host) out.push('x-forwarded-host', host);
-  out.push('x-request-id', options.requestId);
+  for (const [name, value] of Object.entries(proxySetHeaders(req, options))) out.push(name, value);
   return out;
 }
+
+/** X-Forwarded-* and X-Request-Id as the proxy sets them: a peer's own values are believed only when it is trusted. */
+export function proxySetHeaders(req: IncomingMessage, options: UpstreamHeaderOptions): Record<string, string> {
+  const out: Record<string, string> = {};
+  const priorFor = req.headers['x-forwarded-for'];
+  out['x-forwarded-for'] = priorFor ? `${priorFor}, ${options.peerIp}` : options.peerIp;
+  const priorProto = options.peerTrusted ? req.headers['x-forwarded-proto'] : undefined;
+  out['x-forwarded-proto'] = typeof priorProto === 'string' ? priorProto : options.scheme;
+  const priorHost = options.peerTrusted ? req.headers['x-forwarded-host'] : undefined;
+  const host = typeof priorHost === 'string' ? priorHost : req.headers.host;
+  if (host) out['x-forwarded-host'] = host;
+  out['x-request-id'] = options.requestId;
+  return out;
+}
+
+/**
+ * The request headers as the upstream will receive them, for identifying the caller: a header the client names in
+ * Connection is removed on the way, so it must not name the caller either.
+ */
+export function forwardedView(req: IncomingMessage): IncomingHttpHeaders {
+  const named = connectionNamed(req.headers.connection);
+  if (!named) return req.headers;
+  const out: IncomingHttpHeaders = {};
+  for (const name in req.headers) if (!named.has(name)) out[name] = req.headers[name];
+  return out;
+}
+
+/** Header names the client listed in Connection (besides close, keep-alive and upgrade): removed before forwarding. */
+export function connectionNamedHeaders(req: IncomingMessage): ReadonlySet<string> {
+  return connectionNamed(req.headers.connection) ?? EMPTY;
+}
+
+const EMPTY: ReadonlySet<string> = new Set();
 
 /** The upstream's response headers minus hop-by-hop ones; multi-valued ones (Set-Cookie) stay arrays. */
 export function downstreamResponseHeaders(headers: IncomingHttpHeaders, requestId: string): OutgoingHttpHeaders {
@@ -56,7 +82,7 @@ export function downstreamResponseHeaders(headers: IncomingHttpHeaders, requestI
 function connectionNamed(connection: string | string[] | undefined): Set<string> | null {
   if (!connection) return null;
   const value = Array.isArray(connection) ? connection.join(',') : connection;
-  const names = value.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s && s !== 'close' && s !== 'keep-alive');
+  const names = value.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s && s !== 'close' && s !== 'keep-alive' && s !== 'upgrade');
   return names.length ? new Set(names) : null;
 }
 
@@ -65,4 +91,10 @@ export function hasRequestBody(headers: IncomingHttpHeaders): boolean {
   if (headers['transfer-encoding'] !== undefined) return true;
   const length = headers['content-length'];
   return length !== undefined && length !== '0';
+}
+
+/** A header that may arrive more than once (an upstream may repeat Content-Type): its first value. */
+export function firstValue(value: number | string | readonly string[] | undefined): string | undefined {
+  if (Array.isArray(value)) return value[0] as string | undefined;
+  return value === undefined ? undefined : String(value);
 }

@@ -10,12 +10,15 @@ import { createTrustMatcher, type TrustMatcher } from '../net/trust.js';
 import { createRepeatedCredentialCheck } from '../principal/credentials.js';
 import type { Principal, PrincipalResolver } from '../principal/principal.js';
 import type { AuditStore } from '../store/store.js';
+import { arrivalProblem } from './arrival-checks.js';
 import { CapturePolicy } from './capture-policy.js';
 import { clientIpFor } from './client-ip.js';
 import { RequestContext } from './context.js';
 import type { Transport } from './forward.js';
+import { forwardedView } from './headers.js';
 import type { RecordBuilder } from './record.js';
 import { requestIdFor } from './request-id.js';
+import { parseTarget } from './target.js';
 import { answerOnSocket, type WebSocketTransport } from './websocket.js';
 
 /** What the auth gate says of a principal the proxy must refuse (auth.enforce). */
@@ -81,10 +84,10 @@ export class Pipeline {
 
   /** Entry point for every request; `expectContinue` when the client waits for 100 Continue. */
   handle = (req: IncomingMessage, res: ServerResponse, expectContinue = false): void => {
-    const target = originForm(req.url);
-    if (target !== null) req.url = target;
+    const target = parseTarget(req.url);
+    if (target.ok) req.url = target.url;
     const ctx = this.arrive(req, res);
-    const own = this.deps.ownRoutes.get(ctx.pathname);
+    const own = target.ok ? this.deps.ownRoutes.get(ctx.pathname) : undefined;
     if (own && !own.recorded) {
       ctx.unrecorded = true;
       this.runOwnRoute(ctx, own);
@@ -93,20 +96,19 @@ export class Pipeline {
     this.inFlight++;
     res.once('close', () => {
       this.inFlight--;
-      this.finish(ctx);
+      ctx.clientClosed = true;
+      // A record is built only once its caller is known: an identification in flight is waited for.
+      if (ctx.identifying) void ctx.identifying.then(() => this.finish(ctx));
+      else this.finish(ctx);
     });
-    if (target === null) {
-      this.answer(ctx, 400, 'request target must be a path (/...) or an absolute http(s) URL', 'rejected');
+    const problem = target.ok ? arrivalProblem(req, this.repeatedCredential) : { status: 400, message: target.message };
+    if (problem) {
+      this.answer(ctx, problem.status, problem.message, 'rejected');
       return;
     }
-    const repeated = this.repeatedCredential(req.rawHeaders);
-    if (repeated !== null) {
-      this.answer(ctx, 400, repeatedMessage(repeated), 'rejected');
-      return;
-    }
-    const identified = this.deps.resolver.resolve(req.headers, ctx.peerIp);
+    const identified = this.deps.resolver.resolve(forwardedView(req), ctx.peerIp);
     if (identified instanceof Promise) {
-      identified.then(
+      ctx.identifying = identified.then(
         (principal) => this.proceed(ctx, principal, own, expectContinue),
         (err: unknown) => this.fail(ctx, err),
       );
@@ -118,34 +120,45 @@ export class Pipeline {
   /** Entry point for upgrade requests (WebSocket); same steps, answered on the raw socket. */
   handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', ignoreSocketError);
+    const target = parseTarget(req.url);
+    if (target.ok) req.url = target.url;
     // An upgrade has no response object; a detached one keeps one context type for both flows.
     const ctx = this.arrive(req, new ServerResponse(req));
-    if (req.method !== 'GET' || req.headers.upgrade?.toLowerCase() !== 'websocket') {
-      this.refuseUpgrade(ctx, socket, { status: 400, message: 'only WebSocket upgrades are supported', outcome: 'rejected' });
+    ctx.upgrade = true;
+    socket.once('close', () => { ctx.clientClosed = true; });
+    const own = target.ok ? this.deps.ownRoutes.get(ctx.pathname) : undefined;
+    if (own && !own.recorded) ctx.unrecorded = true;
+    const problem = !target.ok ? { status: 400, message: target.message }
+      : req.method !== 'GET' || req.headers.upgrade?.toLowerCase() !== 'websocket' ? { status: 400, message: 'only WebSocket upgrades are supported' }
+        : own ? { status: 400, message: 'the proxy\'s own endpoints do not accept upgrades' }
+          : arrivalProblem(req, this.repeatedCredential);
+    if (problem) {
+      this.refuseUpgrade(ctx, socket, { ...problem, outcome: 'rejected' });
       return;
     }
-    const repeated = this.repeatedCredential(req.rawHeaders);
-    if (repeated !== null) {
-      this.refuseUpgrade(ctx, socket, { status: 400, message: repeatedMessage(repeated), outcome: 'rejected' });
-      return;
-    }
-    const identified = this.deps.resolver.resolve(req.headers, ctx.peerIp);
-    const proceed = (principal: Principal): void => {
-      ctx.principal = principal;
-      const refusal = this.refusal(ctx);
-      if (refusal) return this.refuseUpgrade(ctx, socket, refusal);
-      ctx.unrecorded = this.capture.excluded(ctx.pathname);
-      this.deps.upgrades.upgrade(ctx, socket, head, () => this.finish(ctx));
-    };
+    const identified = this.deps.resolver.resolve(forwardedView(req), ctx.peerIp);
     if (identified instanceof Promise) {
-      identified.then(proceed, (err: unknown) => {
+      identified.then((principal) => this.proceedUpgrade(ctx, socket, head, principal), (err: unknown) => {
         this.deps.logger.error({ err, requestId: ctx.requestId }, 'upgrade failed inside the proxy');
         this.refuseUpgrade(ctx, socket, { status: 500, message: 'internal proxy error', outcome: 'rejected' });
       });
     } else {
-      proceed(identified);
+      this.proceedUpgrade(ctx, socket, head, identified);
     }
   };
+
+  private proceedUpgrade(ctx: RequestContext, socket: Duplex, head: Buffer, principal: Principal): void {
+    ctx.principal = principal;
+    if (ctx.clientClosed) {
+      ctx.outcome = 'client_aborted'; // gone while being identified: nothing is forwarded for nobody
+      this.finish(ctx);
+      return;
+    }
+    const refusal = ambiguity(principal) ?? this.refusal(ctx);
+    if (refusal) return this.refuseUpgrade(ctx, socket, refusal);
+    ctx.unrecorded = this.capture.excluded(ctx.pathname);
+    this.deps.upgrades.upgrade(ctx, socket, head, () => this.finish(ctx));
+  }
 
   private refuseUpgrade(ctx: RequestContext, socket: Duplex, refusal: Refusal): void {
     ctx.statusCode = refusal.status;
@@ -166,6 +179,15 @@ export class Pipeline {
 
   private proceed(ctx: RequestContext, principal: Principal, own: OwnRoute | undefined, expectContinue: boolean): void {
     ctx.principal = principal;
+    if (ctx.clientClosed) {
+      ctx.outcome = 'client_aborted'; // gone while being identified: nothing is forwarded for a client that left
+      return;
+    }
+    const ambiguous = ambiguity(principal);
+    if (ambiguous) {
+      this.answer(ctx, ambiguous.status, ambiguous.message, ambiguous.outcome);
+      return;
+    }
     if (own) {
       this.runOwnRoute(ctx, own);
       return;
@@ -177,10 +199,16 @@ export class Pipeline {
     }
     this.startCapture(ctx);
     if (expectContinue) ctx.res.writeContinue();
-    this.deps.transport.forward(ctx, { errorBodyMaxBytes: this.capture.limitsFor(ctx.pathname).errorBodyMaxBytes, isTextLike: this.capture.isTextLike });
+    this.deps.transport.forward(ctx, {
+      errorBodyMaxBytes: this.capture.limitsFor(ctx.pathname).errorBodyMaxBytes,
+      isTextLike: this.capture.isTextLike,
+      onSlowBody: this.countSlowBody,
+    });
   }
 
   /** What must not reach the upstream: a store that cannot record (closed mode) or a refused credential. */
+  private readonly countSlowBody = (): void => this.deps.metrics.slowClient('body');
+
   private refusal(ctx: RequestContext): Refusal | null {
     const { store, config, authGate } = this.deps;
     if (store && config.store.onFailure === 'closed' && !store.accepting()) {
@@ -225,8 +253,8 @@ export class Pipeline {
 
   private finish(ctx: RequestContext): void {
     // The response closed before its last byte went out: whatever else happened, the client left.
-    // (A WebSocket tunnel, status 101, has no response object to finish.)
-    if (!ctx.res.writableFinished && ctx.outcome === 'completed' && ctx.statusCode !== 101) ctx.outcome = 'client_aborted';
+    // (An upgrade has no response object to finish: the WebSocket transport sets its outcome.)
+    if (!ctx.upgrade && !ctx.res.writableFinished && ctx.outcome === 'completed') ctx.outcome = 'client_aborted';
     const durationMs = ctx.elapsedMs();
     this.deps.metrics.observe(ctx.outcome, ctx.statusCode, durationMs);
     if (this.logRequests) {
@@ -241,21 +269,11 @@ export class Pipeline {
   }
 }
 
-/** Origin-form target of a request: a path as sent, an absolute-form URL reduced to its path, else null. */
-export function originForm(url: string | undefined): string | null {
-  if (!url) return null;
-  if (url.charCodeAt(0) === 47 /* / */) return url;
-  if (!/^https?:\/\//i.test(url)) return null;
-  try {
-    const parsed = new URL(url);
-    return parsed.pathname + parsed.search;
-  } catch {
-    return null;
-  }
-}
-
-function repeatedMessage(header: string): string {
-  return `the ${header} header is repeated: send exactly one credential`;
+/** Two credentials naming different known callers: refused before anything is forwarded or answered. */
+function ambiguity(principal: Principal): Refusal | null {
+  if (principal.authError !== 'ambiguous_caller') return null;
+  const headers = (principal.otherCredentials ?? []).join(', ');
+  return { status: 400, message: `ambiguous caller: the credentials in ${headers} name different principals; send one`, outcome: 'rejected' };
 }
 
 function ignoreSocketError(): void {

@@ -5,6 +5,7 @@ import { BodyRedactor } from '../audit/redact.js';
 import { RouteClassifier, type RouteInfo } from '../audit/route.js';
 import type { Config } from '../config/schema.js';
 import type { RequestContext } from './context.js';
+import { firstValue } from './headers.js';
 
 /** Turns a finished request's context into its AuditRecord: masked, redacted, classified. */
 export class RecordBuilder {
@@ -52,11 +53,12 @@ export class RecordBuilder {
       organizationId: principal.organizationId,
       workspaceId: principal.workspaceId,
       authError: principal.authError,
+      ...(principal.otherCredentials?.length ? { otherCredentials: [...principal.otherCredentials] } : {}),
       requestHeaders: maskHeaders(req.headers, this.masked),
       requestBody: ctx.requestBody ? this.redactor.redact(ctx.requestBody.text(), contentType) : null,
       requestBodyTruncated: ctx.requestBody?.truncated ?? false,
       responseBody: ctx.responseBody
-        ? this.redactor.redact(ctx.responseBody.text(), ctx.res.getHeader('content-type') as string | undefined)
+        ? this.redactor.redact(ctx.responseBody.text(), firstValue(ctx.res.getHeader('content-type')))
         : null,
       upstream: this.upstream,
     };
@@ -79,3 +81,4 @@ export function parseQuery(search: string): Record<string, string | string[]> {
 function round3(ms: number): number {
   return Math.round(ms * 1000) / 1000;
 }
+

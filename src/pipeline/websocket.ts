@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { ClientRequest, IncomingMessage } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { createProxyServer } from 'http-proxy-3';
@@ -6,44 +6,80 @@ import type { Config } from '../config/schema.js';
 import { ERRORS, errorBody } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { RequestContext } from './context.js';
+import { connectionNamedHeaders, proxySetHeaders } from './headers.js';
 import { classifyUpstreamError } from './upstream-errors.js';
 
 /** WebSocket upgrades, carried by http-proxy-3's ws path; the socket's life is the request's duration. */
 export class WebSocketTransport {
   private readonly proxy: ReturnType<typeof createProxyServer>;
   private readonly sockets = new Set<Duplex>();
+  private readonly tunnels = new WeakMap<IncomingMessage, Tunnel>();
 
-  constructor(upstream: Config['upstream'], private readonly logger: Logger) {
+  constructor(private readonly upstream: Config['upstream'], private readonly logger: Logger) {
     this.proxy = createProxyServer({
       target: upstream.url,
       ws: true,
-      xfwd: true,
       changeOrigin: upstream.changeOrigin,
       proxyTimeout: upstream.timeoutMs,
     });
     this.proxy.on('proxyReqWs', (proxyReq, req) => {
-      proxyReq.setHeader('x-request-id', (req as IncomingMessage & { auditRequestId?: string }).auditRequestId ?? '');
+      const tunnel = this.tunnels.get(req);
+      if (tunnel) this.prepare(proxyReq, tunnel);
     });
     this.proxy.on('open', (proxySocket) => this.track(proxySocket));
+    // http-proxy-3 re-emits every client socket error (a reset mid-tunnel) on the proxy: without a listener the
+    // process would die of it. The socket's close still ends the request and its record.
+    this.proxy.on('error', (err) => this.logger.debug({ err: String(err) }, 'websocket client socket error'));
   }
 
   /** Proxies the upgrade; `done` runs once when the client socket is gone. */
   upgrade(ctx: RequestContext, socket: Duplex, head: Buffer, done: () => void): void {
-    (ctx.req as IncomingMessage & { auditRequestId?: string }).auditRequestId = ctx.requestId;
-    ctx.statusCode = 101;
+    const tunnel: Tunnel = { ctx, relayed: false };
+    this.tunnels.set(ctx.req, tunnel);
     this.track(socket);
     socket.once('close', () => {
       ctx.requestBytes = (socket as Duplex & { bytesRead?: number }).bytesRead ?? 0;
       ctx.responseBytes = (socket as Duplex & { bytesWritten?: number }).bytesWritten ?? 0;
+      // No answer from the upstream yet, or a refusal not relayed to its end: the client left first.
+      if (ctx.outcome === 'completed' && (ctx.statusCode === 0 || (ctx.statusCode !== 101 && !tunnel.relayed))) {
+        ctx.outcome = 'client_aborted';
+      }
       done();
     });
     this.proxy.ws(ctx.req, socket, head, {}, (err: unknown) => {
       const code = classifyUpstreamError(err);
       this.logger.warn({ requestId: ctx.requestId, err: String(err) }, 'websocket upgrade failed');
+      if (ctx.statusCode !== 0) return; // the upstream had answered: the tunnel or the relayed answer broke
       ctx.outcome = ERRORS[code].outcome;
       ctx.statusCode = ERRORS[code].status;
+      ctx.ttfbMs = ctx.elapsedMs();
       answerOnSocket(socket, ERRORS[code].status, errorBody(ERRORS[code].status, ERRORS[code].message, ctx.requestId));
     });
+  }
+
+  /**
+   * The upgrade request as it goes up: headers the client named in Connection removed (they did not identify the
+   * caller), X-Forwarded-* and X-Request-Id set by the same rule as for every request; the upstream's answer noted.
+   */
+  private prepare(proxyReq: ClientRequest, tunnel: Tunnel): void {
+    const { ctx } = tunnel;
+    for (const name of connectionNamedHeaders(ctx.req)) proxyReq.removeHeader(name);
+    proxyReq.setHeader('connection', 'Upgrade');
+    const set = proxySetHeaders(ctx.req, {
+      requestId: ctx.requestId, peerIp: ctx.peerIp, peerTrusted: ctx.peerTrusted, changeOrigin: this.upstream.changeOrigin, scheme: 'http',
+    });
+    for (const [name, value] of Object.entries(set)) proxyReq.setHeader(name, value);
+    if (!set['x-forwarded-host']) proxyReq.removeHeader('x-forwarded-host');
+    proxyReq.once('upgrade', (proxyRes: IncomingMessage) => this.answered(ctx, proxyRes));
+    proxyReq.once('response', (proxyRes: IncomingMessage) => {
+      this.answered(ctx, proxyRes);
+      proxyRes.once('end', () => { tunnel.relayed = true; });
+    });
+  }
+
+  private answered(ctx: RequestContext, proxyRes: IncomingMessage): void {
+    proxyRes.on('error', ignoreSocketError); // an upstream that resets mid-answer must not take the process down
+    ctx.statusCode = proxyRes.statusCode ?? 0;
     ctx.ttfbMs = ctx.elapsedMs();
   }
 
@@ -59,6 +95,12 @@ export class WebSocketTransport {
   }
 }
 
+/** One upgrade in flight: its context, and whether a refusal from the upstream was relayed to its end. */
+interface Tunnel {
+  ctx: RequestContext;
+  relayed: boolean;
+}
+
 /** An HTTP answer written straight onto an upgrade socket (there is no ServerResponse for an upgrade). */
 export function answerOnSocket(socket: Duplex, status: number, body: string, headers: Record<string, string> = {}): number {
   if (!socket.writable) return 0;
@@ -67,4 +109,8 @@ export function answerOnSocket(socket: Duplex, status: number, body: string, hea
     `content-length: ${length}`, 'connection: close', ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)];
   socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`);
   return length;
+}
+
+function ignoreSocketError(): void {
+  // Socket errors end in close; the record says what the tunnel saw.
 }

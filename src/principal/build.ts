@@ -5,7 +5,7 @@ import { ANONYMOUS, type AuthScheme, type Principal } from './principal.js';
 export type AuthError =
   | 'unknown_key' | 'introspection_unavailable'
   | 'expired' | 'not_yet_valid' | 'bad_signature' | 'bad_claims' | 'unknown_kid'
-  | 'malformed_token' | 'unsupported_alg' | 'jwks_unavailable';
+  | 'malformed_token' | 'unsupported_alg' | 'jwks_unavailable' | 'ambiguous_caller';
 
 export function registryPrincipal(entry: KeyEntry): Principal {
   return Object.freeze({
@@ -33,6 +33,16 @@ export function unknownKeyPrincipal(keyFingerprint: string, authError: AuthError
     authScheme,
     authError,
   });
+}
+
+/** Two credentials naming different known principals: nobody is named, and the request is refused with 400. */
+export function ambiguousPrincipal(headers: readonly string[]): Principal {
+  return Object.freeze({ ...ANONYMOUS, authError: 'ambiguous_caller', otherCredentials: Object.freeze([...headers]) });
+}
+
+/** The principal of the credential that identified the caller, noting the other credential headers present. */
+export function withOtherCredentials(principal: Principal, headers: readonly string[]): Principal {
+  return Object.freeze({ ...principal, otherCredentials: Object.freeze([...headers]) });
 }
 
 /** A token that failed verification: its claims are not believed, so nobody is named. */

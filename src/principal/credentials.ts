@@ -1,32 +1,43 @@
 import type { IncomingHttpHeaders } from 'node:http';
 
-export type Credential = { kind: 'api_key' | 'jwt'; value: string };
+export type Credential = { kind: 'api_key' | 'jwt'; value: string; header: string };
 
 /** Three base64url segments; the signature may be empty (alg none) so such tokens are refused as JWTs, not keys. */
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
 
-/** Header names carrying API keys, besides Authorization: Bearer. */
-const STANDARD_KEY_HEADERS = ['x-api-key', 'x-portkey-api-key'];
+/** Header names carrying API keys, besides Authorization: Bearer, in order of precedence. */
+const STANDARD_KEY_HEADERS = ['x-portkey-api-key', 'x-api-key'];
 
-export type CredentialReader = (headers: IncomingHttpHeaders) => Credential | null;
+export type CredentialReader = (headers: IncomingHttpHeaders) => Credential[];
 
 /**
- * Picks the credential of a request: a non-JWT bearer token or an API-key header first, then a bearer JWT.
- * With no JWT verification configured, a JWT-shaped bearer token is treated as an API key.
+ * Every credential a request presents, in order of precedence: the API-key headers (x-portkey-api-key, X-Api-Key,
+ * then auth.apiKeyHeaders as configured), then Authorization: Bearer. Dedicated key headers come first because
+ * they exist to name the caller to a gateway, while Authorization often carries a credential meant for the API
+ * behind it (Portkey clients send their provider's key there). A bearer token is a JWT when JWT verification is
+ * configured and it has a JWT's shape, else an API key.
  */
 export function createCredentialReader(extraKeyHeaders: readonly string[], jwtEnabled: boolean): CredentialReader {
-  const keyHeaders = [...new Set([...STANDARD_KEY_HEADERS, ...extraKeyHeaders.map((h) => h.toLowerCase())])];
+  const keyHeaders = credentialKeyHeaders(extraKeyHeaders);
   return (headers) => {
-    const bearer = bearerToken(headers.authorization);
-    const bearerIsJwt = bearer !== null && jwtEnabled && JWT_SHAPE.test(bearer);
-    if (bearer !== null && !bearerIsJwt) return { kind: 'api_key', value: bearer };
+    const found: Credential[] = [];
     for (const name of keyHeaders) {
       const key = headerValue(headers[name]);
-      if (key !== null) return { kind: 'api_key', value: key };
+      if (key !== null) found.push({ kind: 'api_key', value: key, header: name });
     }
-    return bearer !== null ? { kind: 'jwt', value: bearer } : null;
+    const bearer = bearerToken(headers.authorization);
+    if (bearer !== null) {
+      const kind = jwtEnabled && JWT_SHAPE.test(bearer) ? 'jwt' : 'api_key';
+      found.push({ kind, value: bearer, header: 'authorization' });
+    }
+    return found;
   };
+}
+
+/** The API-key headers, lowercase, in order of precedence (Authorization comes after all of them). */
+export function credentialKeyHeaders(extraKeyHeaders: readonly string[]): string[] {
+  return [...new Set([...STANDARD_KEY_HEADERS, ...extraKeyHeaders.map((h) => h.toLowerCase())])];
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Config } from '../config/schema.js';
+import { credentialKeyHeaders } from './credentials.js';
 import type { Principal } from './principal.js';
 
 export interface Rejection {
@@ -19,18 +20,15 @@ const PROBLEMS: Record<string, string> = {
   malformed_token: 'the token is malformed',
   unsupported_alg: 'the token algorithm is not accepted',
   jwks_unavailable: 'the token could not be verified right now (JWKS unavailable)',
+  ambiguous_caller: 'the credentials name different callers',
 };
 
 /** The 401 to send when auth.enforce is on and the request carries no accepted credential; null to let it through. */
-export function rejection(principal: Principal, auth: Pick<Config['auth'], 'enforce' | 'realm'>): Rejection | null {
+export function rejection(principal: Principal, auth: Pick<Config['auth'], 'enforce' | 'realm' | 'apiKeyHeaders'>): Rejection | null {
   if (!auth.enforce || principal.authenticated) return null;
   const realm = `Bearer realm="${auth.realm}"`;
   if (principal.authError === null) {
-    return {
-      status: 401,
-      message: 'authentication required: send an API key (Authorization: Bearer or X-Api-Key) or a bearer token',
-      wwwAuthenticate: realm,
-    };
+    return { status: 401, message: authenticationRequired(auth.apiKeyHeaders), wwwAuthenticate: realm };
   }
   const problem = PROBLEMS[principal.authError] ?? 'the credential was not accepted';
   return {
@@ -48,4 +46,10 @@ export function canReadAudit(principal: Principal): boolean {
 /** May read the audit records of every organization. */
 export function canReadAllOrganizations(principal: Principal): boolean {
   return principal.authenticated && principal.scopes.includes('audit:read:all');
+}
+
+/** The 401 message: names every header that can carry an accepted credential. */
+export function authenticationRequired(apiKeyHeaders: readonly string[]): string {
+  const headers = ['Authorization: Bearer', ...credentialKeyHeaders(apiKeyHeaders)];
+  return `authentication required: send an API key (${headers.slice(0, -1).join(', ')} or ${headers.at(-1)}) or a bearer token`;
 }

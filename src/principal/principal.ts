@@ -18,6 +18,8 @@ export interface Principal {
   readonly authError: string | null;
   /** True when a credential was presented and accepted. */
   readonly authenticated: boolean;
+  /** Credential headers the request also carried that did not name the caller (e.g. a provider key beside a known key). */
+  readonly otherCredentials?: readonly string[];
 }
 
 export const ANONYMOUS: Principal = Object.freeze({

@@ -1,8 +1,8 @@
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { createTrustMatcher } from '../net/trust.js';
-import { unknownKeyPrincipal } from './build.js';
-import { createCredentialReader } from './credentials.js';
+import { ambiguousPrincipal, unknownKeyPrincipal, withOtherCredentials } from './build.js';
+import { createCredentialReader, type Credential } from './credentials.js';
 import { fingerprint } from './digest.js';
 import { loadFingerprintSecret } from './fingerprint-secret.js';
 import { createIdentityReader } from './identity-headers.js';
@@ -40,16 +40,41 @@ export function createPrincipalResolver(config: Config, deps: ResolverDeps): Clo
   const resolveApiKey = (key: string): Principal | Promise<Principal> =>
     registry.lookup(key) ?? introspection?.resolve(key) ?? unknownKeyPrincipal(fingerprintOf(key), 'unknown_key', 'api_key');
 
+  const resolveOne = (credential: Credential): Principal | Promise<Principal> =>
+    credential.kind === 'api_key' ? resolveApiKey(credential.value) : jwt!.verify(credential.value);
+
   return {
     resolve(headers, peerIp) {
-      const credential = readCredential(headers);
-      if (credential?.kind === 'api_key') return resolveApiKey(credential.value);
-      if (credential?.kind === 'jwt') return jwt!.verify(credential.value);
-      return readIdentity(headers, peerIp) ?? ANONYMOUS;
+      const credentials = readCredential(headers);
+      if (credentials.length === 0) return readIdentity(headers, peerIp) ?? ANONYMOUS;
+      if (credentials.length === 1) return resolveOne(credentials[0]!);
+      const principals = credentials.map(resolveOne);
+      if (principals.some((p) => p instanceof Promise)) {
+        return Promise.all(principals).then((settled) => choosePrincipal(credentials, settled));
+      }
+      return choosePrincipal(credentials, principals as Principal[]);
     },
     async close() {
       registry.close();
       await introspection?.close();
     },
   };
+}
+
+/**
+ * Several credentials: a known (accepted) one names the caller, and the others are noted on the principal; two known
+ * ones naming different principals make the caller ambiguous. When none is accepted, the first in precedence does.
+ */
+export function choosePrincipal(credentials: readonly Credential[], principals: readonly Principal[]): Principal {
+  const known = principals.findIndex((p) => p.authenticated);
+  const chosen = known === -1 ? 0 : known;
+  const principal = principals[chosen]!;
+  const conflicting = principals.find((p, i) => i !== chosen && p.authenticated && !samePrincipal(p, principal));
+  const headers = credentials.map((c) => c.header);
+  if (conflicting) return ambiguousPrincipal(headers);
+  return withOtherCredentials(principal, headers.filter((_, i) => i !== chosen));
+}
+
+function samePrincipal(a: Principal, b: Principal): boolean {
+  return a.principalType === b.principalType && a.principalId === b.principalId && a.organizationId === b.organizationId;
 }

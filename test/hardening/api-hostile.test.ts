@@ -103,7 +103,7 @@ t.test('path variants of the audit endpoints are not the audit endpoints: they g
     t.notOk(JSON.stringify(answer.body).includes('key-b-plain'), `${path}: no audit data`);
   }
   const dotted = await rawRequest(f.proxy.port, `GET /v1/x/..${LOGS.slice(3)} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
-  t.match(dotted, /"url":"\/v1\/x\/\.\.\/audit-logs"/, 'dot segments are forwarded as sent, not resolved onto an audit endpoint');
+  t.match(dotted, /^HTTP\/1\.1 400 [^]*dot segments/, 'dot segments are refused (400), neither resolved onto an audit endpoint nor forwarded');
 });
 
 t.test('hostile parameter values: 400 naming the parameter, or an empty page; never a crash', async (t) => {

@@ -39,14 +39,14 @@ t.test('observe mode refuses nothing; enforce mode refuses missing and invalid c
   t.teardown(() => resolver.close());
   const known = resolver.resolve({ 'x-api-key': KEY }, '::1') as Principal;
   const unknown = resolver.resolve({ 'x-api-key': 'ak_nope' }, '::1') as Principal;
-  const observe = { enforce: false, realm: 'audit-proxy' };
-  const enforce = { enforce: true, realm: 'audit-proxy' };
+  const observe = { enforce: false, realm: 'audit-proxy', apiKeyHeaders: [] };
+  const enforce = { enforce: true, realm: 'audit-proxy', apiKeyHeaders: [] };
 
   for (const p of [known, unknown, ANONYMOUS]) t.equal(rejection(p, observe), null);
   t.equal(rejection(known, enforce), null);
   t.same(rejection(ANONYMOUS, enforce), {
     status: 401,
-    message: 'authentication required: send an API key (Authorization: Bearer or X-Api-Key) or a bearer token',
+    message: 'authentication required: send an API key (Authorization: Bearer, x-portkey-api-key or x-api-key) or a bearer token',
     wwwAuthenticate: 'Bearer realm="audit-proxy"',
   });
   t.same(rejection(unknown, enforce), {
@@ -55,7 +55,7 @@ t.test('observe mode refuses nothing; enforce mode refuses missing and invalid c
     wwwAuthenticate: 'Bearer realm="audit-proxy", error="invalid_token", error_description="unknown_key"',
   });
   const odd = { ...ANONYMOUS, authError: 'something_new' };
-  t.match(rejection(odd, { enforce: true, realm: 'api' }), { message: /not accepted \(something_new\)/, wwwAuthenticate: /realm="api"/ });
+  t.match(rejection(odd, { enforce: true, realm: 'api', apiKeyHeaders: [] }), { message: /not accepted \(something_new\)/, wwwAuthenticate: /realm="api"/ });
 });
 
 t.test('audit access helpers follow the scopes of authenticated principals', async (t) => {

@@ -72,7 +72,7 @@ t.test('forged and invalid HS tokens are refused with the right authError', asyn
     const principal = await resolveBearer(resolver, await token);
     t.match(principal, { principalType: 'anonymous', authScheme: 'jwt', authError: expected[i], authenticated: false }, name);
     t.equal(principal.userId, null, `${name}: unverified claims are not believed`);
-    t.match(rejection(principal, { enforce: true, realm: 'audit-proxy' }),
+    t.match(rejection(principal, { enforce: true, realm: 'audit-proxy', apiKeyHeaders: [] }),
       { status: 401, wwwAuthenticate: `Bearer realm="audit-proxy", error="invalid_token", error_description="${expected[i]}"` });
   }
 });

@@ -114,7 +114,7 @@ t.test('a client that leaves mid-upload makes the proxy abort the upstream reque
   const { connect } = await import('node:net');
   const socket = connect(proxy.port, '127.0.0.1');
   socket.write('POST /stream/upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n');
-  socket.write(Buffer.alloc(5000, 1));
+  socket.write(Buffer.alloc(100_000, 1)); // beyond server.requestBufferBytes: the upload is streaming upstream
   await new Promise((r) => setTimeout(r, 100));
   socket.destroy();
   await closed;

@@ -51,7 +51,17 @@ export const serverSchema = z.strictObject({
     .describe('Largest request head accepted; larger gets 431.'),
   requestTimeoutMs: z.number().int().min(0).default(0)
     .describe('Longest a client may take to send a whole request (0 = none, bodies can be large).'),
-}).prefault({});
+  headersTimeoutMs: z.number().int().positive().default(60_000)
+    .describe('Longest a client may take to send a request head (request line and headers); 408 after, counted in audit_proxy_slow_clients_total.'),
+  bodyTimeoutMs: z.number().int().positive().default(10_000)
+    .describe('Window over which a request body\'s upload rate is checked while the proxy waits for it; a body slower than minBodyBytesPerSecond (or silent) for a window gets 408, recorded.'),
+  minBodyBytesPerSecond: z.number().int().min(0).default(500)
+    .describe('Slowest upload rate accepted for a request body over each bodyTimeoutMs window (0 = only a silent window is too slow).'),
+  requestBufferBytes: z.number().int().min(0).default(65_536)
+    .describe('A request body is received up to this many bytes before an upstream connection is taken, so a slow client holds none; larger bodies then stream over at most half of upstream.connections (0 = stream at once).'),
+}).prefault({}).refine((s) => s.requestTimeoutMs === 0 || s.headersTimeoutMs <= s.requestTimeoutMs, {
+  message: 'headersTimeoutMs must not exceed requestTimeoutMs', path: ['headersTimeoutMs'],
+});
 
 export const workersSchema = z.union([z.literal('auto'), z.number().int().min(1).max(256)])
   .default(1).describe('Worker processes sharing the port; auto = one per core.');
