@@ -1,10 +1,10 @@
 import type { IncomingMessage } from 'node:http';
 
 /** Transfer codings the proxy decodes before forwarding (undici sends only chunked); anything else is a 501. */
-export const DECODED_TRANSFER_CODINGS = new Set(['gzip', 'x-gzip', 'deflate']);
+const DECODED_TRANSFER_CODINGS = new Set(['gzip', 'x-gzip', 'deflate']);
 
 export interface ArrivalProblem {
-  status: 400 | 501;
+  status: number;
   message: string;
 }
 

@@ -10,7 +10,7 @@ import { createTrustMatcher, type TrustMatcher } from '../net/trust.js';
 import { createRepeatedCredentialCheck } from '../principal/credentials.js';
 import type { Principal, PrincipalResolver } from '../principal/principal.js';
 import type { AuditStore } from '../store/store.js';
-import { arrivalProblem } from './arrival-checks.js';
+import { arrivalProblem, type ArrivalProblem } from './arrival-checks.js';
 import { CapturePolicy } from './capture-policy.js';
 import { clientIpFor } from './client-ip.js';
 import { RequestContext } from './context.js';
@@ -18,7 +18,7 @@ import type { Transport } from './forward.js';
 import { forwardedView } from './headers.js';
 import type { RecordBuilder } from './record.js';
 import { requestIdFor } from './request-id.js';
-import { parseTarget } from './target.js';
+import { parseTarget, type Target } from './target.js';
 import { answerOnSocket, type WebSocketTransport } from './websocket.js';
 
 /** What the auth gate says of a principal the proxy must refuse (auth.enforce). */
@@ -101,7 +101,7 @@ export class Pipeline {
       if (ctx.identifying) void ctx.identifying.then(() => this.finish(ctx));
       else this.finish(ctx);
     });
-    const problem = target.ok ? arrivalProblem(req, this.repeatedCredential) : { status: 400, message: target.message };
+    const problem: ArrivalProblem | null = target.ok ? arrivalProblem(req, this.repeatedCredential) : { status: 400, message: target.message };
     if (problem) {
       this.answer(ctx, problem.status, problem.message, 'rejected');
       return;
@@ -128,10 +128,7 @@ export class Pipeline {
     socket.once('close', () => { ctx.clientClosed = true; });
     const own = target.ok ? this.deps.ownRoutes.get(ctx.pathname) : undefined;
     if (own && !own.recorded) ctx.unrecorded = true;
-    const problem = !target.ok ? { status: 400, message: target.message }
-      : req.method !== 'GET' || req.headers.upgrade?.toLowerCase() !== 'websocket' ? { status: 400, message: 'only WebSocket upgrades are supported' }
-        : own ? { status: 400, message: 'the proxy\'s own endpoints do not accept upgrades' }
-          : arrivalProblem(req, this.repeatedCredential);
+    const problem = this.upgradeProblem(req, target, own);
     if (problem) {
       this.refuseUpgrade(ctx, socket, { ...problem, outcome: 'rejected' });
       return;
@@ -146,6 +143,16 @@ export class Pipeline {
       this.proceedUpgrade(ctx, socket, head, identified);
     }
   };
+
+  /** Why an upgrade is refused before anyone is identified: the request rules, plus WebSocket only and no own path. */
+  private upgradeProblem(req: IncomingMessage, target: Target, own: OwnRoute | undefined): ArrivalProblem | null {
+    if (!target.ok) return { status: 400, message: target.message };
+    if (req.method !== 'GET' || req.headers.upgrade?.toLowerCase() !== 'websocket') {
+      return { status: 400, message: 'only WebSocket upgrades are supported' };
+    }
+    if (own) return { status: 400, message: 'the proxy\'s own endpoints do not accept upgrades' };
+    return arrivalProblem(req, this.repeatedCredential);
+  }
 
   private proceedUpgrade(ctx: RequestContext, socket: Duplex, head: Buffer, principal: Principal): void {
     ctx.principal = principal;

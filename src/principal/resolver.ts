@@ -22,8 +22,8 @@ export interface ClosablePrincipalResolver extends PrincipalResolver {
 }
 
 /**
- * Resolves who is calling: API key (registry, then introspection), else bearer JWT, else trusted identity
- * headers, else ANONYMOUS. Synchronous unless a network call is needed (introspection or JWKS miss, first JWT).
+ * Resolves who is calling: every credential presented (API keys by registry, then introspection; bearer JWTs), a
+ * known one naming the caller (choosePrincipal); with none, trusted identity headers, else ANONYMOUS. Synchronous unless a network call is needed (introspection or JWKS miss, first JWT).
  * Construction reads the keys file and fingerprint secret synchronously and throws a message naming any problem.
  */
 export function createPrincipalResolver(config: Config, deps: ResolverDeps): ClosablePrincipalResolver {
@@ -65,7 +65,7 @@ export function createPrincipalResolver(config: Config, deps: ResolverDeps): Clo
  * Several credentials: a known (accepted) one names the caller, and the others are noted on the principal; two known
  * ones naming different principals make the caller ambiguous. When none is accepted, the first in precedence does.
  */
-export function choosePrincipal(credentials: readonly Credential[], principals: readonly Principal[]): Principal {
+function choosePrincipal(credentials: readonly Credential[], principals: readonly Principal[]): Principal {
   const known = principals.findIndex((p) => p.authenticated);
   const chosen = known === -1 ? 0 : known;
   const principal = principals[chosen]!;
