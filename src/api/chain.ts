@@ -7,6 +7,10 @@ import { isDenial, organizationScope } from './access.js';
 import { idParam, integerParam, parseParams } from './params.js';
 import { sendApiError, sendApiJson } from './respond.js';
 
+/** The Merkle log's endpoints, under the audit logs path. */
+export const CHECKPOINT_PATH = '/checkpoint';
+export const PROOF_PATH = '/proof';
+
 const proofParams = z.strictObject({
   id: idParam.optional(),
   from: integerParam(1).optional(),

@@ -4,7 +4,7 @@ import type { OwnRoute } from '../pipeline/pipeline.js';
 import type { Chain } from '../chain/service.js';
 import type { AuditStore } from '../store/store.js';
 import { denyReader } from './access.js';
-import { answerCheckpoint, answerProof } from './chain.js';
+import { answerCheckpoint, answerProof, CHECKPOINT_PATH, PROOF_PATH } from './chain.js';
 import { answerApiKeyRequests } from './api-key-requests.js';
 import { answerAuditLogs } from './audit-logs.js';
 import { answerExport } from './export.js';
@@ -26,10 +26,6 @@ export function apiRoutes(config: Config, store: AuditStore | null, chain: Chain
     [config.paths.openapi, openApiRoute(JSON.stringify(openApiDocument(config)))],
   ]);
 }
-
-/** The Merkle log's endpoints, under the audit logs path. */
-export const CHECKPOINT_PATH = '/checkpoint';
-export const PROOF_PATH = '/proof';
 
 function withChain(ctx: RequestContext, chain: Chain | null, answer: (ctx: RequestContext, chain: Chain) => void): void {
   if (!chain) return sendApiError(ctx, 503, 'the Merkle log is disabled (chain.enabled is false)');
