@@ -2,6 +2,8 @@
 
 const nullableString = { type: ['string', 'null'] } as const;
 const dateTime = { type: 'string', format: 'date-time' } as const;
+const base64Hash = { type: 'string', pattern: '^[A-Za-z0-9+/]{43}=$', description: 'A SHA-256 hash, base64.' };
+const hashList = (description: string) => ({ type: 'array', items: base64Hash, description });
 
 function closedObject(properties: Record<string, unknown>, description: string) {
   return { type: 'object', description, properties, required: Object.keys(properties), additionalProperties: false };
@@ -74,8 +76,6 @@ export const componentSchemas = {
   }, 'Readiness: the store accepts records and the upstream answers.'),
 };
 
-const base64Hash = { type: 'string', pattern: '^[A-Za-z0-9+/]{43}=$', description: 'A SHA-256 hash, base64.' };
-const hashList = (description: string) => ({ type: 'array', items: base64Hash, description });
 
 /** The Merkle log's answers (docs/tamper-evidence.md): the proxy's envelope around a signed checkpoint and proofs. */
 function chainSchemas() {

@@ -53,9 +53,10 @@ export function generateSignerKey(name: string): string {
 
 /** Splits `<name>+<hex id>+<base64(0x01 || key)>` and checks the parts; the key bytes are 32 long. */
 function splitKey(text: string, what: string): { name: string; id: number; key: Buffer } {
-  const parts = text.trim().split('+');
-  const [name, idHex, data] = parts;
-  if (parts.length !== 3 || !validKeyName(name!) || !/^[0-9a-f]{8}$/.test(idHex!)) throw new NoteKeyError(`${what} is not <name>+<key id>+<key>`);
+  // The key's base64 may hold + itself: only the first two separate fields.
+  const match = /^([^+]+)\+([0-9a-f]{8})\+(\S+)$/.exec(text.trim());
+  if (!match || !validKeyName(match[1]!)) throw new NoteKeyError(`${what} is not <name>+<key id>+<key>`);
+  const [, name, idHex, data] = match;
   const bytes = Buffer.from(data!, 'base64');
   if (bytes.length !== 33 || bytes[0] !== ED25519 || bytes.toString('base64') !== data) throw new NoteKeyError(`${what} does not hold an Ed25519 key`);
   return { name: name!, id: Number.parseInt(idHex!, 16), key: bytes.subarray(1) };
