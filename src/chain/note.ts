@@ -11,7 +11,9 @@ const SIGNATURE_PREFIX = '\u2014 ';
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 
-export class NoteKeyError extends Error {}
+export class NoteKeyError extends Error {
+  override name = 'NoteKeyError';
+}
 
 export interface NoteVerifier {
   name: string;
