@@ -63,6 +63,12 @@ export class TreeStore {
     return this.nodes.getBinary(level * LEVEL_STRIDE + index);
   }
 
+  /** Stored nodes of one level with index in [from, to), ascending: one cursor instead of a lookup each. */
+  *levelRange(level: number, from: number, to: number): Generator<{ index: number; hash: Buffer }> {
+    const range = this.nodes.getRange({ start: level * LEVEL_STRIDE + from, end: level * LEVEL_STRIDE + to });
+    for (const { key, value } of range) yield { index: (key as number) - level * LEVEL_STRIDE, hash: value };
+  }
+
   /** MTH(D[lo:hi]) from stored hashes: perfect aligned ranges are one read, others split as RFC 9162 does. */
   readonly subtree = (lo: number, hi: number): Buffer => {
     const width = hi - lo;

@@ -100,8 +100,9 @@ function walkLeaves(
   });
   const frontier = new Frontier();
   let expected = 1;
+  const stored = new StoredNodes(tree);
   const onNode = (level: number, index: number, hash: Buffer): void => {
-    if (!tree.node(level, index)?.equals(hash)) problem(`tree node at level ${level}, index ${index}: differs from the leaves below it`);
+    if (!stored.at(level, index)?.equals(hash)) problem(`tree node at level ${level}, index ${index}: differs from the leaves below it`);
   };
   for (const leaf of tree.leafRange(1, report.leaves)) {
     for (; expected < leaf.seq; expected++) {
@@ -133,6 +134,26 @@ function addToRuns(runs: Array<[number, number]>, seq: number): void {
   const last = runs[runs.length - 1];
   if (last && last[1] === seq - 1) last[1] = seq;
   else runs.push([seq, seq]);
+}
+
+const NODE_CHUNK = 1024;
+
+/** The stored interior nodes, read level by level in chunks as the walk completes them in index order. */
+class StoredNodes {
+  private readonly chunks = new Map<number, { from: number; hashes: Map<number, Buffer> }>();
+
+  constructor(private readonly tree: TreeStore) {}
+
+  at(level: number, index: number): Buffer | undefined {
+    let chunk = this.chunks.get(level);
+    if (!chunk || index < chunk.from || index >= chunk.from + NODE_CHUNK) {
+      const hashes = new Map<number, Buffer>();
+      for (const node of this.tree.levelRange(level, index, index + NODE_CHUNK)) hashes.set(node.index, node.hash);
+      chunk = { from: index, hashes };
+      this.chunks.set(level, chunk);
+    }
+    return chunk.hashes.get(index);
+  }
 }
 
 /**
