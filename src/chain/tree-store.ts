@@ -4,6 +4,13 @@ import { EMPTY_ROOT, Frontier, HASH_BYTES, nodeHash, splitPoint } from './merkle
 /** Node keys: level * LEVEL_STRIDE + index, one ordered number (2^44 leaves is far beyond any store). */
 const LEVEL_STRIDE = 2 ** 44;
 
+export class NoMerkleLogError extends Error {
+  override name = 'NoMerkleLogError';
+  constructor() {
+    super('this store has no Merkle log: no server with chain.enabled has run on it');
+  }
+}
+
 /** What the log keeps per leaf: its hash, and which record it was (to name it once the record is gone). */
 export interface LeafEntry {
   seq: number;
@@ -29,11 +36,17 @@ export class TreeStore {
   private readonly ids: Database<number, string>;
   private readonly checkpoints: Database<string, number>;
 
+  /** Creates the databases when missing; in a read-only environment without them, throws NoMerkleLogError. */
   constructor(private readonly env: RootDatabase) {
-    this.leaves = env.openDB<Buffer, number>({ name: 'chain_leaves', encoding: 'binary' });
-    this.nodes = env.openDB<Buffer, number>({ name: 'chain_nodes', encoding: 'binary' });
-    this.ids = env.openDB<number, string>({ name: 'chain_ids' });
-    this.checkpoints = env.openDB<string, number>({ name: 'chain_checkpoints', encoding: 'string' });
+    const open = <V, K extends number | string>(name: string, encoding?: 'binary' | 'string') => {
+      const db = env.openDB<V, K>({ name, ...(encoding ? { encoding } : {}) }) as Database<V, K> | undefined;
+      if (!db) throw new NoMerkleLogError();
+      return db;
+    };
+    this.leaves = open<Buffer, number>('chain_leaves', 'binary');
+    this.nodes = open<Buffer, number>('chain_nodes', 'binary');
+    this.ids = open<number, string>('chain_ids');
+    this.checkpoints = open<string, number>('chain_checkpoints', 'string');
   }
 
   /** Leaves in the log (leaf index = seq - 1). */

@@ -97,6 +97,37 @@ t.test('verify names leaves and nodes removed from the log itself, and unlogged 
   await store.close();
 });
 
+t.test('verify names a record put in another\'s place, and checkpoints that do not fit the log', async (t) => {
+  const dir = tempDir(t);
+  const store = await filled(dir, 6);
+  const tree = new TreeStore(store.env);
+  const { logger } = capturingLogger();
+  await new ChainFollower(store, tree, signer, options, logger).close();
+  store.append(makeRecord());
+  await store.flush();
+  const log = store.env.openDB<Key[], number>({ name: 'log' });
+  const intruder = log.get(7)!;
+  await store.env.transaction(() => {
+    log.put(4, intruder);
+    log.remove(7);
+  });
+  const { signCheckpoint } = await import('../../src/chain/checkpoint.js');
+  const root = tree.rootAt(6);
+  await tree.putCheckpoint(9, signCheckpoint({ origin: signer.name, size: 9, root }, signer));
+  await tree.putCheckpoint(3, signCheckpoint({ origin: signer.name, size: 6, root }, signer));
+  const other = parseSignerKey(generateSignerKey('other.example/log'));
+  await tree.putCheckpoint(2, signCheckpoint({ origin: other.name, size: 2, root }, other));
+  const problems: string[] = [];
+  const report = verifyChain(store, tree, { verifier: signer, problem: (line) => problems.push(line) });
+  const text = problems.join('\n');
+  t.match(text, new RegExp(`^seq 4 id \\S+: inserted: the store has record ${String(intruder[1])} in its place$`, 'm'));
+  t.match(text, /^checkpoint at tree size 9: the log has only 6 leaves \(leaves were removed\)$/m);
+  t.match(text, /^checkpoint at tree size 3: it signs tree size 6$/m);
+  t.match(text, /^checkpoint at tree size 2: no signature by test.example\/log$/m);
+  t.equal(report.problems, 4);
+  await store.close();
+});
+
 t.test('signing keys: created once with mode 0600, read from config or a file, refused when malformed', async (t) => {
   const dir = tempDir(t);
   const defaults = chainSchema.parse({ origin: 'audit.example/proxy' });

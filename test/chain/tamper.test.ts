@@ -105,7 +105,7 @@ t.test('an untouched store verifies, while the server runs and after', async (t)
   const result = verify(live);
   t.equal(result.status, 0, result.stdout + result.stderr);
   t.equal(result.stdout, '', 'no problem lines');
-  t.match(result.stderr, /intact: 4\d leaves, \d+ checkpoints, 0 pruned by retention, 0 not logged yet; \d+ records\/s/);
+  t.match(result.stderr, /intact: \d+ leaves, \d+ checkpoints, 0 pruned by retention, 0 not logged yet; \d+ records\/s/);
   const own = runCli(['verify', '--data-dir', live]);
   t.equal(own.status, 0);
   t.match(own.stderr, /own key: pass --public-key/);
@@ -202,5 +202,4 @@ t.test('records pruned by retention do not break verification of the rest', asyn
   const result = verify(dir);
   t.equal(result.status, 0, result.stdout);
   t.match(result.stderr, new RegExp(`intact: \\d+ leaves, \\d+ checkpoints, ${removed} pruned by retention`));
-  t.match(runCli(['verify', '--data-dir', dir, '--public-key', join(root, 'absent')]).stderr, /--public-key: cannot read .*ENOENT/);
 });

@@ -1,0 +1,61 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { loadOrCreateSigningKey } from '../../src/chain/signing-key.js';
+import { TreeStore } from '../../src/chain/tree-store.js';
+import { chainSchema } from '../../src/config/sections/chain.js';
+import { openAuditStore } from '../../src/store/index.js';
+import { runCli } from '../helpers/cli.js';
+import { capturingLogger, storeConfig } from '../store/fixtures/helpers.js';
+
+const root = mkdtempSync(join(tmpdir(), 'audit-proxy-chain-cli-'));
+const live = join(root, 'live');
+const noLog = join(root, 'no-log');
+
+t.before(async () => {
+  mkdirSync(live);
+  loadOrCreateSigningKey(chainSchema.parse({}), live);
+  const store = openAuditStore(storeConfig(live), capturingLogger().logger);
+  void new TreeStore(store.env);
+  await store.close();
+  await openAuditStore(storeConfig(noLog), capturingLogger().logger).close();
+});
+t.teardown(() => rmSync(root, { recursive: true, force: true }));
+
+t.test('CLI errors are one line and a non-zero exit', async (t) => {
+  const empty = join(root, 'empty');
+  mkdirSync(empty);
+  const noKey = runCli(['chain', 'public-key', '--data-dir', empty]);
+  t.equal(noKey.status, 1);
+  t.match(noKey.stderr, /^audit-proxy: no signing key in .*empty yet/);
+  const badKey = join(root, 'bad-key.txt');
+  writeFileSync(badKey, 'not a key\n');
+  const bad = runCli(['verify', '--data-dir', live, '--public-key', badKey]);
+  t.equal(bad.status, 1);
+  t.match(bad.stderr, /^audit-proxy: public key is not <name>\+<key id>\+<key>\n$/);
+  const absent = runCli(['verify', '--data-dir', live, '--public-key', join(root, 'absent')]);
+  t.match(absent.stderr, /--public-key: cannot read .*ENOENT/);
+  const unsigned = runCli(['verify', '--data-dir', empty]);
+  t.equal(unsigned.status, 1);
+  t.match(unsigned.stderr, /no signing key in the data directory; pass --public-key/);
+  const usage = runCli(['chain']);
+  t.equal(usage.status, 2);
+  t.match(usage.stderr, /choose a chain subcommand: public-key/);
+  const secret = readFileSync(join(live, 'chain-signing-key'), 'utf8').trim();
+  const config = join(root, 'config.yaml');
+  writeFileSync(config, `upstream: { url: "http://127.0.0.1:1" }\nstore: { path: "${live}" }\n`);
+  const masked = runCli(['check-config', '--config', config], { AUDIT_PROXY__CHAIN__SIGNING_KEY: secret });
+  t.equal(masked.status, 0, masked.stderr);
+  t.match(masked.stdout, /signingKey: "\*\*\*"/);
+  t.notMatch(masked.stdout, secret.slice(-20), 'the key never reaches the output');
+  const viaConfig = runCli(['verify', '--config', config], { AUDIT_PROXY__CHAIN__SIGNING_KEY: secret });
+  t.equal(viaConfig.status, 0, viaConfig.stdout + viaConfig.stderr);
+  t.match(viaConfig.stderr, /intact: 0 leaves/);
+  const withoutLog = runCli(['verify', '--data-dir', noLog, '--public-key', badKey]);
+  t.match(withoutLog.stderr, /public key is not/, 'the key is checked before the store is opened');
+  writeFileSync(badKey, runCli(['chain', 'public-key', '--data-dir', live]).stdout);
+  const noLogAnswer = runCli(['verify', '--data-dir', noLog, '--public-key', badKey]);
+  t.equal(noLogAnswer.status, 1);
+  t.match(noLogAnswer.stderr, /^audit-proxy: this store has no Merkle log: no server with chain.enabled has run on it\n$/);
+});
