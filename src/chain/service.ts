@@ -2,7 +2,7 @@ import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { LmdbAuditStore } from '../store/index.js';
 import type { CommitLog } from '../store/store.js';
-import { ChainFollower } from './follower.js';
+import { CHAIN_FOLLOWER, ChainFollower } from './follower.js';
 import type { NoteSigner } from './note.js';
 import { TreeStore } from './tree-store.js';
 
@@ -19,6 +19,8 @@ export interface Chain {
 /** Opens the log's databases; with a signer (the process that runs followers) also starts the follower. */
 export function openChain(config: Config, store: LmdbAuditStore, signer: NoteSigner | null, logger: Logger): Chain {
   const tree = new TreeStore(store.env);
+  // Every process pins: retention runs in each, and the follower's persisted position is shared through the store.
+  store.pin(CHAIN_FOLLOWER);
   const follower = signer ? new ChainFollower(store, tree, signer, config.chain, logger) : null;
   follower?.start();
   return {
