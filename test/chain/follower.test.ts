@@ -10,6 +10,8 @@ import { generateSignerKey, NoteKeyError, parseSignerKey, parseVerifierKey, veri
 import { KEY_FILE_NAME, loadOrCreateSigningKey, readSigningKey } from '../../src/chain/signing-key.js';
 import { TreeStore } from '../../src/chain/tree-store.js';
 import { verifyChain } from '../../src/chain/verify.js';
+import { openChain } from '../../src/chain/service.js';
+import { parseConfig } from '../../src/config/load.js';
 import { chainSchema } from '../../src/config/sections/chain.js';
 import { openAuditStore, type LmdbAuditStore } from '../../src/store/index.js';
 import { capturingLogger, makeRecord, storeConfig } from '../store/fixtures/helpers.js';
@@ -151,4 +153,20 @@ t.test('signing keys: created once with mode 0600, read from config or a file, r
   t.throws(() => parseVerifierKey(verifier.replace(/\+[0-9a-f]{8}\+/, '+00000000+')), /ID does not match/);
   t.throws(() => parseVerifierKey('no key'), NoteKeyError);
   t.throws(() => generateSignerKey('has space'), /without spaces/);
+});
+
+t.test('a process that does not run the follower still keeps retention behind the log', async (t) => {
+  const dir = tempDir(t);
+  const { logger } = capturingLogger();
+  const config = parseConfig({ upstream: { url: 'http://127.0.0.1:1' }, store: { path: dir, retention: { maxRecords: 2 } } });
+  const store = openAuditStore(config.store, logger);
+  for (let i = 0; i < 5; i++) store.append(makeRecord());
+  await store.flush();
+  const reader = openChain(config, store, null, logger);
+  t.equal(reader.follower, null);
+  t.equal(await store.pruneNow(), 0, 'nothing is logged yet, so nothing may go');
+  await new ChainFollower(store, reader.tree, signer, options, logger).close();
+  t.equal(await store.pruneNow(), 3, 'once logged, retention proceeds');
+  await reader.close();
+  await store.close();
 });
