@@ -1,11 +1,12 @@
 // `npm run bench [-- --quick]`: every measurement of the
 // performance issue in one run; prints one table (figure beside target) and writes bench/results/latest.json.
-// A measurement, not a test: exits 0 whatever the figures. For experiments: --no-pin, --only http,store,api,memory,principal,
+// A measurement, not a test: exits 0 whatever the figures. For experiments: --no-pin, --only http,store,api,memory,principal,chain,
 // --contenders 'audit-proxy off,audit-proxy on', --loads 'GET c50', --rounds N, --seconds S.
 import { cpus, totalmem } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { runApiBench } from './api.js';
+import { runChainBench } from './chain.js';
 import { runHttpBench } from './http.js';
 import { httpRows } from './http-report.js';
 import { runMemoryBench } from './memory.js';
@@ -32,7 +33,7 @@ function parseFlags(argv: string[]): Flags {
   return {
     quick: argv.includes('--quick'),
     pin: !argv.includes('--no-pin'),
-    only: new Set(value('--only')?.split(',') ?? ['http', 'store', 'api', 'memory', 'principal']),
+    only: new Set(value('--only')?.split(',') ?? ['http', 'store', 'api', 'memory', 'principal', 'chain']),
     contenders: value('--contenders')?.split(','),
     rounds: number('--rounds'),
     seconds: number('--seconds'),
@@ -82,6 +83,19 @@ async function memoryRows(): Promise<Row[]> {
   ];
 }
 
+async function chainRows(quick: boolean): Promise<Row[]> {
+  const f = await runChainBench(quick);
+  const section = `Merkle log (${f.records.toLocaleString('en-US')} records, through the store API, side by side)`;
+  return [
+    row(section, 'store ingest, log off', f.ingestOffPerSec, 'records/s'),
+    row(section, 'store ingest, log on (caught up)', f.ingestOnPerSec, 'records/s'),
+    row(section, 'log CPU per record', f.followerUsPerRecord, 'µs'),
+    row(section, 'store ingest CPU per record', f.storeUsPerRecord, 'µs'),
+    row(section, 'verify', f.verifyPerSec, 'records/s', { op: '>=', bound: 200_000 }),
+    row(section, 'verify per CPU second', f.verifyPerCpuSec, 'records/s', { op: '>=', bound: 200_000 }),
+  ];
+}
+
 async function principalRows(): Promise<Row[]> {
   const figures = await runPrincipalBench();
   return Object.entries(figures).flatMap(([name, f]) => [
@@ -116,6 +130,7 @@ async function main(): Promise<void> {
   await scenario('api', () => apiRows(flags.quick));
   await scenario('memory', memoryRows);
   await scenario('principal', principalRows);
+  await scenario('chain', () => chainRows(flags.quick));
   printTable(rows);
   for (const note of notes) console.log(`note: ${note}`);
   const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', memGiB: Math.round(totalmem() / 1024 ** 3), node: process.version };

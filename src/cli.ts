@@ -6,8 +6,10 @@ import { hideBin } from 'yargs/helpers';
 import { stringify as toYaml } from 'yaml';
 import { ConfigError, loadConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
+import { createChainCommand } from './cli/chain-command.js';
 import { createKeysCommand } from './cli/keys-command.js';
 import { createQueryCommand } from './cli/query-command.js';
+import { createVerifyCommand } from './cli/verify-command.js';
 import { runPrimary } from './cluster.js';
 import { createLogger } from './log.js';
 import { startProxy } from './server.js';
@@ -86,7 +88,7 @@ export function maskSecrets(value: unknown, key = ''): unknown {
   if (value && typeof value === 'object') {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskSecrets(v, k)]));
   }
-  return typeof value === 'string' && /secret|password|token/i.test(key) ? '***' : value;
+  return typeof value === 'string' && /secret|password|token|signingKey$/i.test(key) ? '***' : value;
 }
 
 function checkConfig(flags: ConfigFlags): void {
@@ -104,7 +106,9 @@ export function buildCli(argv: string[]): Argv {
       (a) => checkConfig(a as ConfigFlags))
     .command(createKeysCommand())
     .command(createQueryCommand())
-    .demandCommand(1, 'name a command: serve, check-config, keys or query')
+    .command(createVerifyCommand())
+    .command(createChainCommand())
+    .demandCommand(1, 'name a command: serve, check-config, keys, query, verify or chain')
     .strict()
     .help()
     .alias('h', 'help')

@@ -2,7 +2,10 @@ import { mkdirSync } from 'node:fs';
 import type { Config } from './config/schema.js';
 import type { Logger } from './log.js';
 import { apiRoutes } from './api/routes.js';
+import { openChain } from './chain/service.js';
+import { loadOrCreateSigningKey } from './chain/signing-key.js';
 import { createRouteClassifier } from './audit/route.js';
+import { runsFollowers } from './followers.js';
 import { healthRoutes } from './health.js';
 import { ProxyMetrics } from './metrics.js';
 import { openCountryLookup } from './net/geoip.js';
@@ -29,11 +32,14 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
   const countryOf = config.client.geoipDatabase ? await openCountryLookup(config.client.geoipDatabase) : null;
   mkdirSync(config.store.path, { recursive: true });
   const resolver = createPrincipalResolver(config, { logger, dataDir: config.store.path });
-  const store: AuditStore | null = config.store.enabled ? openAuditStore(config.store, logger) : null;
+  const chainOn = config.store.enabled && config.chain.enabled;
+  const signer = chainOn && runsFollowers() ? loadOrCreateSigningKey(config.chain, config.store.path) : null;
+  const store = config.store.enabled ? openAuditStore(config.store, logger) : null;
+  const chain = store && chainOn ? openChain(config, store, signer, logger) : null;
   const transport = new UndiciTransport(config.upstream, config.server);
   const upgrades = new WebSocketTransport(config.upstream, logger);
   const metrics = new ProxyMetrics(store);
-  const ownRoutes = new Map<string, OwnRoute>([...healthRoutes(config, store, metrics), ...apiRoutes(config, store)]);
+  const ownRoutes = new Map<string, OwnRoute>([...healthRoutes(config, store, metrics), ...apiRoutes(config, store, chain)]);
   const records = new RecordBuilder(config, routes, new URL(config.upstream.url).origin);
   const pipeline = new Pipeline({
     config, logger, resolver, authGate: (principal) => rejection(principal, config.auth), store, transport, upgrades, records, metrics, ownRoutes,
@@ -47,6 +53,7 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
       upgrades.close();
       await transport.close();
       await resolver.close();
+      await chain?.close();
       await store?.close();
     },
   };

@@ -2,6 +2,8 @@
 
 const nullableString = { type: ['string', 'null'] } as const;
 const dateTime = { type: 'string', format: 'date-time' } as const;
+const base64Hash = { type: 'string', pattern: '^[A-Za-z0-9+/]{43}=$', description: 'A SHA-256 hash, base64.' };
+const hashList = (description: string) => ({ type: 'array', items: base64Hash, description });
 
 function closedObject(properties: Record<string, unknown>, description: string) {
   return { type: 'object', description, properties, required: Object.keys(properties), additionalProperties: false };
@@ -67,9 +69,48 @@ export const componentSchemas = {
     total: { type: 'integer', minimum: 0, description: 'Every match across all pages (not only this page).' },
     next_cursor: { ...nullableString, description: 'Pass as cursor for the next page (stable on a live trail); null on the last page.' },
   }, 'GET audit-logs answer: Portkey\'s AuditLogObjectList plus next_cursor.'),
+  ...chainSchemas(),
   Health: closedObject({ status: { type: 'string', const: 'ok' } }, 'Liveness.'),
   Ready: closedObject({
     status: { type: 'string', enum: ['ready', 'unavailable'] },
     problems: { type: 'array', items: { type: 'string' } },
   }, 'Readiness: the store accepts records and the upstream answers.'),
 };
+
+
+/** The Merkle log's answers (docs/tamper-evidence.md): the proxy's envelope around a signed checkpoint and proofs. */
+function chainSchemas() {
+  const checkpoint = {
+    checkpoint: { type: 'string', description: 'C2SP tlog-checkpoint signed note: origin, tree size, root hash, blank line, Ed25519 signature line.' },
+    origin: { type: 'string', description: 'The log\'s name (also the signing key\'s name).' },
+    treeSize: { type: 'integer', minimum: 1 },
+    rootHash: base64Hash,
+  };
+  const envelope = (data: Record<string, unknown>, description: string) => closedObject({
+    code: { type: 'integer', const: 200 },
+    data: closedObject(data, description),
+    message: { type: 'string', const: 'success' },
+    requestId: { type: 'string' },
+  }, description);
+  return {
+    ChainCheckpoint: envelope(checkpoint, 'The newest signed checkpoint.'),
+    ChainProof: {
+      oneOf: [
+        envelope({
+          id: { type: 'string' },
+          leafIndex: { type: 'integer', minimum: 0, description: 'The record\'s commit sequence number minus one.' },
+          leafHash: { ...base64Hash, description: 'SHA-256(0x00 || leaf).' },
+          leaf: { ...nullableString, description: 'The record\'s stored bytes, base64 (null once retention removed it).' },
+          inclusionProof: hashList('RFC 9162 inclusion path, leaf to root, against the checkpoint\'s tree.'),
+          ...checkpoint,
+        }, 'An inclusion proof (?id=).'),
+        envelope({
+          from: { type: 'integer', minimum: 1 },
+          to: { type: 'integer', minimum: 1 },
+          consistencyProof: hashList('RFC 9162 consistency proof from tree size `from` to tree size `to`.'),
+          ...checkpoint,
+        }, 'A consistency proof (?from=&to=).'),
+      ],
+    },
+  };
+}

@@ -1,4 +1,5 @@
 import type { Config } from '../config/schema.js';
+import { CHECKPOINT_PATH, PROOF_PATH } from './chain.js';
 import { componentSchemas } from './openapi-schemas.js';
 
 type Schema = Record<string, unknown>;
@@ -62,6 +63,22 @@ function auditOperation(operationId: string, summary: string, parameters: unknow
   return { get: { operationId, summary, tags: ['audit'], security, parameters, responses: { 200: ok, ...errors } } };
 }
 
+const chainErrors = {
+  404: jsonResponse('No checkpoint yet, or no such record in the log for this credential.', 'Error'),
+  503: jsonResponse('The Merkle log is disabled (chain.enabled false).', 'Error'),
+};
+
+function chainOperation(operationId: string, summary: string, parameters: unknown[], schema: string) {
+  const operation = auditOperation(operationId, summary, parameters, jsonResponse('Verifiable offline with the log\'s public key.', schema));
+  return { get: { ...operation.get, tags: ['tamper-evidence'], responses: { ...operation.get.responses, ...chainErrors } } };
+}
+
+const proofParameters = [
+  query('id', id, 'A record id: its inclusion proof against the newest checkpoint.'),
+  query('from', { type: 'integer', minimum: 1 }, 'With to: a consistency proof from this tree size.'),
+  query('to', { type: 'integer', minimum: 1 }, 'With from: ... to this tree size (at most the newest checkpoint\'s).'),
+];
+
 function publicOperation(operationId: string, summary: string, responses: Record<number, unknown>) {
   return { get: { operationId, summary, tags: ['proxy'], security: [], responses } };
 }
@@ -94,6 +111,9 @@ export function openApiDocument(config: Config): Schema {
         ...auditLogFilterParameters,
         query('format', { type: 'string', enum: ['ndjson', 'csv'], default: 'ndjson' }, 'Output format; CSV has a header row.'),
       ], exportFormats),
+      [basePath + auditLogsPath + CHECKPOINT_PATH]: chainOperation('getCheckpoint', 'The newest signed checkpoint of the Merkle log', [], 'ChainCheckpoint'),
+      [basePath + auditLogsPath + PROOF_PATH]: chainOperation('getProof', 'An inclusion proof for a record, or a consistency proof between tree sizes',
+        proofParameters, 'ChainProof'),
       [config.paths.healthz]: publicOperation('healthz', 'Liveness', { 200: jsonResponse('Alive.', 'Health') }),
       [config.paths.readyz]: publicOperation('readyz', 'Readiness',
         { 200: jsonResponse('Ready.', 'Ready'), 503: jsonResponse('Not ready.', 'Ready') }),

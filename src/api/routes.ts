@@ -1,8 +1,10 @@
 import type { Config } from '../config/schema.js';
 import type { RequestContext } from '../pipeline/context.js';
 import type { OwnRoute } from '../pipeline/pipeline.js';
+import type { Chain } from '../chain/service.js';
 import type { AuditStore } from '../store/store.js';
 import { denyReader } from './access.js';
+import { answerCheckpoint, answerProof, CHECKPOINT_PATH, PROOF_PATH } from './chain.js';
 import { answerApiKeyRequests } from './api-key-requests.js';
 import { answerAuditLogs } from './audit-logs.js';
 import { answerExport } from './export.js';
@@ -12,15 +14,22 @@ import { sendApiError } from './respond.js';
 type Answer = (ctx: RequestContext, store: AuditStore) => void | Promise<void>;
 
 /** The audit endpoints and the OpenAPI document, by path, for the pipeline's own routes. */
-export function apiRoutes(config: Config, store: AuditStore | null): Map<string, OwnRoute> {
+export function apiRoutes(config: Config, store: AuditStore | null, chain: Chain | null = null): Map<string, OwnRoute> {
   const { basePath, apiKeyRequestsPath, auditLogsPath, exportPath } = config.audit;
   const audit = (path: string, answer: Answer): [string, OwnRoute] => [path, auditRoute(path, config.auth, store, answer)];
   return new Map([
     audit(basePath + apiKeyRequestsPath, answerApiKeyRequests),
     audit(basePath + auditLogsPath, (ctx, s) => answerAuditLogs(ctx, s, config.audit.auditLogsMethods)),
     audit(basePath + exportPath, (ctx, s) => answerExport(ctx, s, config.audit.auditLogsMethods)),
+    audit(basePath + auditLogsPath + CHECKPOINT_PATH, (ctx) => withChain(ctx, chain, answerCheckpoint)),
+    audit(basePath + auditLogsPath + PROOF_PATH, (ctx) => withChain(ctx, chain, answerProof)),
     [config.paths.openapi, openApiRoute(JSON.stringify(openApiDocument(config)))],
   ]);
+}
+
+function withChain(ctx: RequestContext, chain: Chain | null, answer: (ctx: RequestContext, chain: Chain) => void): void {
+  if (!chain) return sendApiError(ctx, 503, 'the Merkle log is disabled (chain.enabled is false)');
+  answer(ctx, chain);
 }
 
 /** Recorded as audit_logs/read, so the trail shows who looked; refused with 405, 401, 403 before any query. */

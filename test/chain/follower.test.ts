@@ -1,0 +1,172 @@
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Key } from 'lmdb';
+import t, { type Test } from 'tap';
+import { openCheckpoint } from '../../src/chain/checkpoint.js';
+import { ChainFollower } from '../../src/chain/follower.js';
+import { Frontier, leafHash } from '../../src/chain/merkle.js';
+import { generateSignerKey, NoteKeyError, parseSignerKey, parseVerifierKey, verifierKeyText } from '../../src/chain/note.js';
+import { KEY_FILE_NAME, loadOrCreateSigningKey, readSigningKey } from '../../src/chain/signing-key.js';
+import { TreeStore } from '../../src/chain/tree-store.js';
+import { verifyChain } from '../../src/chain/verify.js';
+import { openChain } from '../../src/chain/service.js';
+import { parseConfig } from '../../src/config/load.js';
+import { chainSchema } from '../../src/config/sections/chain.js';
+import { openAuditStore, type LmdbAuditStore } from '../../src/store/index.js';
+import { capturingLogger, makeRecord, storeConfig } from '../store/fixtures/helpers.js';
+
+const options = { pollMs: 10, checkpointIntervalMs: 100 };
+const signer = parseSignerKey(generateSignerKey('test.example/log'));
+
+function tempDir(t: Test): string {
+  const dir = mkdtempSync(join(tmpdir(), 'audit-proxy-chain-follower-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+async function filled(dir: string, count: number): Promise<LmdbAuditStore> {
+  const { logger } = capturingLogger();
+  const store = openAuditStore(storeConfig(dir), logger);
+  for (let i = 0; i < count; i++) store.append(makeRecord());
+  await store.flush();
+  return store;
+}
+
+t.test('the log continues where it stopped, and its root is every stored record\'s', async (t) => {
+  const dir = tempDir(t);
+  const { logger } = capturingLogger();
+  let store = await filled(dir, 7);
+  let follower = new ChainFollower(store, new TreeStore(store.env), signer, options, logger);
+  await follower.close();
+  await store.close();
+  store = await filled(dir, 6);
+  const tree = new TreeStore(store.env);
+  follower = new ChainFollower(store, tree, signer, options, logger);
+  follower.start();
+  await follower.close();
+  t.equal(tree.size(), 13);
+  t.equal(store.position('chain'), 13, 'the position pins retention no further than the log got');
+  const expected = new Frontier();
+  for (const entry of store.readLog(0, 100)) expected.append(leafHash(entry.bytes));
+  t.ok(tree.rootAt(13).equals(expected.root()));
+  const latest = tree.latestCheckpoint()!;
+  t.equal(latest.size, 13, 'closing signs a checkpoint of everything');
+  const opened = openCheckpoint(latest.note, signer);
+  t.ok(opened.ok && opened.checkpoint.root.equals(expected.root()));
+  t.same(tree.checkpointsAfter(0).map((c) => c.size), [7, 13]);
+  t.same(tree.checkpointsAfter(7, 1).map((c) => c.size), [13], 'readable by tree size, for a shipper');
+  t.equal(tree.seqOf(store.readLog(4, 1)[0]!.id), 5);
+  await store.close();
+});
+
+t.test('a record gone before the log read it stops the log, loudly, once', async (t) => {
+  const dir = tempDir(t);
+  const store = await filled(dir, 5);
+  const [third] = store.readLog(2, 1);
+  await store.env.openDB<Buffer, Key>({ name: 'records', encoding: 'binary' }).remove([third!.createdAtMs, third!.id]);
+  const { logger, lines } = capturingLogger();
+  const tree = new TreeStore(store.env);
+  const follower = new ChainFollower(store, tree, signer, options, logger);
+  await follower.runOnce();
+  await follower.runOnce();
+  t.equal(tree.size(), 2, 'the log holds the records before the hole');
+  const errors = lines.filter((line) => line.level === 50);
+  t.equal(errors.length, 1);
+  t.match(errors[0], { seq: 3, msg: /Merkle log stopped/ });
+  await follower.close();
+  await store.close();
+});
+
+t.test('verify names leaves and nodes removed from the log itself, and unlogged records', async (t) => {
+  const dir = tempDir(t);
+  const store = await filled(dir, 9);
+  const tree = new TreeStore(store.env);
+  const { logger } = capturingLogger();
+  await new ChainFollower(store, tree, signer, options, logger).close();
+  store.append(makeRecord());
+  await store.flush();
+  const problems: string[] = [];
+  const run = () => verifyChain(store, tree, { verifier: signer, problem: (line) => problems.push(line) });
+  t.match(run(), { problems: 0, leaves: 9, unlogged: 1 });
+  await store.env.openDB<Buffer, number>({ name: 'chain_nodes', encoding: 'binary' }).put(2 ** 44 + 1, Buffer.alloc(32));
+  await store.env.openDB<Buffer, number>({ name: 'chain_leaves', encoding: 'binary' }).remove(6);
+  const report = run();
+  t.ok(report.problems >= 3);
+  t.match(problems.join('\n'), /tree node at level 1, index 1: differs/);
+  t.match(problems.join('\n'), /seq 6: the log has no leaf for it/);
+  t.match(problems.join('\n'), /checkpoint at tree size 9: root hash differs/);
+  await store.close();
+});
+
+t.test('verify names a record put in another\'s place, and checkpoints that do not fit the log', async (t) => {
+  const dir = tempDir(t);
+  const store = await filled(dir, 6);
+  const tree = new TreeStore(store.env);
+  const { logger } = capturingLogger();
+  await new ChainFollower(store, tree, signer, options, logger).close();
+  store.append(makeRecord());
+  await store.flush();
+  const log = store.env.openDB<Key[], number>({ name: 'log' });
+  const intruder = log.get(7)!;
+  await store.env.transaction(() => {
+    log.put(4, intruder);
+    log.remove(7);
+  });
+  const { signCheckpoint } = await import('../../src/chain/checkpoint.js');
+  const root = tree.rootAt(6);
+  await tree.putCheckpoint(9, signCheckpoint({ origin: signer.name, size: 9, root }, signer));
+  await tree.putCheckpoint(3, signCheckpoint({ origin: signer.name, size: 6, root }, signer));
+  const other = parseSignerKey(generateSignerKey('other.example/log'));
+  await tree.putCheckpoint(2, signCheckpoint({ origin: other.name, size: 2, root }, other));
+  const problems: string[] = [];
+  const report = verifyChain(store, tree, { verifier: signer, problem: (line) => problems.push(line) });
+  const text = problems.join('\n');
+  t.match(text, new RegExp(`^seq 4 id \\S+: inserted: the store has record ${String(intruder[1])} in its place$`, 'm'));
+  t.match(text, /^checkpoint at tree size 9: the log has only 6 leaves \(leaves were removed\)$/m);
+  t.match(text, /^checkpoint at tree size 3: it signs tree size 6$/m);
+  t.match(text, /^checkpoint at tree size 2: no signature by test.example\/log$/m);
+  t.equal(report.problems, 4);
+  await store.close();
+});
+
+t.test('signing keys: created once with mode 0600, read from config or a file, refused when malformed', async (t) => {
+  const dir = tempDir(t);
+  const defaults = chainSchema.parse({ origin: 'audit.example/proxy' });
+  t.equal(readSigningKey(defaults, dir), null, 'none before the first start');
+  const created = loadOrCreateSigningKey(defaults, dir);
+  t.equal(created.name, 'audit.example/proxy');
+  t.equal(statSync(join(dir, KEY_FILE_NAME)).mode & 0o777, 0o600);
+  t.equal(loadOrCreateSigningKey(defaults, dir).keyId, created.keyId, 'the same key on the next start');
+  const text = readFileSync(join(dir, KEY_FILE_NAME), 'utf8');
+  t.equal(readSigningKey(chainSchema.parse({ signingKey: text.trim() }), '/nonexistent')!.keyId, created.keyId);
+  const file = join(dir, 'elsewhere');
+  writeFileSync(file, text);
+  t.equal(readSigningKey(chainSchema.parse({ signingKeyFile: file }), '/nonexistent')!.keyId, created.keyId);
+  t.throws(() => readSigningKey(chainSchema.parse({ signingKeyFile: join(dir, 'absent') }), dir), /cannot read the signing key .*ENOENT/);
+  t.throws(() => readSigningKey(chainSchema.parse({ signingKey: 'PRIVATE+KEY+x+00000000+AAAA' }), dir), /chain.signingKey: .*Ed25519/);
+  t.throws(() => readSigningKey(chainSchema.parse({ signingKey: 'nonsense' }), dir), /PRIVATE\+KEY\+/);
+  const wrongId = text.trim().replace(/\+([0-9a-f]{8})\+/, (_, id: string) => `+${id === '00000000' ? '00000001' : '00000000'}+`);
+  t.throws(() => parseSignerKey(wrongId), /ID does not match/);
+  const verifier = verifierKeyText(created);
+  t.equal(parseVerifierKey(verifier).keyId, created.keyId);
+  t.throws(() => parseVerifierKey(verifier.replace(/\+[0-9a-f]{8}\+/, '+00000000+')), /ID does not match/);
+  t.throws(() => parseVerifierKey('no key'), NoteKeyError);
+  t.throws(() => generateSignerKey('has space'), /without spaces/);
+});
+
+t.test('a process that does not run the follower still keeps retention behind the log', async (t) => {
+  const dir = tempDir(t);
+  const { logger } = capturingLogger();
+  const config = parseConfig({ upstream: { url: 'http://127.0.0.1:1' }, store: { path: dir, retention: { maxRecords: 2 } } });
+  const store = openAuditStore(config.store, logger);
+  for (let i = 0; i < 5; i++) store.append(makeRecord());
+  await store.flush();
+  const reader = openChain(config, store, null, logger);
+  t.equal(reader.follower, null);
+  t.equal(await store.pruneNow(), 0, 'nothing is logged yet, so nothing may go');
+  await new ChainFollower(store, reader.tree, signer, options, logger).close();
+  t.equal(await store.pruneNow(), 3, 'once logged, retention proceeds');
+  await reader.close();
+  await store.close();
+});
