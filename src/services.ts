@@ -14,6 +14,7 @@ import { rejection } from './principal/enforcement.js';
 import { createPrincipalResolver } from './principal/resolver.js';
 import { openAuditStore } from './store/index.js';
 import type { AuditStore } from './store/store.js';
+import { viewerRoutes } from './viewer/serve.js';
 
 /** Everything one worker needs, built from the config, and closed in the right order. */
 export interface Services {
@@ -32,7 +33,7 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
   const transport = new UndiciTransport(config.upstream);
   const upgrades = new WebSocketTransport(config.upstream, logger);
   const metrics = new ProxyMetrics(store);
-  const ownRoutes = new Map<string, OwnRoute>([...healthRoutes(config, store, metrics), ...apiRoutes(config, store)]);
+  const ownRoutes = new Map<string, OwnRoute>([...healthRoutes(config, store, metrics), ...apiRoutes(config, store), ...viewerRoutes(config)]);
   const records = new RecordBuilder(config, routes, new URL(config.upstream.url).origin);
   const pipeline = new Pipeline({
     config, logger, resolver, authGate: (principal) => rejection(principal, config.auth), store, transport, upgrades, records, metrics, ownRoutes,

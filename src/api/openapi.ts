@@ -1,5 +1,6 @@
 import type { Config } from '../config/schema.js';
 import { componentSchemas } from './openapi-schemas.js';
+import { recordsParameters, statsParameters, statsSchemas } from './openapi-stats.js';
 
 type Schema = Record<string, unknown>;
 
@@ -68,7 +69,7 @@ function publicOperation(operationId: string, summary: string, responses: Record
 
 /** The OpenAPI 3.1 document of the proxy's own endpoints, at the paths this config gives them. */
 export function openApiDocument(config: Config): Schema {
-  const { basePath, apiKeyRequestsPath, auditLogsPath, exportPath } = config.audit;
+  const { basePath, apiKeyRequestsPath, auditLogsPath, exportPath, statsPath, recordsPath } = config.audit;
   const exportFormats = {
     description: 'Every match, newest first, streamed.',
     content: { 'application/x-ndjson': { schema: { type: 'string' } }, 'text/csv': { schema: { type: 'string' } } },
@@ -93,6 +94,10 @@ export function openApiDocument(config: Config): Schema {
         ...auditLogFilterParameters,
         query('format', { type: 'string', enum: ['ndjson', 'csv'], default: 'ndjson' }, 'Output format; CSV has a header row.'),
       ], exportFormats),
+      [basePath + statsPath]: auditOperation('getAuditStats', 'Requests per time bucket by status class, with duration p50/p95/p99',
+        statsParameters, jsonResponse('Buckets over the range.', 'AuditStats')),
+      [basePath + recordsPath]: auditOperation('listAuditRecords', 'Whole records, newest first, cursor-paged (the viewer\'s table)',
+        recordsParameters, jsonResponse('A page of records.', 'AuditRecords')),
       [config.paths.healthz]: publicOperation('healthz', 'Liveness', { 200: jsonResponse('Alive.', 'Health') }),
       [config.paths.readyz]: publicOperation('readyz', 'Readiness',
         { 200: jsonResponse('Ready.', 'Ready'), 503: jsonResponse('Not ready.', 'Ready') }),
@@ -102,7 +107,7 @@ export function openApiDocument(config: Config): Schema {
         { 200: { description: 'OpenAPI 3.1 document.', content: { 'application/json': { schema: { type: 'object' } } } } }),
     },
     components: {
-      schemas: componentSchemas,
+      schemas: { ...componentSchemas, ...statsSchemas },
       securitySchemes: {
         bearer: { type: 'http', scheme: 'bearer', description: 'An API key or a user JWT.' },
         apiKey: { type: 'apiKey', in: 'header', name: 'X-Api-Key' },

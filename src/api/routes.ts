@@ -5,6 +5,8 @@ import type { AuditStore } from '../store/store.js';
 import { denyReader } from './access.js';
 import { answerApiKeyRequests } from './api-key-requests.js';
 import { answerAuditLogs } from './audit-logs.js';
+import { answerAuditRecords } from './audit-records.js';
+import { answerAuditStats } from './audit-stats.js';
 import { answerExport } from './export.js';
 import { openApiDocument } from './openapi.js';
 import { sendApiError } from './respond.js';
@@ -13,12 +15,14 @@ type Answer = (ctx: RequestContext, store: AuditStore) => void | Promise<void>;
 
 /** The audit endpoints and the OpenAPI document, by path, for the pipeline's own routes. */
 export function apiRoutes(config: Config, store: AuditStore | null): Map<string, OwnRoute> {
-  const { basePath, apiKeyRequestsPath, auditLogsPath, exportPath } = config.audit;
+  const { basePath, apiKeyRequestsPath, auditLogsPath, exportPath, statsPath, recordsPath } = config.audit;
   const audit = (path: string, answer: Answer): [string, OwnRoute] => [path, auditRoute(path, config.auth.realm, store, answer)];
   return new Map([
     audit(basePath + apiKeyRequestsPath, answerApiKeyRequests),
     audit(basePath + auditLogsPath, answerAuditLogs),
     audit(basePath + exportPath, answerExport),
+    audit(basePath + statsPath, answerAuditStats),
+    audit(basePath + recordsPath, answerAuditRecords),
     [config.paths.openapi, openApiRoute(JSON.stringify(openApiDocument(config)))],
   ]);
 }

@@ -3,9 +3,10 @@ import type { AuditRecord } from '../audit/record.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { AuditFilter, AuditStore, PageRequest } from './store.js';
-import { createdAtMs, openDbs, writeRecord, type StoreDbs } from './indexes.js';
+import { MAX_MS, MIN_MS, createdAtMs, openDbs, writeRecord, type StoreDbs } from './indexes.js';
 import { iterateMatches, runQuery } from './query.js';
 import { RetentionTimer } from './retention.js';
+import { StatsRollup } from './stats-rollup.js';
 import { WriteQueue } from './write-queue.js';
 
 /** Layout version written to `meta`; bump it (and add a migration) when keys or values change shape. */
@@ -52,13 +53,14 @@ export function openAuditStore(config: Config['store'], logger: Logger, options:
     throw error;
   }
   const mapSizeGuard = new MapSizeGuard(dbs, config.mapSizeMb);
+  const rollup = new StatsRollup(env, () => oldestRecordMs(dbs), readOnly);
   const queue = new WriteQueue({
     capacity: config.queueMax,
     batchMax: config.batchMax,
     onFailure: config.onFailure,
     retryMs: config.retryMs,
     logger,
-    write: (batch) => writeBatch(env, dbs, batch, mapSizeGuard),
+    write: (batch) => writeBatch(env, dbs, batch, mapSizeGuard).then(() => countCommitted(env, rollup, batch, logger)),
   });
   const retention = new RetentionTimer(env, dbs, config.retention, logger);
   if (!readOnly) retention.start();
@@ -73,6 +75,7 @@ export function openAuditStore(config: Config['store'], logger: Logger, options:
     health: () => queue.health(),
     query: (filter: AuditFilter, page: PageRequest) => runQuery(dbs, filter, page),
     iterate: (filter: AuditFilter) => iterateMatches(dbs, filter),
+    statsRollup: rollup,
     flush: () => queue.flush(),
     pruneNow: (nowMs?: number) => {
       if (readOnly) return Promise.reject(new Error('audit store is open read-only'));
@@ -100,6 +103,20 @@ async function writeBatch(env: RootDatabase, dbs: StoreDbs, batch: AuditRecord[]
   await env.batch(() => {
     for (const record of batch) writeRecord(dbs, record);
   });
+}
+
+/**
+ * The stats hook: the committed batch is counted in the per-minute rollup, in a transaction of its own right after
+ * the batch's. A failure here loses chart counts, never records, so it is logged instead of failing the batch.
+ */
+async function countCommitted(env: RootDatabase, rollup: StatsRollup, batch: AuditRecord[], logger: Logger): Promise<void> {
+  await env.transaction(() => rollup.applyInTransaction(batch))
+    .catch((err: unknown) => logger.error({ err, records: batch.length }, 'audit store could not add a batch to the stats rollup'));
+}
+
+function oldestRecordMs(dbs: StoreDbs): number | undefined {
+  for (const key of dbs.records.getKeys({ start: [MIN_MS], end: [MAX_MS], limit: 1 })) return (key as number[])[0];
+  return undefined;
 }
 
 /** A record's share of pages is taken as at most this when deciding whether the map could be full yet. */

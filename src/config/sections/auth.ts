@@ -83,4 +83,8 @@ export const auditSchema = z.strictObject({
   apiKeyRequestsPath: z.string().startsWith('/').default('/api-keys/requests').describe('GET: recent requests (under basePath).'),
   auditLogsPath: z.string().startsWith('/').default('/audit-logs').describe('GET: Portkey-compatible audit logs (under basePath).'),
   exportPath: z.string().startsWith('/').default('/audit-logs/export').describe('GET: NDJSON/CSV export (under basePath).'),
+  statsPath: z.string().startsWith('/').default('/audit-logs/stats')
+    .describe('GET: requests per time bucket by status class, duration percentiles (under basePath).'),
+  recordsPath: z.string().startsWith('/').default('/audit-logs/records')
+    .describe('GET: whole records, cursor-paged, with status class and route filters; the viewer\'s table (under basePath).'),
 }).prefault({}).describe('Audit endpoints, answered by the proxy and never forwarded.');
