@@ -48,20 +48,30 @@ export function viewerRoutes(config: Config, assetsDir = VIEWER_ASSETS_DIR): Map
     // Builds that skip the bundle (tsc alone, as while developing) still start; the page says what is missing.
     routes.set(base, notBuiltRoute(assetsDir));
   }
-  for (const [name, asset] of loadAssets(assetsDir)) {
+  for (const [name, asset] of loadAssets(assetsDir, apiPathsMeta(config))) {
     routes.set(base + (name === 'index.html' ? '' : name), assetRoute(asset));
   }
   if (base !== '/') routes.set(base.slice(0, -1), redirectRoute(base));
   return routes;
 }
 
-function loadAssets(dir: string): Map<string, Asset> {
+const API_META = '<meta name="audit-proxy-api" content="{}">';
+
+/** The audit API's paths as this config sets them, for the page to call (a meta tag: no inline script). */
+function apiPathsMeta(config: Config): string {
+  const { basePath, recordsPath, statsPath, exportPath } = config.audit;
+  const paths = JSON.stringify({ records: basePath + recordsPath, stats: basePath + statsPath, export: basePath + exportPath });
+  return `<meta name="audit-proxy-api" content="${paths.replaceAll('&', '&amp;').replaceAll('"', '&quot;').replaceAll('<', '&lt;')}">`;
+}
+
+function loadAssets(dir: string, meta: string): Map<string, Asset> {
   if (!existsSync(dir)) return new Map();
   const assets = new Map<string, Asset>();
   for (const name of readdirSync(dir)) {
     const type = CONTENT_TYPES[extname(name)];
     if (!type) continue;
-    const body = readFileSync(join(dir, name));
+    const file = readFileSync(join(dir, name));
+    const body = name === 'index.html' ? Buffer.from(file.toString('utf8').replace(API_META, meta)) : file;
     const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"`;
     assets.set(name, { type, body, gzipped: gzipSync(body, { level: 9 }), etag });
   }
