@@ -1,14 +1,21 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { extname, join } from 'node:path';
+import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import type { Config } from '../config/schema.js';
 import type { RequestContext } from '../pipeline/context.js';
 import type { OwnRoute } from '../pipeline/pipeline.js';
 
-/** Where `npm run build` bundles the page (viewer/ -> dist/viewer/), seen from dist/src/viewer/. */
-export const VIEWER_ASSETS_DIR = fileURLToPath(new URL('../../viewer/', import.meta.url));
+/** Where `npm run build` bundles the page: dist/viewer/ in the package (whether this file runs from dist/ or src/). */
+export const VIEWER_ASSETS_DIR = join(packageRoot(fileURLToPath(new URL('.', import.meta.url))), 'dist', 'viewer');
+
+function packageRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) return from;
+  }
+}
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
