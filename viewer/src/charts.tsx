@@ -52,7 +52,7 @@ function durationChart(stats: Stats, width: number): [Options, AlignedData] {
     width, height: HEIGHT, tzDate: utc,
     series: [
       { label: 'Time (UTC)' },
-      ...PERCENTILES.map((p) => ({ label: p.key, stroke: p.color, width: 2, spanGaps: false })),
+      ...PERCENTILES.map((p) => ({ label: p.key, stroke: p.color, width: 2, spanGaps: false, points: { show: true, size: 4, fill: p.color } })),
     ],
   };
   return [options, [x, ...PERCENTILES.map((p) => stats.buckets.map((b) => b.durationMs?.[p.key] ?? null))]];

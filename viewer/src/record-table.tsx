@@ -23,7 +23,7 @@ export function RecordTable({ rows, loading, fresh, onOpen, canBack, canForward,
     }
   };
   return (
-    <section class="records" aria-label="Requests">
+    <section class="records" aria-label="Requests" aria-busy={loading}>
       <div class="table-wrap">
         <table>
           <caption class="visually-hidden">Recorded requests, newest first. Select a row to see the whole record.</caption>
