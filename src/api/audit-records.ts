@@ -46,6 +46,19 @@ async function findPage(store: AuditStore, filter: AuditFilter, match: ((r: Audi
   }
 }
 
+/** A record as the API shows it: every stored field the OpenAPI document names (nothing internal, such as seq). */
+export function recordView(r: AuditRecord) {
+  return {
+    id: r.id, requestId: r.requestId, createdAt: r.createdAt, method: r.method, path: r.path, query: r.query,
+    routePattern: r.routePattern, resourceType: r.resourceType, action: r.action, statusCode: r.statusCode, outcome: r.outcome,
+    durationMs: r.durationMs, ttfbMs: r.ttfbMs, requestBytes: r.requestBytes, responseBytes: r.responseBytes, clientIp: r.clientIp,
+    country: r.country, userAgent: r.userAgent, principalType: r.principalType, principalId: r.principalId, apiKeyId: r.apiKeyId,
+    serviceAccountId: r.serviceAccountId, userId: r.userId, organizationId: r.organizationId, workspaceId: r.workspaceId,
+    authError: r.authError, requestHeaders: r.requestHeaders, requestBody: r.requestBody, requestBodyTruncated: r.requestBodyTruncated,
+    responseBody: r.responseBody, upstream: r.upstream,
+  };
+}
+
 /** GET /v1/audit-logs/records: whole records (headers masked, bodies redacted) newest first, cursor-paged. */
 export async function answerAuditRecords(ctx: RequestContext, store: AuditStore): Promise<void> {
   const parsed = parseParams(ctx.search, auditRecordsParams);
@@ -59,7 +72,7 @@ export async function answerAuditRecords(ctx: RequestContext, store: AuditStore)
   const resume = found.resumeAt && encodeStoreCursor({ ms: Date.parse(found.resumeAt.createdAt), id: found.resumeAt.id });
   sendApiJson(ctx, {
     code: 200,
-    data: { items: found.items, hasMore: resume !== null, limit: p.limit, nextCursor: encodeCursor(selection.digest, resume) },
+    data: { items: found.items.map(recordView), hasMore: resume !== null, limit: p.limit, nextCursor: encodeCursor(selection.digest, resume) },
     message: 'success',
     requestId: ctx.requestId,
   });

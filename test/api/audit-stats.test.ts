@@ -96,6 +96,7 @@ t.test('same access rules and organization confinement as the other audit reads'
   t.equal((await stats('', 'ak_unknown_key_000000000000000001')).status, 401);
   t.equal((await stats('', KEY.aPlain)).status, 403);
   t.equal((await stats('organizationId=org-a', KEY.bReader)).status, 403);
+  await f.flush();
   const own = await stats(`from=${trafficFrom}`, KEY.bReader);
   t.equal(sum(own.body.data.buckets, (b) => b.count), TRAFFIC.bPlain + 1, 'org-b\'s traffic and its own earlier read');
 });
