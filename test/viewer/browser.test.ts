@@ -4,6 +4,7 @@ import t from 'tap';
 import { request } from 'undici';
 import { rawRequest } from '../helpers/raw.js';
 import { KEY, TRAFFIC, sendTraffic, startFixture, type Fixture } from '../api/fixtures/audit.js';
+import { makeRecord } from '../store/fixtures/helpers.js';
 
 /** Debian's chromium (.ci/run installs it); playwright-core never downloads a browser. */
 const CHROMIUM = '/usr/bin/chromium';
@@ -82,7 +83,6 @@ t.test('sign in: the key is kept in sessionStorage only, and rows and charts app
   const times = await column(1);
   t.same(times, [...times].sort().reverse(), 'newest first');
   t.ok((await column(8)).includes('FR'), 'country column');
-  if (SCREENSHOT) await page.screenshot({ path: SCREENSHOT, fullPage: false });
 });
 
 t.test('the hostile path and user agent are shown as text, never run', async (t) => {
@@ -193,6 +193,34 @@ t.test('usable at phone width: no sideways scrolling, rows still readable', asyn
   t.ok(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth'), 'fits the width');
   t.ok(await rows().first().isVisible());
   await page.setViewportSize({ width: 1280, height: 900 });
+});
+
+t.test('charts over an hour of varied traffic count every request', async (t) => {
+  const store = f.proxy.services.store!;
+  const now = Date.now();
+  const statuses = [200, 200, 200, 200, 201, 204, 304, 400, 401, 404, 404, 429, 500, 503];
+  const routes = ['/v1/orders/{id}', '/v1/orders', '/v1/customers/{id}', '/v1/invoices'];
+  const synthetic = 1_500;
+  for (let i = 0; i < synthetic; i++) {
+    const wave = 1 + Math.sin(i / 120);
+    const route = routes[i % routes.length]!;
+    store.append(makeRecord({
+      ms: now - 3_540_000 + Math.floor((i / synthetic) * 3_480_000), organizationId: 'org-a', statusCode: statuses[(i * 5) % statuses.length]!,
+      durationMs: 3 + wave * 20 + ((i * 7919) % 97) ** 2 / 60, method: i % 5 === 0 ? 'POST' : 'GET', routePattern: route,
+      path: route.replace('{id}', String(1000 + (i % 400))), apiKeyId: `key-${i % 3}`, principalId: `key-${i % 3}`, country: ['DE', 'FR', 'US', 'JP'][i % 4]!,
+      clientIp: `203.0.113.${i % 200}`,
+    }));
+  }
+  await store.flush();
+  await applyFilter(() => page.locator('#f-method').selectOption(''));
+  const charted = page.waitForResponse((r) => r.url().includes('/v1/audit-logs/stats?'));
+  await settled(() => page.locator('#f-range').selectOption('1h'));
+  await charted;
+  await page.locator('.uplot canvas').nth(1).waitFor();
+  const counts = page.getByRole('img', { name: /Requests by status class/ });
+  const total = Number(/: (\d+) in the range/.exec((await counts.getAttribute('aria-label'))!)![1]);
+  t.ok(total >= synthetic + 50, `${total} requests charted, the synthetic hour included`);
+  if (SCREENSHOT) await page.screenshot({ path: SCREENSHOT });
 });
 
 t.test('sign out forgets the key', async (t) => {

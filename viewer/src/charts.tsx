@@ -28,7 +28,8 @@ function countsChart(stats: Stats, width: number): [Options, AlignedData] {
   const raw = CLASSES.map((c) => stats.buckets.map((b) => b.status[c.key]));
   const stacked = raw.map((_, k) => stats.buckets.map((_, i) => raw.slice(0, k + 1).reduce((sum, r) => sum + r[i]!, 0)));
   const bars = uPlot.paths.bars!({ size: [0.85, 64] });
-  // The tallest stack is drawn first so each class's own slice stays visible on top of the one below it.
+  // Series are painted in order: the tallest stack (every class) first, then each shorter one over it, so each
+  // class's own slice stays visible on top of the classes below it.
   const order = CLASSES.map((_, k) => k).reverse();
   const options: Options = {
     title: 'Requests by status class',
