@@ -1,6 +1,6 @@
 import type { Database, Key, RootDatabase } from 'lmdb';
 import type { AuditRecord } from '../audit/record.js';
-import { addCellTo, addRecordTo, emptyCell, type BucketedStats, type StatsCell } from './stats.js';
+import { addEncodedTo, addRecordTo, emptyCell, encodeCell, type BucketedStats, type StatsCell } from './stats.js';
 
 export const MINUTE_MS = 60_000;
 /** Keys: [ALL, minuteMs] sums every organization; [ORG, organizationId, minuteMs] one organization. */
@@ -22,25 +22,30 @@ export interface StatsRollupReader {
 }
 
 /**
- * Per-minute statistics per organization in their own LMDB database (`stats_minute`), about 150 bytes per
+ * Per-minute statistics per organization in their own LMDB database (`stats_minute`), about 450 bytes per
  * organization-minute, so a day's chart reads 1,440 entries instead of every record. Minutes older than the
  * oldest record are pruned, and reads never reach before it.
  */
 export class StatsRollup implements StatsRollupReader {
-  private readonly db: Database<StatsCell | number, Key>;
+  /** Undefined in a read-only environment written before the rollup existed (lmdb-js opens no missing database then). */
+  private readonly db: Database<Buffer, Key> | undefined;
   private prunedAt = 0;
 
   constructor(env: RootDatabase, private readonly oldestRecordMs: () => number | undefined, readOnly: boolean) {
-    this.db = env.openDB<StatsCell | number, Key>({ name: 'stats_minute' });
-    if (!readOnly && this.db.get(SINCE_KEY) === undefined) {
+    // Binary values: a cell is 424 bytes of counts, added up without decoding objects (see addEncodedTo).
+    const db = env.openDB<Buffer, Key>({ name: 'stats_minute', encoding: 'binary' });
+    this.db = db;
+    if (!readOnly && db.get(SINCE_KEY) === undefined) {
       // Records committed from the next whole minute on all pass through applyInTransaction.
-      env.transactionSync(() => this.db.putSync(SINCE_KEY, Math.ceil(Date.now() / MINUTE_MS) * MINUTE_MS));
+      const since = Buffer.alloc(8);
+      since.writeDoubleLE(Math.ceil(Date.now() / MINUTE_MS) * MINUTE_MS);
+      env.transactionSync(() => db.putSync(SINCE_KEY, since));
     }
   }
 
   sinceMs(): number {
-    const since = this.db.get(SINCE_KEY);
-    return typeof since === 'number' ? since : Infinity;
+    const since = this.db?.get(SINCE_KEY);
+    return since?.length === 8 ? since.readDoubleLE(0) : Infinity;
   }
 
   /**
@@ -59,21 +64,21 @@ export class StatsRollup implements StatsRollupReader {
       }
     }
     for (const { key, cell } of cells.values()) {
-      const stored = this.db.get(key);
-      if (typeof stored === 'object') addCellTo(cell, stored);
-      this.db.putSync(key, cell);
+      const stored = this.db!.get(key);
+      if (stored) addEncodedTo(cell, stored);
+      this.db!.putSync(key, encodeCell(cell));
     }
     if (Date.now() - this.prunedAt >= PRUNE_EVERY_MS) this.pruneInTransaction();
   }
 
   addTo(stats: BucketedStats, organizationId: string | undefined, fromMs: number, toMs: number): void {
     const oldest = this.oldestRecordMs();
-    if (oldest === undefined) return;
+    if (oldest === undefined || !this.db) return;
     const prefix = organizationId === undefined ? [ALL] : [ORG, organizationId];
     const start = Math.max(fromMs, Math.floor(oldest / MINUTE_MS) * MINUTE_MS);
     for (const { key, value } of this.db.getRange({ start: [...prefix, start], end: [...prefix, toMs] })) {
       const cell = stats.cellAt((key as Key[]).at(-1) as number);
-      if (cell && typeof value === 'object') addCellTo(cell, value);
+      if (cell) addEncodedTo(cell, value);
     }
   }
 
@@ -83,9 +88,9 @@ export class StatsRollup implements StatsRollupReader {
     const oldest = this.oldestRecordMs();
     if (oldest === undefined) return;
     const cutoff = Math.floor(oldest / MINUTE_MS) * MINUTE_MS;
-    for (const key of this.db.getKeys()) {
+    for (const key of this.db!.getKeys()) {
       const minute = (key as Key[]).at(-1);
-      if (typeof minute === 'number' && minute < cutoff) this.db.removeSync(key);
+      if (typeof minute === 'number' && minute < cutoff) this.db!.removeSync(key);
     }
   }
 }

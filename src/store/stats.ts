@@ -37,22 +37,41 @@ export function addRecordTo(cell: StatsCell, statusCode: number, durationMs: num
   cell.hist[histogramBucketOf(durationMs)]!++;
 }
 
-export function addCellTo(into: StatsCell, from: StatsCell): void {
-  for (let i = 0; i < STATUS_CLASSES; i++) into.status[i]! += from.status[i] ?? 0;
-  for (let i = 0; i < HISTOGRAM_BUCKETS; i++) into.hist[i]! += from.hist[i] ?? 0;
+/** Bytes of a cell stored as little-endian uint32 counts: the status classes, then the histogram. */
+export const ENCODED_CELL_BYTES = 4 * (STATUS_CLASSES + HISTOGRAM_BUCKETS);
+
+export function encodeCell(cell: StatsCell): Buffer {
+  const buffer = Buffer.allocUnsafe(ENCODED_CELL_BYTES);
+  for (let i = 0; i < STATUS_CLASSES; i++) buffer.writeUInt32LE(cell.status[i]!, 4 * i);
+  for (let i = 0; i < HISTOGRAM_BUCKETS; i++) buffer.writeUInt32LE(cell.hist[i]!, 4 * (STATUS_CLASSES + i));
+  return buffer;
 }
 
-/** The duration below which a fraction q of the cell's requests fall: the geometric middle of that bucket. */
-export function percentileOf(cell: StatsCell, q: number): number | null {
-  const total = cell.hist.reduce((sum, n) => sum + n, 0);
+/** Adds a stored cell's counts to `into` without building an intermediate cell (the stats read path's hot loop). */
+export function addEncodedTo(into: StatsCell, encoded: Uint8Array): void {
+  const view = new DataView(encoded.buffer, encoded.byteOffset, encoded.byteLength);
+  if (encoded.byteLength !== ENCODED_CELL_BYTES) return;
+  for (let i = 0; i < STATUS_CLASSES; i++) into.status[i]! += view.getUint32(4 * i, true);
+  for (let i = 0; i < HISTOGRAM_BUCKETS; i++) into.hist[i]! += view.getUint32(4 * (STATUS_CLASSES + i), true);
+}
+
+/** The durations below which fractions `qs` (ascending) of the cell's requests fall, in one pass; null when empty. */
+export function percentilesOf(cell: StatsCell, qs: readonly number[]): number[] | null {
+  let total = 0;
+  for (let i = 0; i < HISTOGRAM_BUCKETS; i++) total += cell.hist[i]!;
   if (total === 0) return null;
-  const rank = Math.max(1, Math.ceil(q * total));
+  const out: number[] = [];
   let seen = 0;
-  for (let i = 0; i < HISTOGRAM_BUCKETS; i++) {
+  for (let i = 0; i < HISTOGRAM_BUCKETS && out.length < qs.length; i++) {
     seen += cell.hist[i]!;
-    if (seen >= rank) return i === 0 ? 0 : round3(BASE_MS * 2 ** ((i - 0.5) / STEPS));
+    while (out.length < qs.length && seen >= Math.max(1, Math.ceil(qs[out.length]! * total))) out.push(bucketValue(i));
   }
-  return null;
+  return out;
+}
+
+/** The duration a bucket stands for: the geometric middle of its bounds (0 for the bucket under BASE_MS). */
+function bucketValue(i: number): number {
+  return i === 0 ? 0 : round3(BASE_MS * 2 ** ((i - 0.5) / STEPS));
 }
 
 function round3(ms: number): number {
@@ -65,6 +84,11 @@ export interface StatsBucket {
   count: number;
   status: { none: number; '1xx': number; '2xx': number; '3xx': number; '4xx': number; '5xx': number };
   durationMs: { p50: number; p95: number; p99: number } | null;
+}
+
+function percentileTriple(cell: StatsCell): { p50: number; p95: number; p99: number } {
+  const [p50, p95, p99] = percentilesOf(cell, [0.5, 0.95, 0.99]) as [number, number, number];
+  return { p50, p95, p99 };
 }
 
 /** Cells for consecutive buckets of bucketMs from fromMs, filled from records or from other cells. */
@@ -93,7 +117,7 @@ export class BucketedStats {
         startMs: this.fromMs + i * this.bucketMs,
         count,
         status: { none, '1xx': c1, '2xx': c2, '3xx': c3, '4xx': c4, '5xx': c5 },
-        durationMs: count === 0 ? null : { p50: percentileOf(cell, 0.5)!, p95: percentileOf(cell, 0.95)!, p99: percentileOf(cell, 0.99)! },
+        durationMs: count === 0 ? null : percentileTriple(cell),
       };
     });
   }
