@@ -79,6 +79,7 @@ async function statsRows(quick: boolean): Promise<Row[]> {
     row(section, '24 h, one organization, 1,440 one-minute buckets p99', f.oneOrg24hMinuteBucketsP99Ms, 'ms', { op: '<=', bound: 50 }),
     row(section, '1 h, one organization p99', f.oneOrg1hP99Ms, 'ms', { op: '<=', bound: 50 }),
     row(section, '1 h, one organization + method (scan fallback) p99', f.scanFallback1hP99Ms, 'ms'),
+    row(section, 'GET /v1/audit-logs/records, first 50 of one organization (the viewer\'s first table) p99', f.recordsFirstPageP99Ms, 'ms'),
     row(section, '24 h, every organization: server CPU per query', f.allOrgs24hCpuMs, 'ms'),
     row(section, '24 h, 1,440 buckets: server CPU per query', f.oneOrg24hMinuteBucketsCpuMs, 'ms'),
     row(section, '1 h + method (scan fallback): server CPU per query', f.scanFallback1hCpuMs, 'ms'),

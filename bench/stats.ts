@@ -16,6 +16,7 @@ import { benchRecord } from './store.js';
 
 const KEY = 'ak_bench_reader_0123456789abcdef0123';
 const PATH = '/v1/audit-logs/stats';
+const RECORDS_PATH = '/v1/audit-logs/records';
 const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 const DAY_MS = 86_400_000;
 const CHUNK = 5_000;
@@ -27,6 +28,8 @@ export interface StatsFigures {
   oneOrg24hMinuteBucketsP99Ms: number;
   oneOrg1hP99Ms: number;
   scanFallback1hP99Ms: number;
+  /** GET /v1/audit-logs/records, 50 records of one organization in the last 24 h: the viewer's first table. */
+  recordsFirstPageP99Ms: number;
   /** The server's CPU time per query (user + system), independent of what else the machine runs. */
   allOrgs24hCpuMs: number;
   oneOrg24hMinuteBucketsCpuMs: number;
@@ -74,22 +77,22 @@ async function measure(dir: string, records: number, startMs: number, runs: numb
   const args = [CLI, 'serve', '--upstream', 'http://127.0.0.1:9', '--port', String(port), '--host', '127.0.0.1', '--data-dir', dir];
   const proxy = await startServer(process.execPath, args, port, { env });
   const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 1 });
-  const get = async (query: string): Promise<{ source: string; buckets: { count: number }[] }> => {
-    const res = await pool.request({ path: `${PATH}?${query}`, method: 'GET', headers: { 'x-api-key': KEY } });
-    const body = (await res.body.json()) as { data: { source: string; buckets: { count: number }[] } };
-    if (res.statusCode !== 200) throw new Error(`${PATH}?${query} answered ${res.statusCode}: ${JSON.stringify(body)}`);
+  const get = async (query: string, path = PATH): Promise<{ source?: string; buckets: { count: number }[] }> => {
+    const res = await pool.request({ path: `${path}?${query}`, method: 'GET', headers: { 'x-api-key': KEY } });
+    const body = (await res.body.json()) as { data: { source?: string; buckets: { count: number }[] } };
+    if (res.statusCode !== 200) throw new Error(`${path}?${query} answered ${res.statusCode}: ${JSON.stringify(body)}`);
     return body.data;
   };
   const cpu = new Map<string, number>();
-  const p99 = async (query: string, source: string): Promise<number> => {
-    const first = await get(query);
-    if (first.source !== source) throw new Error(`${PATH}?${query} was answered by ${first.source}, not ${source}`);
-    for (let i = 0; i < 10; i++) await get(query);
+  const p99 = async (query: string, source: string | undefined, path = PATH): Promise<number> => {
+    const first = await get(query, path);
+    if (first.source !== source) throw new Error(`${path}?${query} was answered by ${first.source}, not ${source}`);
+    for (let i = 0; i < 10; i++) await get(query, path);
     const times: number[] = [];
     const cpuBefore = cpuMs(proxy.child.pid!);
     for (let i = 0; i < runs; i++) {
       const started = performance.now();
-      await get(query);
+      await get(query, path);
       times.push(performance.now() - started);
     }
     cpu.set(query, Math.round(((cpuMs(proxy.child.pid!) - cpuBefore) / runs) * 100) / 100);
@@ -111,6 +114,7 @@ async function measure(dir: string, records: number, startMs: number, runs: numb
       oneOrg24hMinuteBucketsP99Ms: await p99(minutes, 'rollup'),
       oneOrg1hP99Ms: await p99(`${hour}&organizationId=org-3`, 'rollup'),
       scanFallback1hP99Ms: await p99(scan, 'scan'),
+      recordsFirstPageP99Ms: await p99(`${day}&organizationId=org-3&limit=50`, undefined, RECORDS_PATH),
       allOrgs24hCpuMs: cpu.get(day)!,
       oneOrg24hMinuteBucketsCpuMs: cpu.get(minutes)!,
       scanFallback1hCpuMs: cpu.get(scan)!,
