@@ -6,6 +6,7 @@ COPY package.json package-lock.json tsconfig.json ./
 RUN npm ci --no-audit --no-fund
 COPY src ./src
 COPY bench ./bench
+COPY viewer ./viewer
 RUN npm run build
 
 # Runtime stage: production dependencies and the compiled output only.
@@ -18,6 +19,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist/src ./dist/src
+COPY --from=build /app/dist/viewer ./dist/viewer
 COPY config ./config
 RUN mkdir -p /data && chown node:node /data
 USER node

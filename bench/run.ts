@@ -1,6 +1,6 @@
 // `npm run bench [-- --quick]`: every measurement of the
 // performance issue in one run; prints one table (figure beside target) and writes bench/results/latest.json.
-// A measurement, not a test: exits 0 whatever the figures. For experiments: --no-pin, --only http,store,api,memory,principal,chain,
+// A measurement, not a test: exits 0 whatever the figures. For experiments: --no-pin, --only http,store,api,stats,memory,principal,chain,
 // --contenders 'audit-proxy off,audit-proxy on', --loads 'GET c50', --rounds N, --seconds S.
 import { cpus, totalmem } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -12,6 +12,7 @@ import { httpRows } from './http-report.js';
 import { runMemoryBench } from './memory.js';
 import { runPrincipalBench } from './principal.js';
 import { printTable, row, type Row } from './lib/report.js';
+import { runStatsBench } from './stats.js';
 import { runStoreBench } from './store.js';
 
 const RESULTS = fileURLToPath(new URL('../../bench/results/', import.meta.url));
@@ -33,7 +34,7 @@ function parseFlags(argv: string[]): Flags {
   return {
     quick: argv.includes('--quick'),
     pin: !argv.includes('--no-pin'),
-    only: new Set(value('--only')?.split(',') ?? ['http', 'store', 'api', 'memory', 'principal', 'chain']),
+    only: new Set(value('--only')?.split(',') ?? ['http', 'store', 'api', 'stats', 'memory', 'principal', 'chain']),
     contenders: value('--contenders')?.split(','),
     rounds: number('--rounds'),
     seconds: number('--seconds'),
@@ -68,6 +69,21 @@ async function apiRows(quick: boolean): Promise<Row[]> {
     row(section, 'first page, organization + apiKeyId p99', f.firstPageOrgApiKeyP99Ms, 'ms', { op: '<=', bound: 5 }),
     row(section, 'first page, organization + serviceAccountId p99', f.firstPageOrgServiceAccountP99Ms, 'ms', { op: '<=', bound: 5 }),
     row(section, `cursor page ${f.cursorDepth.toLocaleString('en-US')} deep p99`, f.cursorPageDeepP99Ms, 'ms', { op: '<=', bound: 10 }),
+  ];
+}
+
+async function statsRows(quick: boolean): Promise<Row[]> {
+  const f = await runStatsBench(quick);
+  const section = `Stats endpoint over HTTP, GET /v1/audit-logs/stats (${f.records.toLocaleString('en-US')} records in 24 h, end to end)`;
+  return [
+    row(section, '24 h, every organization (15 min buckets) p99', f.allOrgs24hP99Ms, 'ms', { op: '<=', bound: 50 }),
+    row(section, '24 h, one organization, 1,440 one-minute buckets p99', f.oneOrg24hMinuteBucketsP99Ms, 'ms', { op: '<=', bound: 50 }),
+    row(section, '1 h, one organization p99', f.oneOrg1hP99Ms, 'ms', { op: '<=', bound: 50 }),
+    row(section, '1 h, one organization + method (scan fallback) p99', f.scanFallback1hP99Ms, 'ms'),
+    row(section, 'GET /v1/audit-logs/records, first 50 of one organization (the viewer\'s first table) p99', f.recordsFirstPageP99Ms, 'ms'),
+    row(section, '24 h, every organization: server CPU per query', f.allOrgs24hCpuMs, 'ms'),
+    row(section, '24 h, 1,440 buckets: server CPU per query', f.oneOrg24hMinuteBucketsCpuMs, 'ms'),
+    row(section, '1 h + method (scan fallback): server CPU per query', f.scanFallback1hCpuMs, 'ms'),
   ];
 }
 
@@ -128,6 +144,7 @@ async function main(): Promise<void> {
   });
   await scenario('store', () => storeRows(flags.quick));
   await scenario('api', () => apiRows(flags.quick));
+  await scenario('stats', () => statsRows(flags.quick));
   await scenario('memory', memoryRows);
   await scenario('principal', principalRows);
   await scenario('chain', () => chainRows(flags.quick));

@@ -17,6 +17,7 @@ import { rejection } from './principal/enforcement.js';
 import { createPrincipalResolver } from './principal/resolver.js';
 import { openAuditStore } from './store/index.js';
 import type { AuditStore } from './store/store.js';
+import { viewerRoutes } from './viewer/serve.js';
 
 /** Everything one worker needs, built from the config, and closed in the right order. */
 export interface Services {
@@ -39,7 +40,7 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
   const transport = new UndiciTransport(config.upstream, config.server);
   const upgrades = new WebSocketTransport(config.upstream, logger);
   const metrics = new ProxyMetrics(store);
-  const ownRoutes = new Map<string, OwnRoute>([...healthRoutes(config, store, metrics), ...apiRoutes(config, store, chain)]);
+  const ownRoutes = new Map<string, OwnRoute>([...healthRoutes(config, store, metrics), ...apiRoutes(config, store, chain), ...viewerRoutes(config)]);
   const records = new RecordBuilder(config, routes, new URL(config.upstream.url).origin);
   const pipeline = new Pipeline({
     config, logger, resolver, authGate: (principal) => rejection(principal, config.auth), store, transport, upgrades, records, metrics, ownRoutes,

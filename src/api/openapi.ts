@@ -1,6 +1,7 @@
 import type { Config } from '../config/schema.js';
 import { CHECKPOINT_PATH, PROOF_PATH } from './chain.js';
 import { componentSchemas } from './openapi-schemas.js';
+import { recordsParameters, statsParameters, statsSchemas } from './openapi-stats.js';
 
 type Schema = Record<string, unknown>;
 
@@ -85,7 +86,7 @@ function publicOperation(operationId: string, summary: string, responses: Record
 
 /** The OpenAPI 3.1 document of the proxy's own endpoints, at the paths this config gives them. */
 export function openApiDocument(config: Config): Schema {
-  const { basePath, apiKeyRequestsPath, auditLogsPath, exportPath } = config.audit;
+  const { basePath, apiKeyRequestsPath, auditLogsPath, exportPath, statsPath, recordsPath } = config.audit;
   const exportFormats = {
     description: 'Every match, newest first, streamed.',
     content: { 'application/x-ndjson': { schema: { type: 'string' } }, 'text/csv': { schema: { type: 'string' } } },
@@ -114,6 +115,10 @@ export function openApiDocument(config: Config): Schema {
       [basePath + auditLogsPath + CHECKPOINT_PATH]: chainOperation('getCheckpoint', 'The newest signed checkpoint of the Merkle log', [], 'ChainCheckpoint'),
       [basePath + auditLogsPath + PROOF_PATH]: chainOperation('getProof', 'An inclusion proof for a record, or a consistency proof between tree sizes',
         proofParameters, 'ChainProof'),
+      [basePath + statsPath]: auditOperation('getAuditStats', 'Requests per time bucket by status class, with duration p50/p95/p99',
+        statsParameters, jsonResponse('Buckets over the range.', 'AuditStats')),
+      [basePath + recordsPath]: auditOperation('listAuditRecords', 'Whole records, newest first, cursor-paged (the viewer\'s table)',
+        recordsParameters, jsonResponse('A page of records.', 'AuditRecords')),
       [config.paths.healthz]: publicOperation('healthz', 'Liveness', { 200: jsonResponse('Alive.', 'Health') }),
       [config.paths.readyz]: publicOperation('readyz', 'Readiness',
         { 200: jsonResponse('Ready.', 'Ready'), 503: jsonResponse('Not ready.', 'Ready') }),
@@ -123,7 +128,7 @@ export function openApiDocument(config: Config): Schema {
         { 200: { description: 'OpenAPI 3.1 document.', content: { 'application/json': { schema: { type: 'object' } } } } }),
     },
     components: {
-      schemas: componentSchemas,
+      schemas: { ...componentSchemas, ...statsSchemas },
       securitySchemes: {
         bearer: { type: 'http', scheme: 'bearer', description: 'An API key or a user JWT.' },
         apiKey: { type: 'apiKey', in: 'header', name: 'X-Api-Key' },

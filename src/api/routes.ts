@@ -7,6 +7,8 @@ import { denyReader } from './access.js';
 import { answerCheckpoint, answerProof, CHECKPOINT_PATH, PROOF_PATH } from './chain.js';
 import { answerApiKeyRequests } from './api-key-requests.js';
 import { answerAuditLogs } from './audit-logs.js';
+import { answerAuditRecords } from './audit-records.js';
+import { answerAuditStats } from './audit-stats.js';
 import { answerExport } from './export.js';
 import { openApiDocument } from './openapi.js';
 import { sendApiError } from './respond.js';
@@ -15,7 +17,7 @@ type Answer = (ctx: RequestContext, store: AuditStore) => void | Promise<void>;
 
 /** The audit endpoints and the OpenAPI document, by path, for the pipeline's own routes. */
 export function apiRoutes(config: Config, store: AuditStore | null, chain: Chain | null = null): Map<string, OwnRoute> {
-  const { basePath, apiKeyRequestsPath, auditLogsPath, exportPath } = config.audit;
+  const { basePath, apiKeyRequestsPath, auditLogsPath, exportPath, statsPath, recordsPath } = config.audit;
   const audit = (path: string, answer: Answer): [string, OwnRoute] => [path, auditRoute(path, config.auth, store, answer)];
   return new Map([
     audit(basePath + apiKeyRequestsPath, answerApiKeyRequests),
@@ -23,6 +25,8 @@ export function apiRoutes(config: Config, store: AuditStore | null, chain: Chain
     audit(basePath + exportPath, (ctx, s) => answerExport(ctx, s, config.audit.auditLogsMethods)),
     audit(basePath + auditLogsPath + CHECKPOINT_PATH, (ctx) => withChain(ctx, chain, answerCheckpoint)),
     audit(basePath + auditLogsPath + PROOF_PATH, (ctx) => withChain(ctx, chain, answerProof)),
+    audit(basePath + statsPath, answerAuditStats),
+    audit(basePath + recordsPath, answerAuditRecords),
     [config.paths.openapi, openApiRoute(JSON.stringify(openApiDocument(config)))],
   ]);
 }

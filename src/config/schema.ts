@@ -4,6 +4,7 @@ import { storeSchema } from './sections/store.js';
 import { captureSchema, routesSchema, clientSchema } from './sections/capture.js';
 import { authSchema, auditSchema } from './sections/auth.js';
 import { chainSchema } from './sections/chain.js';
+import { viewerSchema } from './sections/viewer.js';
 
 /** Every config key. Each leaf's .describe() is its one-line documentation. */
 export const configSchema = z.strictObject({
@@ -21,6 +22,7 @@ export const configSchema = z.strictObject({
   auth: authSchema,
   audit: auditSchema,
   chain: chainSchema,
+  viewer: viewerSchema,
 });
 
 export type Config = z.infer<typeof configSchema>;

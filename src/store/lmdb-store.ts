@@ -4,9 +4,10 @@ import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { AuditFilter, AuditStore, CommitLog, PageRequest } from './store.js';
 import { LmdbCommitLog } from './commit-log.js';
-import { createdAtMs, lastSeq, openDbs, writeRecord, type StoreDbs } from './indexes.js';
+import { MAX_MS, MIN_MS, createdAtMs, lastSeq, openDbs, writeRecord, type StoreDbs } from './indexes.js';
 import { iterateMatches, runQuery } from './query.js';
 import { RetentionTimer } from './retention.js';
+import { StatsRollup } from './stats-rollup.js';
 import { WriteQueue } from './write-queue.js';
 
 /** Layout version written to `meta`; bump it (and add a migration) when keys or values change shape. */
@@ -55,13 +56,14 @@ export function openAuditStore(config: Config['store'], logger: Logger, options:
     throw error;
   }
   const mapSizeGuard = new MapSizeGuard(dbs, config.mapSizeMb);
+  const rollup = new StatsRollup(env, () => oldestRecordMs(dbs), readOnly);
   const queue = new WriteQueue({
     capacity: config.queueMax,
     batchMax: config.batchMax,
     onFailure: config.onFailure,
     retryMs: config.retryMs,
     logger,
-    write: (batch) => writeBatch(env, dbs, batch, mapSizeGuard),
+    write: (batch) => writeBatch(env, dbs, batch, mapSizeGuard, rollup),
   });
   const log = new LmdbCommitLog(dbs);
   const retention = new RetentionTimer(env, dbs, config.retention, logger, () => log.removableThrough());
@@ -87,6 +89,7 @@ export function openAuditStore(config: Config['store'], logger: Logger, options:
     health: () => queue.health(),
     query: async (filter: AuditFilter, page: PageRequest) => runQuery(dbs, filter, page),
     iterate: (filter: AuditFilter) => asyncIterable(iterateMatches(dbs, filter)),
+    statsRollup: rollup,
     flush: () => queue.flush(),
     pruneNow: (nowMs?: number) => {
       if (readOnly) return Promise.reject(new Error('audit store is open read-only'));
@@ -112,7 +115,7 @@ function checkSchemaVersion(env: RootDatabase, dbs: StoreDbs, path: string, read
  * Records, their index entries and their commit-log entries go into one write transaction: visible together or not
  * at all. Sequence numbers are taken inside it, under LMDB's writer lock, so they are one sequence across processes.
  */
-async function writeBatch(env: RootDatabase, dbs: StoreDbs, batch: AuditRecord[], guard: MapSizeGuard): Promise<void> {
+async function writeBatch(env: RootDatabase, dbs: StoreDbs, batch: AuditRecord[], guard: MapSizeGuard, rollup: StatsRollup): Promise<void> {
   guard.check(batch.length);
   await env.transaction(() => {
     let seq = lastSeq(dbs);
@@ -120,7 +123,13 @@ async function writeBatch(env: RootDatabase, dbs: StoreDbs, batch: AuditRecord[]
       record.seq = ++seq;
       writeRecord(dbs, record);
     }
+    rollup.applyInTransaction(batch); // the stats hook: the rollup commits with the records it counts
   });
+}
+
+function oldestRecordMs(dbs: StoreDbs): number | undefined {
+  for (const key of dbs.records.getKeys({ start: [MIN_MS], end: [MAX_MS], limit: 1 })) return (key as number[])[0];
+  return undefined;
 }
 
 /** The store's synchronous scan as an async iterable; returning early ends the scan (and its read transaction). */

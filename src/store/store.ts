@@ -1,4 +1,5 @@
 import type { AuditRecord } from '../audit/record.js';
+import type { StatsRollupReader } from './stats-rollup.js';
 
 /** Filters the store can answer. Every field is optional; absent means "any". All filters are ANDed. */
 export interface AuditFilter {
@@ -59,6 +60,8 @@ export interface AuditStore {
   query(filter: AuditFilter, page: PageRequest): Promise<QueryResult>;
   /** Every match, newest first, read lazily (for exports of millions of rows). */
   iterate(filter: AuditFilter): AsyncIterable<AuditRecord>;
+  /** Per-minute statistics kept as records commit (the stats endpoint scans when a store has none). */
+  statsRollup?: StatsRollupReader;
   /** Resolves when every record appended so far is committed. */
   flush(): Promise<void>;
   close(): Promise<void>;

@@ -85,4 +85,8 @@ export const auditSchema = z.strictObject({
   exportPath: z.string().startsWith('/').default('/audit-logs/export').describe('GET: NDJSON/CSV export (under basePath).'),
   auditLogsMethods: z.enum(['all', 'portkey']).default('all')
     .describe('Records audit-logs and its export return when no method parameter is given: all (every method, reads included) or portkey (POST, PUT, DELETE only, as strict Portkey clients expect).'),
+  statsPath: z.string().startsWith('/').default('/audit-logs/stats')
+    .describe('GET: requests per time bucket by status class, duration percentiles (under basePath).'),
+  recordsPath: z.string().startsWith('/').default('/audit-logs/records')
+    .describe('GET: whole records, cursor-paged, with status class and route filters; the viewer\'s table (under basePath).'),
 }).prefault({}).describe('Audit endpoints, answered by the proxy and never forwarded.');
