@@ -54,6 +54,19 @@ export function httpProxy3(): ContenderSpec {
   };
 }
 
+/** The bare undici Pool.stream forwarder: the "limit" row (what forwarding in Node costs with nothing else). */
+export function undiciLimit(): ContenderSpec {
+  return {
+    name: 'limit (undici)',
+    workers: 1,
+    start(port, upstreamPort, _dir, cpus) {
+      const script = join(DIST, 'bench/contenders/undici.js');
+      const [command, argv] = pinned(cpus, process.execPath, [script, String(port), `http://127.0.0.1:${upstreamPort}`]);
+      return startServer(command, argv, port);
+    },
+  };
+}
+
 export function nginx(binary: string, workers: number | 'auto'): ContenderSpec {
   return {
     name: workers === 1 ? 'nginx' : 'nginx --auto',
