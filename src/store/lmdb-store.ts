@@ -8,6 +8,9 @@ import { createdAtMs, lastSeq, openDbs, writeRecord, type StoreDbs } from './ind
 import { iterateMatches, runQuery } from './query.js';
 import { RetentionTimer } from './retention.js';
 import { WriteQueue } from './write-queue.js';
+import { MapSizeGuard } from './map-size.js';
+
+export { StoreFullError } from './map-size.js';
 
 /** Layout version written to `meta`; bump it (and add a migration) when keys or values change shape. */
 export const SCHEMA_VERSION = 1;
@@ -18,13 +21,6 @@ export class SchemaVersionError extends Error {
   constructor(path: string, found: unknown) {
     super(`audit store at ${path} has schema version ${String(found)}, newer than this build understands (${SCHEMA_VERSION}); upgrade audit-proxy`);
     this.name = 'SchemaVersionError';
-  }
-}
-
-export class StoreFullError extends Error {
-  constructor(limitMb: number) {
-    super(`MDB_MAP_FULL: audit store data reached store.mapSizeMb (${limitMb} MiB)`);
-    this.name = 'StoreFullError';
   }
 }
 
@@ -54,7 +50,12 @@ export function openAuditStore(config: Config['store'], logger: Logger, options:
     void env.close();
     throw error;
   }
-  const mapSizeGuard = new MapSizeGuard(dbs, config.mapSizeMb);
+  const log = new LmdbCommitLog(dbs);
+  const removable = () => log.removableThrough();
+  const retention = new RetentionTimer(env, dbs, config.retention, logger, removable);
+  const mapSizeGuard = new MapSizeGuard(env, dbs, {
+    mapSizeMb: config.mapSizeMb, evictAbovePercent: config.retention.evictAbovePercent, batchSize: config.retention.batchSize,
+  }, removable, logger);
   const queue = new WriteQueue({
     capacity: config.queueMax,
     batchMax: config.batchMax,
@@ -63,8 +64,6 @@ export function openAuditStore(config: Config['store'], logger: Logger, options:
     logger,
     write: (batch) => writeBatch(env, dbs, batch, mapSizeGuard),
   });
-  const log = new LmdbCommitLog(dbs);
-  const retention = new RetentionTimer(env, dbs, config.retention, logger, () => log.removableThrough());
   if (!readOnly) retention.start();
 
   return {
@@ -84,7 +83,7 @@ export function openAuditStore(config: Config['store'], logger: Logger, options:
       return queue.append(record);
     },
     accepting: () => !readOnly && queue.accepting(),
-    health: () => queue.health(),
+    health: () => ({ ...queue.health(), evicted: mapSizeGuard.evicted }),
     query: async (filter: AuditFilter, page: PageRequest) => runQuery(dbs, filter, page),
     iterate: (filter: AuditFilter) => asyncIterable(iterateMatches(dbs, filter)),
     flush: () => queue.flush(),
@@ -113,7 +112,7 @@ function checkSchemaVersion(env: RootDatabase, dbs: StoreDbs, path: string, read
  * at all. Sequence numbers are taken inside it, under LMDB's writer lock, so they are one sequence across processes.
  */
 async function writeBatch(env: RootDatabase, dbs: StoreDbs, batch: AuditRecord[], guard: MapSizeGuard): Promise<void> {
-  guard.check(batch.length);
+  await guard.check(batch.length);
   await env.transaction(() => {
     let seq = lastSeq(dbs);
     for (const record of batch) {
@@ -126,57 +125,4 @@ async function writeBatch(env: RootDatabase, dbs: StoreDbs, batch: AuditRecord[]
 /** The store's synchronous scan as an async iterable; returning early ends the scan (and its read transaction). */
 async function* asyncIterable<T>(source: Generator<T>): AsyncGenerator<T> {
   yield* source;
-}
-
-/** A record's share of pages is taken as at most this when deciding whether the map could be full yet. */
-const RECORD_BYTES_BOUND = 64 * 1024;
-const REMEASURE_MS = 1_000;
-
-/**
- * Enforces store.mapSizeMb before each batch without summing page statistics every time (nine getStats calls):
- * it measures again once a second, or sooner when the records written since the last measure could, at a
- * pessimistic RECORD_BYTES_BOUND each, have used the room that was left.
- */
-class MapSizeGuard {
-  private readonly limit: number;
-  private measured = 0;
-  private measuredAt = -Infinity;
-  private recordsSince = 0;
-
-  constructor(private readonly dbs: StoreDbs, private readonly mapSizeMb: number) {
-    this.limit = mapSizeMb * MIB;
-  }
-
-  /** Throws StoreFullError when the live pages reach the limit. */
-  check(records: number): void {
-    const mayBeFull = this.measured + this.recordsSince * RECORD_BYTES_BOUND >= this.limit;
-    if (mayBeFull || performance.now() - this.measuredAt >= REMEASURE_MS) {
-      this.measured = liveBytes(this.dbs);
-      this.measuredAt = performance.now();
-      this.recordsSince = 0;
-    }
-    if (this.measured >= this.limit) throw new StoreFullError(this.mapSizeMb);
-    this.recordsSince += records;
-  }
-}
-
-interface DbStats {
-  pageSize: number;
-  treeBranchPageCount: number;
-  treeLeafPageCount: number;
-  overflowPages: number;
-}
-
-/**
- * Bytes in the pages the store's databases use now. lmdb-js grows the map by itself instead of failing with
- * MDB_MAP_FULL, so store.mapSizeMb is enforced here; freed pages (after pruning) make room again.
- */
-function liveBytes(dbs: StoreDbs): number {
-  const all = [dbs.records, dbs.orgTime, dbs.log, dbs.meta, ...Object.values(dbs.byField)];
-  let bytes = 0;
-  for (const db of all) {
-    const stats = db.getStats() as DbStats;
-    bytes += (stats.treeBranchPageCount + stats.treeLeafPageCount + stats.overflowPages) * stats.pageSize;
-  }
-  return bytes;
 }

@@ -15,7 +15,7 @@ export type RemovableThrough = () => number;
  * Removes up to `limit` of the oldest records (older than `beforeMs` when given) with their index entries,
  * all in one transaction, stopping at the first record a follower still needs. Returns how many were removed.
  */
-function removeOldest(env: RootDatabase, dbs: StoreDbs, limit: number, removableThrough: RemovableThrough, beforeMs?: number): Promise<number> {
+export function removeOldest(env: RootDatabase, dbs: StoreDbs, limit: number, removableThrough: RemovableThrough, beforeMs?: number): Promise<number> {
   const through = removableThrough();
   return env.transaction(() => {
     const range = { start: [MIN_MS], end: [beforeMs ?? MAX_MS], limit };
@@ -28,7 +28,7 @@ function removeOldest(env: RootDatabase, dbs: StoreDbs, limit: number, removable
 }
 
 /** O(1): LMDB keeps each database's entry count; idx_org_time has exactly one entry per record. */
-function recordCount(dbs: StoreDbs): number {
+export function recordCount(dbs: StoreDbs): number {
   return (dbs.orgTime.getStats() as { entryCount: number }).entryCount;
 }
 
