@@ -13,28 +13,33 @@ export type IndexedField = (typeof INDEXED_FIELDS)[number];
 export const MIN_MS = Number.MIN_SAFE_INTEGER;
 export const MAX_MS = Number.MAX_SAFE_INTEGER;
 
-/** Index entries hold no value: the key is the whole entry. */
-const EMPTY = Buffer.alloc(0);
+/** A posting's value (see postings.ts): positions flattened, [ms0, id0, ms1, id1, ...], ascending. */
+export type PostingValue = (number | string)[];
+export type PostingsDb = Database<PostingValue, Key>;
+
+/** Names of the postings databases (schema version 2); version 1 kept one entry per record in `idx_org_*`. */
+export const ORG_TIME_DB = 'post_org_time';
+export const fieldDbName = (field: IndexedField): string => `post_org_${field}`;
 
 /**
- * The sub-databases of one environment. Every key ends in [createdAtMs, id], so any index entry names its record.
- * `records` is keyed by [createdAtMs, id] and therefore doubles as the global time index.
+ * The sub-databases of one environment. `records` is keyed by [createdAtMs, id] and therefore doubles as the global
+ * time index; the organization indexes are postings (postings.ts) whose positions are those keys.
  */
 export interface StoreDbs {
   records: Database<AuditRecord, Key>;
-  orgTime: Database<Buffer, Key>;
-  byField: Record<IndexedField, Database<Buffer, Key>>;
+  orgTime: PostingsDb;
+  byField: Record<IndexedField, PostingsDb>;
   /** Commit log: seq -> [createdAtMs, id], in commit order (see CommitLog). */
   log: Database<Key[], number>;
   meta: Database<unknown, string>;
 }
 
 export function openDbs(env: RootDatabase): StoreDbs {
-  const index = (name: string) => env.openDB<Buffer, Key>({ name, encoding: 'binary' });
-  const byField = Object.fromEntries(INDEXED_FIELDS.map((field) => [field, index(`idx_org_${field}`)])) as StoreDbs['byField'];
+  const index = (name: string) => env.openDB<PostingValue, Key>({ name });
+  const byField = Object.fromEntries(INDEXED_FIELDS.map((field) => [field, index(fieldDbName(field))])) as StoreDbs['byField'];
   return {
     records: env.openDB<AuditRecord, Key>({ name: 'records', sharedStructuresKey: Symbol.for('structures') }),
-    orgTime: index('idx_org_time'),
+    orgTime: index(ORG_TIME_DB),
     byField,
     log: env.openDB<Key[], number>({ name: 'log' }),
     meta: env.openDB<unknown, string>({ name: 'meta' }),
@@ -60,35 +65,16 @@ export function recordKey(record: AuditRecord): Key[] {
   return [createdAtMs(record), record.id];
 }
 
-/** The record's [createdAtMs, id] from any index key. */
-export function positionOf(indexKey: Key[]): Key[] {
-  return indexKey.slice(-2);
+/** Puts the record and its commit-log entry; its index postings are written per batch (PostingsBuilder). */
+export function putRecord(dbs: StoreDbs, record: AuditRecord, ms = createdAtMs(record)): void {
+  dbs.records.put([ms, record.id], record);
+  if (record.seq !== undefined) dbs.log.put(record.seq, [ms, record.id]);
 }
 
-/** Puts or removes the record with every index entry; called inside one transaction or batch. */
-export function writeRecord(dbs: StoreDbs, record: AuditRecord): void {
-  const ms = createdAtMs(record);
-  const { id } = record;
-  const org = organizationOf(record);
-  dbs.records.put([ms, id], record);
-  if (record.seq !== undefined) dbs.log.put(record.seq, [ms, id]);
-  dbs.orgTime.put([org, ms, id], EMPTY);
-  for (const field of INDEXED_FIELDS) {
-    const value = indexedValue(record, field);
-    if (value !== null) dbs.byField[field].put([org, value, ms, id], EMPTY);
-  }
-}
-
+/** Removes the record and its commit-log entry; removeFromPostings takes its positions out of the indexes. */
 export function removeRecord(dbs: StoreDbs, record: AuditRecord): void {
-  const tail = recordKey(record);
-  const org = organizationOf(record);
-  dbs.records.removeSync(tail);
+  dbs.records.removeSync(recordKey(record));
   if (record.seq !== undefined) dbs.log.removeSync(record.seq);
-  dbs.orgTime.removeSync([org, ...tail]);
-  for (const field of INDEXED_FIELDS) {
-    const value = indexedValue(record, field);
-    if (value !== null) dbs.byField[field].removeSync([org, value, ...tail]);
-  }
 }
 
 /** The highest seq in the commit log, 0 when it is empty. Read inside the write transaction when assigning. */

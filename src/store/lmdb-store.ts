@@ -4,7 +4,9 @@ import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { AuditFilter, AuditStore, CommitLog, PageRequest } from './store.js';
 import { LmdbCommitLog } from './commit-log.js';
-import { createdAtMs, lastSeq, openDbs, writeRecord, type StoreDbs } from './indexes.js';
+import { createdAtMs, lastSeq, openDbs, putRecord, type StoreDbs } from './indexes.js';
+import { PostingsBuilder } from './postings.js';
+import { SCHEMA_KEY, migrateToPostings } from './migrate.js';
 import { iterateMatches, runQuery } from './query.js';
 import { RetentionTimer } from './retention.js';
 import { WriteQueue } from './write-queue.js';
@@ -13,8 +15,7 @@ import { MapSizeGuard } from './map-size.js';
 export { StoreFullError } from './map-size.js';
 
 /** Layout version written to `meta`; bump it (and add a migration) when keys or values change shape. */
-export const SCHEMA_VERSION = 1;
-const SCHEMA_KEY = 'schemaVersion';
+export const SCHEMA_VERSION = 2;
 const MIB = 1024 * 1024;
 
 export class SchemaVersionError extends Error {
@@ -45,7 +46,7 @@ export function openAuditStore(config: Config['store'], logger: Logger, options:
   let dbs: StoreDbs;
   try {
     dbs = openDbs(env);
-    checkSchemaVersion(env, dbs, config.path, readOnly);
+    checkSchemaVersion(env, dbs, config.path, readOnly, logger);
   } catch (error) {
     void env.close();
     throw error;
@@ -100,25 +101,36 @@ export function openAuditStore(config: Config['store'], logger: Logger, options:
   };
 }
 
-function checkSchemaVersion(env: RootDatabase, dbs: StoreDbs, path: string, readOnly: boolean): void {
+function checkSchemaVersion(env: RootDatabase, dbs: StoreDbs, path: string, readOnly: boolean, logger: Logger): void {
   const found = dbs.meta.get(SCHEMA_KEY);
-  if (typeof found === 'number' && found > SCHEMA_VERSION) throw new SchemaVersionError(path, found);
-  if (found !== undefined && typeof found !== 'number') throw new SchemaVersionError(path, found);
-  if (found === undefined && !readOnly) env.transactionSync(() => dbs.meta.putSync(SCHEMA_KEY, SCHEMA_VERSION));
+  if (found !== undefined && (typeof found !== 'number' || found > SCHEMA_VERSION)) throw new SchemaVersionError(path, found);
+  if (found === undefined && !readOnly) env.transactionSync(() => {
+    if (dbs.meta.get(SCHEMA_KEY) === undefined) dbs.meta.putSync(SCHEMA_KEY, SCHEMA_VERSION);
+  });
+  if (found !== 1) return;
+  if (readOnly) throw new Error(`audit store at ${path} has schema version 1; open it read-write once (audit-proxy serve) to migrate it to ${SCHEMA_VERSION}`);
+  const started = performance.now();
+  const records = migrateToPostings(env, dbs);
+  logger.info({ path, records, ms: Math.round(performance.now() - started) }, 'audit store migrated from schema version 1 to 2 (index postings)');
 }
 
 /**
- * Records, their index entries and their commit-log entries go into one write transaction: visible together or not
+ * Records, their index postings and their commit-log entries go into one write transaction: visible together or not
  * at all. Sequence numbers are taken inside it, under LMDB's writer lock, so they are one sequence across processes.
  */
 async function writeBatch(env: RootDatabase, dbs: StoreDbs, batch: AuditRecord[], guard: MapSizeGuard): Promise<void> {
   await guard.check(batch.length);
   await env.transaction(() => {
     let seq = lastSeq(dbs);
+    const tag = seq + 1;
+    const postings = new PostingsBuilder(dbs);
     for (const record of batch) {
       record.seq = ++seq;
-      writeRecord(dbs, record);
+      const ms = createdAtMs(record);
+      putRecord(dbs, record, ms);
+      postings.add(record, ms);
     }
+    postings.write(tag);
   });
 }
 

@@ -1,12 +1,14 @@
-import type { RootDatabase } from 'lmdb';
+import type { Key, RootDatabase } from 'lmdb';
 import type { AuditRecord } from '../audit/record.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { MAX_MS, MIN_MS, removeRecord, type StoreDbs } from './indexes.js';
+import { removeFromPostings } from './postings.js';
 
 type RetentionConfig = Config['store']['retention'];
 
 const DAY_MS = 86_400_000;
+const STRUCTURES_KEY = Symbol.for('structures');
 
 /** The highest seq retention may remove (records a pinning follower has not passed stay). */
 export type RemovableThrough = () => number;
@@ -23,13 +25,15 @@ export function removeOldest(env: RootDatabase, dbs: StoreDbs, limit: number, re
     const kept = oldest.findIndex((record) => record.seq !== undefined && record.seq > through);
     const removable = kept === -1 ? oldest : oldest.slice(0, kept);
     for (const record of removable) removeRecord(dbs, record);
+    removeFromPostings(dbs, removable);
     return removable.length;
   });
 }
 
-/** O(1): LMDB keeps each database's entry count; idx_org_time has exactly one entry per record. */
+/** O(1): LMDB keeps each database's entry count; `records` holds one per record plus its shared structures. */
 export function recordCount(dbs: StoreDbs): number {
-  return (dbs.orgTime.getStats() as { entryCount: number }).entryCount;
+  const entries = (dbs.records.getStats() as { entryCount: number }).entryCount;
+  return dbs.records.get(STRUCTURES_KEY as unknown as Key) === undefined ? entries : entries - 1;
 }
 
 /** One pruning pass: by age, then by count, in transactions of at most batchSize records. */
