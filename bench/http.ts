@@ -60,6 +60,9 @@ function contenderSpecs(nginxBinary: string | null): ContenderSpec[] {
     auditProxy('audit-proxy on --auto', { record: true, logRequests: false, workers: 'auto' }),
   ];
   if (nginxBinary) specs.unshift(nginx(nginxBinary, 1), nginx(nginxBinary, 'auto'));
+  // Another build's CLI (BENCH_BASELINE=/other/checkout/dist/src/cli.js) beside this one: before/after in one run.
+  const baseline = process.env.BENCH_BASELINE;
+  if (baseline) specs.push(auditProxy('baseline on', { record: true, logRequests: false, workers: 1, cli: baseline }));
   return specs;
 }
 

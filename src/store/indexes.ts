@@ -17,6 +17,10 @@ export const MAX_MS = Number.MAX_SAFE_INTEGER;
 export type PostingValue = (number | string)[];
 export type PostingsDb = Database<PostingValue, Key>;
 
+/** A commit-log batch's value: [ms, id] per seq, flattened; [null, null] where the record was removed. */
+export type LogSlots = (number | string | null)[];
+export const LOG_DB = 'log_batches';
+
 /** Names of the postings databases (schema version 2); version 1 kept one entry per record in `idx_org_*`. */
 export const ORG_TIME_DB = 'post_org_time';
 export const fieldDbName = (field: IndexedField): string => `post_org_${field}`;
@@ -29,8 +33,8 @@ export interface StoreDbs {
   records: Database<AuditRecord, Key>;
   orgTime: PostingsDb;
   byField: Record<IndexedField, PostingsDb>;
-  /** Commit log: seq -> [createdAtMs, id], in commit order (see CommitLog). */
-  log: Database<Key[], number>;
+  /** Commit log, one entry per write batch: first seq -> its records' [createdAtMs, id] in seq order (log-batches.ts). */
+  log: Database<LogSlots, number>;
   meta: Database<unknown, string>;
 }
 
@@ -41,7 +45,7 @@ export function openDbs(env: RootDatabase): StoreDbs {
     records: env.openDB<AuditRecord, Key>({ name: 'records', sharedStructuresKey: Symbol.for('structures') }),
     orgTime: index(ORG_TIME_DB),
     byField,
-    log: env.openDB<Key[], number>({ name: 'log' }),
+    log: env.openDB<LogSlots, number>({ name: LOG_DB }),
     meta: env.openDB<unknown, string>({ name: 'meta' }),
   };
 }
@@ -65,20 +69,7 @@ export function recordKey(record: AuditRecord): Key[] {
   return [createdAtMs(record), record.id];
 }
 
-/** Puts the record and its commit-log entry; its index postings are written per batch (PostingsBuilder). */
-export function putRecord(dbs: StoreDbs, record: AuditRecord, ms = createdAtMs(record)): void {
-  dbs.records.put([ms, record.id], record);
-  if (record.seq !== undefined) dbs.log.put(record.seq, [ms, record.id]);
-}
-
-/** Removes the record and its commit-log entry; removeFromPostings takes its positions out of the indexes. */
+/** Removes the record; removeFromPostings and removeFromLog take it out of the indexes and the commit log. */
 export function removeRecord(dbs: StoreDbs, record: AuditRecord): void {
   dbs.records.removeSync(recordKey(record));
-  if (record.seq !== undefined) dbs.log.removeSync(record.seq);
-}
-
-/** The highest seq in the commit log, 0 when it is empty. Read inside the write transaction when assigning. */
-export function lastSeq(dbs: StoreDbs): number {
-  for (const seq of dbs.log.getKeys({ reverse: true, limit: 1 })) return seq as number;
-  return 0;
 }

@@ -4,9 +4,10 @@ import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { AuditFilter, AuditStore, CommitLog, PageRequest } from './store.js';
 import { LmdbCommitLog } from './commit-log.js';
-import { createdAtMs, lastSeq, openDbs, putRecord, type StoreDbs } from './indexes.js';
+import { createdAtMs, openDbs, type LogSlots, type StoreDbs } from './indexes.js';
+import { lastSeq } from './log-batches.js';
 import { PostingsBuilder } from './postings.js';
-import { SCHEMA_KEY, migrateToPostings } from './migrate.js';
+import { SCHEMA_KEY, migrateToV2 } from './migrate.js';
 import { iterateMatches, runQuery } from './query.js';
 import { RetentionTimer } from './retention.js';
 import { WriteQueue } from './write-queue.js';
@@ -110,8 +111,8 @@ function checkSchemaVersion(env: RootDatabase, dbs: StoreDbs, path: string, read
   if (found !== 1) return;
   if (readOnly) throw new Error(`audit store at ${path} has schema version 1; open it read-write once (audit-proxy serve) to migrate it to ${SCHEMA_VERSION}`);
   const started = performance.now();
-  const records = migrateToPostings(env, dbs);
-  logger.info({ path, records, ms: Math.round(performance.now() - started) }, 'audit store migrated from schema version 1 to 2 (index postings)');
+  const records = migrateToV2(env, dbs);
+  logger.info({ path, records, ms: Math.round(performance.now() - started) }, 'audit store migrated from schema version 1 to 2 (index postings, batched commit log)');
 }
 
 /**
@@ -122,15 +123,18 @@ async function writeBatch(env: RootDatabase, dbs: StoreDbs, batch: AuditRecord[]
   await guard.check(batch.length);
   await env.transaction(() => {
     let seq = lastSeq(dbs);
-    const tag = seq + 1;
+    const first = seq + 1;
     const postings = new PostingsBuilder(dbs);
+    const slots: LogSlots = [];
     for (const record of batch) {
       record.seq = ++seq;
       const ms = createdAtMs(record);
-      putRecord(dbs, record, ms);
+      dbs.records.put([ms, record.id], record);
+      slots.push(ms, record.id);
       postings.add(record, ms);
     }
-    postings.write(tag);
+    dbs.log.put(first, slots);
+    postings.write(first);
   });
 }
 

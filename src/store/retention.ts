@@ -4,6 +4,7 @@ import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { MAX_MS, MIN_MS, removeRecord, type StoreDbs } from './indexes.js';
 import { removeFromPostings } from './postings.js';
+import { removeFromLog } from './log-batches.js';
 
 type RetentionConfig = Config['store']['retention'];
 
@@ -26,6 +27,7 @@ export function removeOldest(env: RootDatabase, dbs: StoreDbs, limit: number, re
     const removable = kept === -1 ? oldest : oldest.slice(0, kept);
     for (const record of removable) removeRecord(dbs, record);
     removeFromPostings(dbs, removable);
+    removeFromLog(dbs, removable);
     return removable.length;
   });
 }

@@ -29,7 +29,7 @@ t.test('opening a version 1 store migrates it: every query answers as before, re
 
   const { logger, lines } = capturingLogger();
   const store = openAuditStore(storeConfig(path, { retention: { maxAgeDays: 0 } }), logger);
-  t.match(lines.find((l) => l.msg === 'audit store migrated from schema version 1 to 2 (index postings)'), { records: 40 });
+  t.match(lines.find((l) => l.msg === 'audit store migrated from schema version 1 to 2 (index postings, batched commit log)'), { records: 40 });
   const records = stored();
   t.same((await store.query({}, { limit: 100 })).items, newestFirst(records), 'every record, newest first, unchanged');
   const byOrg = (org: string) => newestFirst(records.filter((r) => r.organizationId === org));
@@ -56,9 +56,9 @@ t.test('opening a version 1 store migrates it: every query answers as before, re
   const env = open({ path, noSubdir: false, maxDbs: 32, readOnly: true });
   const meta = env.openDB({ name: 'meta' });
   t.equal(meta.get('schemaVersion'), SCHEMA_VERSION);
-  t.equal(meta.get('migration:postings'), undefined, 'no migration progress is left behind');
+  t.equal(meta.get('migration:v2'), undefined, 'no migration progress is left behind');
   const names = Array.from(env.getKeys(), String);
-  t.notOk(names.some((name) => name.startsWith('idx_org_')), 'version 1 index databases are dropped');
+  t.notOk(names.some((name) => name.startsWith('idx_org_') || name === 'log'), 'version 1 index and log databases are dropped');
   await env.close();
   t.same((await checkConsistency(path)).problems, [], 'every record sits in exactly its postings');
 
@@ -85,7 +85,7 @@ t.test('a migration interrupted after some chunks resumes where it stopped', asy
     for (const record of records.slice(0, 10)) postings.add(record);
     postings.write(-1);
     const last = records[9]!;
-    dbs.meta.put('migration:postings', [Date.parse(last.createdAt), last.id, 1]);
+    dbs.meta.put('migration:v2', { postings: [Date.parse(last.createdAt), last.id, 1], logSeq: 0 });
   });
   await env.close();
   const store = openAuditStore(storeConfig(path, { retention: { maxAgeDays: 0 } }), capturingLogger().logger);
