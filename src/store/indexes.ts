@@ -13,12 +13,9 @@ export type IndexedField = (typeof INDEXED_FIELDS)[number];
 export const MIN_MS = Number.MIN_SAFE_INTEGER;
 export const MAX_MS = Number.MAX_SAFE_INTEGER;
 
-/** A posting's value (see postings.ts): positions flattened, [ms0, id0, ms1, id1, ...], ascending. */
-export type PostingValue = (number | string)[];
-export type PostingsDb = Database<PostingValue, Key>;
+/** A posting's value (see postings.ts): its positions ascending, packed by positions.ts. */
+export type PostingsDb = Database<Buffer, Key>;
 
-/** A commit-log batch's value: [ms, id] per seq, flattened; [null, null] where the record was removed. */
-export type LogSlots = (number | string | null)[];
 export const LOG_DB = 'log_batches';
 
 /** Names of the postings databases (schema version 2); version 1 kept one entry per record in `idx_org_*`. */
@@ -33,19 +30,19 @@ export interface StoreDbs {
   records: Database<AuditRecord, Key>;
   orgTime: PostingsDb;
   byField: Record<IndexedField, PostingsDb>;
-  /** Commit log, one entry per write batch: first seq -> its records' [createdAtMs, id] in seq order (log-batches.ts). */
-  log: Database<LogSlots, number>;
+  /** Commit log, one entry per write batch: first seq -> its records' positions in seq order (log-batches.ts). */
+  log: Database<Buffer, number>;
   meta: Database<unknown, string>;
 }
 
 export function openDbs(env: RootDatabase): StoreDbs {
-  const index = (name: string) => env.openDB<PostingValue, Key>({ name });
+  const index = (name: string) => env.openDB<Buffer, Key>({ name, encoding: 'binary' });
   const byField = Object.fromEntries(INDEXED_FIELDS.map((field) => [field, index(fieldDbName(field))])) as StoreDbs['byField'];
   return {
     records: env.openDB<AuditRecord, Key>({ name: 'records', sharedStructuresKey: Symbol.for('structures') }),
     orgTime: index(ORG_TIME_DB),
     byField,
-    log: env.openDB<LogSlots, number>({ name: LOG_DB }),
+    log: env.openDB<Buffer, number>({ name: LOG_DB, encoding: 'binary' }),
     meta: env.openDB<unknown, string>({ name: 'meta' }),
   };
 }

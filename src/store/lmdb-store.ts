@@ -4,7 +4,9 @@ import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { AuditFilter, AuditStore, CommitLog, PageRequest } from './store.js';
 import { LmdbCommitLog } from './commit-log.js';
-import { createdAtMs, openDbs, type LogSlots, type StoreDbs } from './indexes.js';
+import { createdAtMs, openDbs, type StoreDbs } from './indexes.js';
+import { encodePositions } from './positions.js';
+import type { Position } from './cursor.js';
 import { lastSeq } from './log-batches.js';
 import { PostingsBuilder } from './postings.js';
 import { SCHEMA_KEY, migrateToV2 } from './migrate.js';
@@ -125,15 +127,15 @@ async function writeBatch(env: RootDatabase, dbs: StoreDbs, batch: AuditRecord[]
     let seq = lastSeq(dbs);
     const first = seq + 1;
     const postings = new PostingsBuilder(dbs);
-    const slots: LogSlots = [];
+    const slots: Position[] = [];
     for (const record of batch) {
       record.seq = ++seq;
       const ms = createdAtMs(record);
       dbs.records.put([ms, record.id], record);
-      slots.push(ms, record.id);
+      slots.push({ ms, id: record.id });
       postings.add(record, ms);
     }
-    dbs.log.put(first, slots);
+    dbs.log.put(first, encodePositions(slots));
     postings.write(first);
   });
 }

@@ -1,9 +1,10 @@
 import type { AuditRecord } from '../audit/record.js';
-import type { LogSlots, StoreDbs } from './indexes.js';
+import type { StoreDbs } from './indexes.js';
+import { decodePositions, encodePositions, slotCount } from './positions.js';
 
 /**
  * The commit log as one entry per write batch: key = the batch's first seq, value = [ms, id] of each of its records
- * in seq order, flattened. A removed record leaves [null, null] so the seqs after it keep their slots; the newest
+ * in seq order (positions.ts). A removed record leaves an empty slot so the seqs after it keep theirs; the newest
  * entry is never deleted, so the sequence never goes back.
  */
 export interface LogPosition {
@@ -14,7 +15,7 @@ export interface LogPosition {
 
 /** The highest seq ever committed, 0 for an empty store. Read inside the write transaction when assigning. */
 export function lastSeq(dbs: StoreDbs): number {
-  for (const { key, value } of dbs.log.getRange({ reverse: true, limit: 1 })) return (key as number) + value.length / 2 - 1;
+  for (const { key, value } of dbs.log.getRange({ reverse: true, limit: 1 })) return (key as number) + slotCount(value) - 1;
   return 0;
 }
 
@@ -29,10 +30,12 @@ export function logPositions(dbs: StoreDbs, afterSeq: number, limit: number): Lo
   const first = afterSeq + 1;
   const out: LogPosition[] = [];
   for (const { key, value } of dbs.log.getRange({ start: batchKeyOf(dbs, first) ?? first })) {
-    for (let i = 0; i < value.length; i += 2) {
-      const seq = (key as number) + i / 2;
-      if (seq < first || value[i] === null) continue;
-      out.push({ seq, ms: value[i] as number, id: value[i + 1] as string });
+    const slots = decodePositions(value);
+    for (let i = 0; i < slots.length; i++) {
+      const seq = (key as number) + i;
+      const slot = slots[i];
+      if (seq < first || !slot) continue;
+      out.push({ seq, ms: slot.ms, id: slot.id });
       if (out.length >= limit) return out;
     }
   }
@@ -52,10 +55,12 @@ export function removeFromLog(dbs: StoreDbs, records: AuditRecord[]): void {
   }
   const newest = lastBatchKey(dbs);
   for (const [key, seqs] of byBatch) {
-    const slots: LogSlots = [...(dbs.log.get(key) ?? [])];
-    for (const seq of seqs) slots.fill(null, (seq - key) * 2, (seq - key) * 2 + 2);
+    const stored = dbs.log.get(key);
+    if (!stored) continue;
+    const slots = decodePositions(stored);
+    for (const seq of seqs) slots[seq - key] = null;
     if (slots.every((slot) => slot === null) && key !== newest) dbs.log.removeSync(key);
-    else dbs.log.putSync(key, slots);
+    else dbs.log.putSync(key, encodePositions(slots));
   }
 }
 

@@ -1,7 +1,9 @@
 import type { Key, RootDatabase } from 'lmdb';
 import type { AuditRecord } from '../audit/record.js';
-import { INDEXED_FIELDS, MAX_MS, MIN_MS, createdAtMs, type LogSlots, type StoreDbs } from './indexes.js';
+import { INDEXED_FIELDS, MAX_MS, MIN_MS, createdAtMs, type StoreDbs } from './indexes.js';
 import { PostingsBuilder } from './postings.js';
+import { encodePositions } from './positions.js';
+import type { Position } from './cursor.js';
 
 export const SCHEMA_KEY = 'schemaVersion';
 /** How far a migration has got (see Progress). */
@@ -67,13 +69,13 @@ function migrateLogChunk(env: RootDatabase, dbs: StoreDbs, progress: Progress): 
   const entries = Array.from(v1Log.getRange({ start: progress.logSeq + 1, limit: CHUNK }));
   if (entries.length === 0) return -1;
   const first = entries[0]!.key as number;
-  const slots: LogSlots = [];
+  const slots: (Position | null)[] = [];
   for (const { key, value } of entries) {
     // Seqs pruned under version 1 keep their (empty) slots, so every later seq stays where it was.
-    while (first + slots.length / 2 < (key as number)) slots.push(null, null);
-    slots.push(value[0] as number, value[1] as string);
+    while (first + slots.length < (key as number)) slots.push(null);
+    slots.push({ ms: value[0] as number, id: value[1] as string });
   }
-  dbs.log.putSync(first, slots);
+  dbs.log.putSync(first, encodePositions(slots));
   progress.logSeq = entries[entries.length - 1]!.key as number;
   return 0;
 }

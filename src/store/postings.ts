@@ -1,7 +1,8 @@
 import type { Key } from 'lmdb';
 import type { AuditRecord } from '../audit/record.js';
-import { INDEXED_FIELDS, createdAtMs, indexedValue, organizationOf, type PostingValue, type PostingsDb, type StoreDbs } from './indexes.js';
+import { INDEXED_FIELDS, createdAtMs, indexedValue, organizationOf, type PostingsDb, type StoreDbs } from './indexes.js';
 import type { Position } from './cursor.js';
+import { decodePositions, encodePositions, slotCount } from './positions.js';
 
 /**
  * Index postings: instead of one LMDB entry per record and index, each write batch puts one entry per index key
@@ -30,7 +31,7 @@ export function postingPrefixes(dbs: StoreDbs, record: AuditRecord): [PostingsDb
 interface Pending {
   db: PostingsDb;
   key: Key[];
-  positions: PostingValue;
+  positions: Position[];
 }
 
 /** Gathers the postings of one batch; `write` puts them inside the batch's transaction. */
@@ -53,7 +54,7 @@ export class PostingsBuilder {
   write(tag: number): void {
     for (const { db, key, positions } of this.pending.values()) {
       key.push(tag);
-      db.put(key, sortPositions(positions));
+      db.put(key, encodePositions(sortPositions(positions)));
     }
     this.pending.clear();
   }
@@ -65,23 +66,16 @@ export class PostingsBuilder {
       entry = { db, key: value === null ? [org, bucket] : [org, value, bucket], positions: [] };
       this.pending.set(mapKey, entry);
     }
-    entry.positions.push(ms, id);
+    entry.positions.push({ ms, id });
   }
 }
 
-/** Sorts flattened positions ascending by (ms, id); batches arrive nearly sorted, so this is usually a check. */
-function sortPositions(flat: PostingValue): PostingValue {
-  let sorted = true;
-  for (let i = 2; i < flat.length && sorted; i += 2) sorted = compareAt(flat, i - 2, flat, i) <= 0;
-  if (sorted) return flat;
-  const pairs: Position[] = [];
-  for (let i = 0; i < flat.length; i += 2) pairs.push({ ms: flat[i] as number, id: flat[i + 1] as string });
-  pairs.sort(comparePositions);
-  return pairs.flatMap((p) => [p.ms, p.id]);
-}
-
-function compareAt(a: PostingValue, i: number, b: PostingValue, j: number): number {
-  return comparePositions({ ms: a[i] as number, id: a[i + 1] as string }, { ms: b[j] as number, id: b[j + 1] as string });
+/** Sorts positions ascending by (ms, id); batches arrive nearly sorted, so this is usually a check. */
+function sortPositions(positions: Position[]): Position[] {
+  for (let i = 1; i < positions.length; i++) {
+    if (comparePositions(positions[i - 1]!, positions[i]!) > 0) return positions.sort(comparePositions);
+  }
+  return positions;
 }
 
 export function comparePositions(a: Position, b: Position): number {
@@ -103,11 +97,11 @@ export function removeFromPostings(dbs: StoreDbs, records: AuditRecord[]): void 
   }
   for (const { db, prefix, bucket, ids } of groups.values()) {
     for (const { key, value } of db.getRange({ start: [...prefix, bucket], end: [...prefix, bucket + 1] })) {
-      const kept: PostingValue = [];
-      for (let i = 0; i < value.length; i += 2) if (!ids.has(value[i + 1] as string)) kept.push(value[i]!, value[i + 1]!);
-      if (kept.length === value.length) continue;
+      const all = decodePositions(value) as Position[];
+      const kept = all.filter((position) => !ids.has(position.id));
+      if (kept.length === all.length) continue;
       if (kept.length === 0) db.removeSync(key);
-      else db.putSync(key, kept);
+      else db.putSync(key, encodePositions(kept));
     }
   }
 }
@@ -131,7 +125,7 @@ export function* scanPostings(db: PostingsDb, prefix: Key[], range: MsRange, aft
   let start: Key[] = [...prefix, bucketOf(upperMs) + 1];
   let exclusiveStart = false;
   let bucket: number | null = null;
-  let gathered: PostingValue[] = [];
+  let gathered: Buffer[] = [];
   for (;;) {
     const entries = Array.from(db.getRange({ start, end: lower, reverse: true, exclusiveStart, limit: CHUNK }));
     for (const { key, value } of entries) {
@@ -149,11 +143,10 @@ export function* scanPostings(db: PostingsDb, prefix: Key[], range: MsRange, aft
 }
 
 /** One bucket's positions from all its postings, newest first, within the range and before `after`. */
-function bucketPositions(postings: PostingValue[], range: MsRange, after: Position | undefined): Position[] {
+function bucketPositions(postings: Buffer[], range: MsRange, after: Position | undefined): Position[] {
   const out: Position[] = [];
   for (const value of postings) {
-    for (let i = 0; i < value.length; i += 2) {
-      const position = { ms: value[i] as number, id: value[i + 1] as string };
+    for (const position of decodePositions(value) as Position[]) {
       if (position.ms < range.fromMs || position.ms > range.toMs) continue;
       if (after && comparePositions(position, after) >= 0) continue;
       out.push(position);
@@ -170,13 +163,10 @@ export function countPostings(db: PostingsDb, prefix: Key[], range: MsRange): nu
   for (const { key, value } of db.getRange({ start: [...prefix, fromBucket], end: [...prefix, toBucket + 1] })) {
     const bucket = (key as Key[])[prefix.length] as number;
     if (bucket > fromBucket && bucket < toBucket) {
-      count += value.length / 2;
+      count += slotCount(value);
       continue;
     }
-    for (let i = 0; i < value.length; i += 2) {
-      const ms = value[i] as number;
-      if (ms >= range.fromMs && ms <= range.toMs) count++;
-    }
+    for (const position of decodePositions(value) as Position[]) if (position.ms >= range.fromMs && position.ms <= range.toMs) count++;
   }
   return count;
 }
