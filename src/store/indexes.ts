@@ -16,11 +16,11 @@ export const MAX_MS = Number.MAX_SAFE_INTEGER;
 /** A posting's value (see postings.ts): its positions ascending, packed by positions.ts. */
 export type PostingsDb = Database<Buffer, Key>;
 
-export const LOG_DB = 'log_batches';
+const LOG_DB = 'log_batches';
 
 /** Names of the postings databases (schema version 2); version 1 kept one entry per record in `idx_org_*`. */
-export const ORG_TIME_DB = 'post_org_time';
-export const fieldDbName = (field: IndexedField): string => `post_org_${field}`;
+const ORG_TIME_DB = 'post_org_time';
+const fieldDbName = (field: IndexedField): string => `post_org_${field}`;
 
 /**
  * The sub-databases of one environment. `records` is keyed by [createdAtMs, id] and therefore doubles as the global

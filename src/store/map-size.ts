@@ -100,7 +100,7 @@ interface DbStats {
 }
 
 /** Bytes in the pages the store's databases use now; pages freed by pruning or eviction count as room again. */
-export function liveBytes(dbs: StoreDbs): number {
+function liveBytes(dbs: StoreDbs): number {
   const all = [dbs.records, dbs.orgTime, dbs.log, dbs.meta, ...Object.values(dbs.byField)];
   let bytes = 0;
   for (const db of all) {
