@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { auditProxy, httpProxy3, nginx, startContender, startUpstream, type ContenderSpec, type Running } from './lib/contenders.js';
+import { auditProxy, httpProxy3, nginx, undiciLimit, startContender, startUpstream, type ContenderSpec, type Running } from './lib/contenders.js';
 import { cpuMs, setAffinity } from './lib/processes.js';
 import { ensureTool } from './lib/install.js';
 import { wrk, writePostScript, type WrkResult } from './lib/wrk.js';
@@ -50,6 +50,7 @@ export interface HttpBenchOutput {
 
 function contenderSpecs(nginxBinary: string | null): ContenderSpec[] {
   const specs = [
+    undiciLimit(),
     httpProxy3(),
     auditProxy('audit-proxy off', { record: false, logRequests: false, workers: 1 }),
     auditProxy('audit-proxy on', { record: true, logRequests: false, workers: 1 }),
@@ -59,6 +60,9 @@ function contenderSpecs(nginxBinary: string | null): ContenderSpec[] {
     auditProxy('audit-proxy on --auto', { record: true, logRequests: false, workers: 'auto' }),
   ];
   if (nginxBinary) specs.unshift(nginx(nginxBinary, 1), nginx(nginxBinary, 'auto'));
+  // Another build's CLI (BENCH_BASELINE=/other/checkout/dist/src/cli.js) beside this one: before/after in one run.
+  const baseline = process.env.BENCH_BASELINE;
+  if (baseline) specs.push(auditProxy('baseline on', { record: true, logRequests: false, workers: 1, cli: baseline }));
   return specs;
 }
 

@@ -95,14 +95,14 @@ export async function runStoreBench({ records, quick = false }: StoreBenchOption
 }
 
 const TARGETS: Record<string, string> = {
-  ingestPerSec: '>= 200000 records/s',
-  firstPageOrgP99Ms: '<= 5 ms',
-  firstPageOrgApiKeyP99Ms: '<= 5 ms',
-  firstPageOrgServiceAccountP99Ms: '<= 5 ms',
-  cursorPage10kDeepP99Ms: '<= 10 ms',
+  ingestPerSec: '>= 300000 records/s',
+  firstPageOrgP99Ms: '<= 3 ms',
+  firstPageOrgApiKeyP99Ms: '<= 3 ms',
+  firstPageOrgServiceAccountP99Ms: '<= 3 ms',
+  cursorPage10kDeepP99Ms: '<= 3 ms',
   totalCountOrgP99Ms: '<= 20 ms',
   totalCountOrgApiKeyP99Ms: '<= 20 ms',
-  bytesOnDiskPerRecord: '(reported)',
+  bytesOnDiskPerRecord: '<= 400',
 };
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -53,6 +53,7 @@ export class ProxyMetrics {
     gauge('audit_proxy_store_queue_capacity', 'Most records that may wait.', () => store.health().queueCapacity);
     gauge('audit_proxy_store_written_total', 'Records committed by this worker.', () => store.health().written);
     gauge('audit_proxy_store_dropped_total', 'Records that could not be stored (onFailure: open).', () => store.health().dropped);
+    gauge('audit_proxy_store_evicted_total', 'Records evicted (oldest first) to stay below store.mapSizeMb.', () => store.health().evicted ?? 0);
     gauge('audit_proxy_store_healthy', '1 when the store accepts records.', () => (store.accepting() ? 1 : 0));
   }
 }

@@ -23,7 +23,7 @@ export interface Running {
 }
 
 /** audit-proxy through its CLI: recording and request logging switched by environment, logs to a file. */
-export function auditProxy(name: string, opts: { record: boolean; logRequests: boolean; workers: number | 'auto' }): ContenderSpec {
+export function auditProxy(name: string, opts: { record: boolean; logRequests: boolean; workers: number | 'auto'; cli?: string }): ContenderSpec {
   return {
     name,
     workers: opts.workers,
@@ -33,7 +33,7 @@ export function auditProxy(name: string, opts: { record: boolean; logRequests: b
         AUDIT_PROXY__STORE__ENABLED: String(opts.record),
         AUDIT_PROXY__LOG__REQUESTS: String(opts.logRequests),
       };
-      const args = [CLI, 'serve', '--upstream', `http://127.0.0.1:${upstreamPort}`, '--port', String(port),
+      const args = [opts.cli ?? CLI, 'serve', '--upstream', `http://127.0.0.1:${upstreamPort}`, '--port', String(port),
         '--host', '127.0.0.1', '--data-dir', join(dir, 'store'), '--workers', String(opts.workers)];
       const [command, argv] = pinned(opts.workers === 1 ? cpus : null, process.execPath, args);
       const log = openSync(join(dir, 'proxy.log'), 'a');
@@ -48,6 +48,19 @@ export function httpProxy3(): ContenderSpec {
     workers: 1,
     start(port, upstreamPort, _dir, cpus) {
       const script = join(DIST, 'bench/contenders/http-proxy-3.js');
+      const [command, argv] = pinned(cpus, process.execPath, [script, String(port), `http://127.0.0.1:${upstreamPort}`]);
+      return startServer(command, argv, port);
+    },
+  };
+}
+
+/** The bare undici Pool.stream forwarder: the "limit" row (what forwarding in Node costs with nothing else). */
+export function undiciLimit(): ContenderSpec {
+  return {
+    name: 'limit (undici)',
+    workers: 1,
+    start(port, upstreamPort, _dir, cpus) {
+      const script = join(DIST, 'bench/contenders/undici.js');
       const [command, argv] = pinned(cpus, process.execPath, [script, String(port), `http://127.0.0.1:${upstreamPort}`]);
       return startServer(command, argv, port);
     },

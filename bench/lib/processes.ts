@@ -27,7 +27,7 @@ export function hasCommand(name: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0;
 }
 
-/** Starts a server process and resolves once its port accepts connections (or rejects after 15 s). */
+/** Starts a server process and resolves once its port accepts connections (or rejects after 60 s: a loaded machine starts slowly). */
 export async function startServer(command: string, args: string[], port: number, options: SpawnOptions = {}): Promise<Started> {
   const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'inherit'], ...options });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -47,13 +47,13 @@ export async function startServer(command: string, args: string[], port: number,
 }
 
 async function waitForPort(port: number, child: ChildProcess): Promise<void> {
-  const deadline = Date.now() + 15_000;
+  const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`${child.spawnfile} exited with ${child.exitCode} before listening`);
     if (await accepts(port)) return;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  throw new Error(`nothing listened on ${port} within 15 s`);
+  throw new Error(`nothing listened on ${port} within 60 s`);
 }
 
 function accepts(port: number): Promise<boolean> {

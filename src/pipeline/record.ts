@@ -10,6 +10,7 @@ import { firstValue } from './headers.js';
 /** Turns a finished request's context into its AuditRecord: masked, redacted, classified. */
 export class RecordBuilder {
   private readonly masked: ReadonlySet<string>;
+  private readonly maxHeaderBytes: number;
   readonly redactor: BodyRedactor;
 
   constructor(config: Config, private readonly routes: RouteClassifier, private readonly upstream: string) {
@@ -19,6 +20,7 @@ export class RecordBuilder {
       ...config.capture.maskHeaders.map((h) => h.toLowerCase()),
     ]);
     this.redactor = new BodyRedactor(config.capture.redactKeys);
+    this.maxHeaderBytes = config.capture.maxHeaderBytes;
   }
 
   build(ctx: RequestContext): AuditRecord {
@@ -54,7 +56,7 @@ export class RecordBuilder {
       workspaceId: principal.workspaceId,
       authError: principal.authError,
       ...(principal.otherCredentials?.length ? { otherCredentials: [...principal.otherCredentials] } : {}),
-      requestHeaders: maskHeaders(req.headers, this.masked),
+      requestHeaders: capHeaders(maskHeaders(req.headers, this.masked), this.maxHeaderBytes),
       requestBody: ctx.requestBody ? this.redactor.redact(ctx.requestBody.text(), contentType) : null,
       requestBodyTruncated: ctx.requestBody?.truncated ?? false,
       responseBody: ctx.responseBody
@@ -76,6 +78,31 @@ export function parseQuery(search: string): Record<string, string | string[]> {
     else out[key] = [prior, value];
   }
   return out;
+}
+
+/** Where a record says which headers were left out for capture.maxHeaderBytes. */
+export const OMITTED_HEADERS_KEY = 'x-audit-proxy-omitted-headers';
+
+/**
+ * The headers in arrival order up to maxBytes (names and values), so a client cannot make every record it causes
+ * carry tens of KiB of headers; what is left out is counted under OMITTED_HEADERS_KEY.
+ */
+export function capHeaders(headers: Record<string, string>, maxBytes: number): Record<string, string> {
+  let total = 0;
+  for (const name in headers) total += name.length + headers[name]!.length;
+  if (total <= maxBytes) return headers;
+  const kept: Record<string, string> = {};
+  let used = 0;
+  let omitted = 0;
+  for (const name in headers) {
+    const size = name.length + headers[name]!.length;
+    if (omitted === 0 && used + size <= maxBytes) {
+      kept[name] = headers[name]!;
+      used += size;
+    } else omitted++;
+  }
+  kept[OMITTED_HEADERS_KEY] = `${omitted} headers, ${total - used} bytes over capture.maxHeaderBytes`;
+  return kept;
 }
 
 function round3(ms: number): number {

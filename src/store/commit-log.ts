@@ -1,11 +1,12 @@
 import type { Key } from 'lmdb';
 import type { AuditRecord } from '../audit/record.js';
 import type { CommitLog, LogEntry } from './store.js';
-import { lastSeq, type StoreDbs } from './indexes.js';
+import type { StoreDbs } from './indexes.js';
+import { lastSeq, logPositions } from './log-batches.js';
 
 const POSITION_PREFIX = 'position:';
 
-/** The CommitLog of one LMDB store: the `log` database read in seq order, follower positions in `meta`. */
+/** The CommitLog of one LMDB store: the batched log read in seq order, follower positions in `meta`. */
 export class LmdbCommitLog implements CommitLog {
   private readonly pinned = new Set<string>();
 
@@ -13,18 +14,17 @@ export class LmdbCommitLog implements CommitLog {
 
   readLog(afterSeq: number, limit: number): LogEntry[] {
     const entries: LogEntry[] = [];
-    for (const { key, value } of this.dbs.log.getRange({ start: afterSeq + 1, limit })) {
-      const [createdAtMs, id] = value as [number, string];
-      const bytes = this.dbs.records.getBinary([createdAtMs, id] as Key);
-      if (bytes) entries.push({ seq: key as number, id, createdAtMs, bytes: Buffer.from(bytes) });
+    for (const { seq, ms, id } of logPositions(this.dbs, afterSeq, limit)) {
+      const bytes = this.dbs.records.getBinary([ms, id] as Key);
+      if (bytes) entries.push({ seq, id, createdAtMs: ms, bytes: Buffer.from(bytes) });
     }
     return entries;
   }
 
   readRecords(afterSeq: number, limit: number): AuditRecord[] {
     const records: AuditRecord[] = [];
-    for (const { value } of this.dbs.log.getRange({ start: afterSeq + 1, limit })) {
-      const record = this.dbs.records.get(value as Key);
+    for (const { ms, id } of logPositions(this.dbs, afterSeq, limit)) {
+      const record = this.dbs.records.get([ms, id] as Key);
       if (record) records.push(record);
     }
     return records;

@@ -13,30 +13,36 @@ export type IndexedField = (typeof INDEXED_FIELDS)[number];
 export const MIN_MS = Number.MIN_SAFE_INTEGER;
 export const MAX_MS = Number.MAX_SAFE_INTEGER;
 
-/** Index entries hold no value: the key is the whole entry. */
-const EMPTY = Buffer.alloc(0);
+/** A posting's value (see postings.ts): its positions ascending, packed by positions.ts. */
+export type PostingsDb = Database<Buffer, Key>;
+
+const LOG_DB = 'log_batches';
+
+/** Names of the postings databases (schema version 2); version 1 kept one entry per record in `idx_org_*`. */
+const ORG_TIME_DB = 'post_org_time';
+const fieldDbName = (field: IndexedField): string => `post_org_${field}`;
 
 /**
- * The sub-databases of one environment. Every key ends in [createdAtMs, id], so any index entry names its record.
- * `records` is keyed by [createdAtMs, id] and therefore doubles as the global time index.
+ * The sub-databases of one environment. `records` is keyed by [createdAtMs, id] and therefore doubles as the global
+ * time index; the organization indexes are postings (postings.ts) whose positions are those keys.
  */
 export interface StoreDbs {
   records: Database<AuditRecord, Key>;
-  orgTime: Database<Buffer, Key>;
-  byField: Record<IndexedField, Database<Buffer, Key>>;
-  /** Commit log: seq -> [createdAtMs, id], in commit order (see CommitLog). */
-  log: Database<Key[], number>;
+  orgTime: PostingsDb;
+  byField: Record<IndexedField, PostingsDb>;
+  /** Commit log, one entry per write batch: first seq -> its records' positions in seq order (log-batches.ts). */
+  log: Database<Buffer, number>;
   meta: Database<unknown, string>;
 }
 
 export function openDbs(env: RootDatabase): StoreDbs {
   const index = (name: string) => env.openDB<Buffer, Key>({ name, encoding: 'binary' });
-  const byField = Object.fromEntries(INDEXED_FIELDS.map((field) => [field, index(`idx_org_${field}`)])) as StoreDbs['byField'];
+  const byField = Object.fromEntries(INDEXED_FIELDS.map((field) => [field, index(fieldDbName(field))])) as StoreDbs['byField'];
   return {
     records: env.openDB<AuditRecord, Key>({ name: 'records', sharedStructuresKey: Symbol.for('structures') }),
-    orgTime: index('idx_org_time'),
+    orgTime: index(ORG_TIME_DB),
     byField,
-    log: env.openDB<Key[], number>({ name: 'log' }),
+    log: env.openDB<Buffer, number>({ name: LOG_DB, encoding: 'binary' }),
     meta: env.openDB<unknown, string>({ name: 'meta' }),
   };
 }
@@ -60,39 +66,7 @@ export function recordKey(record: AuditRecord): Key[] {
   return [createdAtMs(record), record.id];
 }
 
-/** The record's [createdAtMs, id] from any index key. */
-export function positionOf(indexKey: Key[]): Key[] {
-  return indexKey.slice(-2);
-}
-
-/** Puts or removes the record with every index entry; called inside one transaction or batch. */
-export function writeRecord(dbs: StoreDbs, record: AuditRecord): void {
-  const ms = createdAtMs(record);
-  const { id } = record;
-  const org = organizationOf(record);
-  dbs.records.put([ms, id], record);
-  if (record.seq !== undefined) dbs.log.put(record.seq, [ms, id]);
-  dbs.orgTime.put([org, ms, id], EMPTY);
-  for (const field of INDEXED_FIELDS) {
-    const value = indexedValue(record, field);
-    if (value !== null) dbs.byField[field].put([org, value, ms, id], EMPTY);
-  }
-}
-
+/** Removes the record; removeFromPostings and removeFromLog take it out of the indexes and the commit log. */
 export function removeRecord(dbs: StoreDbs, record: AuditRecord): void {
-  const tail = recordKey(record);
-  const org = organizationOf(record);
-  dbs.records.removeSync(tail);
-  if (record.seq !== undefined) dbs.log.removeSync(record.seq);
-  dbs.orgTime.removeSync([org, ...tail]);
-  for (const field of INDEXED_FIELDS) {
-    const value = indexedValue(record, field);
-    if (value !== null) dbs.byField[field].removeSync([org, value, ...tail]);
-  }
-}
-
-/** The highest seq in the commit log, 0 when it is empty. Read inside the write transaction when assigning. */
-export function lastSeq(dbs: StoreDbs): number {
-  for (const seq of dbs.log.getKeys({ reverse: true, limit: 1 })) return seq as number;
-  return 0;
+  dbs.records.removeSync(recordKey(record));
 }

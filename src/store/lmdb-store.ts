@@ -4,28 +4,28 @@ import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { AuditFilter, AuditStore, CommitLog, PageRequest } from './store.js';
 import { LmdbCommitLog } from './commit-log.js';
-import { MAX_MS, MIN_MS, createdAtMs, lastSeq, openDbs, writeRecord, type StoreDbs } from './indexes.js';
+import { MAX_MS, MIN_MS, createdAtMs, openDbs, type StoreDbs } from './indexes.js';
+import { encodePositions } from './positions.js';
+import type { Position } from './cursor.js';
+import { lastSeq } from './log-batches.js';
+import { PostingsBuilder } from './postings.js';
+import { SCHEMA_KEY, migrateToV2 } from './migrate.js';
 import { iterateMatches, runQuery } from './query.js';
 import { RetentionTimer } from './retention.js';
 import { StatsRollup } from './stats-rollup.js';
 import { WriteQueue } from './write-queue.js';
+import { MapSizeGuard } from './map-size.js';
+
+export { StoreFullError } from './map-size.js';
 
 /** Layout version written to `meta`; bump it (and add a migration) when keys or values change shape. */
-export const SCHEMA_VERSION = 1;
-const SCHEMA_KEY = 'schemaVersion';
+export const SCHEMA_VERSION = 2;
 const MIB = 1024 * 1024;
 
 export class SchemaVersionError extends Error {
   constructor(path: string, found: unknown) {
     super(`audit store at ${path} has schema version ${String(found)}, newer than this build understands (${SCHEMA_VERSION}); upgrade audit-proxy`);
     this.name = 'SchemaVersionError';
-  }
-}
-
-export class StoreFullError extends Error {
-  constructor(limitMb: number) {
-    super(`MDB_MAP_FULL: audit store data reached store.mapSizeMb (${limitMb} MiB)`);
-    this.name = 'StoreFullError';
   }
 }
 
@@ -50,12 +50,17 @@ export function openAuditStore(config: Config['store'], logger: Logger, options:
   let dbs: StoreDbs;
   try {
     dbs = openDbs(env);
-    checkSchemaVersion(env, dbs, config.path, readOnly);
+    checkSchemaVersion(env, dbs, config.path, readOnly, logger);
   } catch (error) {
     void env.close();
     throw error;
   }
-  const mapSizeGuard = new MapSizeGuard(dbs, config.mapSizeMb);
+  const log = new LmdbCommitLog(dbs);
+  const removable = () => log.removableThrough();
+  const retention = new RetentionTimer(env, dbs, config.retention, logger, removable);
+  const mapSizeGuard = new MapSizeGuard(env, dbs, {
+    mapSizeMb: config.mapSizeMb, evictAbovePercent: config.retention.evictAbovePercent, batchSize: config.retention.batchSize,
+  }, removable, logger);
   const rollup = new StatsRollup(env, () => oldestRecordMs(dbs), readOnly);
   const queue = new WriteQueue({
     capacity: config.queueMax,
@@ -65,8 +70,6 @@ export function openAuditStore(config: Config['store'], logger: Logger, options:
     logger,
     write: (batch) => writeBatch(env, dbs, batch, mapSizeGuard, rollup),
   });
-  const log = new LmdbCommitLog(dbs);
-  const retention = new RetentionTimer(env, dbs, config.retention, logger, () => log.removableThrough());
   if (!readOnly) retention.start();
 
   return {
@@ -86,7 +89,7 @@ export function openAuditStore(config: Config['store'], logger: Logger, options:
       return queue.append(record);
     },
     accepting: () => !readOnly && queue.accepting(),
-    health: () => queue.health(),
+    health: () => ({ ...queue.health(), evicted: mapSizeGuard.evicted }),
     query: async (filter: AuditFilter, page: PageRequest) => runQuery(dbs, filter, page),
     iterate: (filter: AuditFilter) => asyncIterable(iterateMatches(dbs, filter)),
     statsRollup: rollup,
@@ -104,25 +107,39 @@ export function openAuditStore(config: Config['store'], logger: Logger, options:
   };
 }
 
-function checkSchemaVersion(env: RootDatabase, dbs: StoreDbs, path: string, readOnly: boolean): void {
+function checkSchemaVersion(env: RootDatabase, dbs: StoreDbs, path: string, readOnly: boolean, logger: Logger): void {
   const found = dbs.meta.get(SCHEMA_KEY);
-  if (typeof found === 'number' && found > SCHEMA_VERSION) throw new SchemaVersionError(path, found);
-  if (found !== undefined && typeof found !== 'number') throw new SchemaVersionError(path, found);
-  if (found === undefined && !readOnly) env.transactionSync(() => dbs.meta.putSync(SCHEMA_KEY, SCHEMA_VERSION));
+  if (found !== undefined && (typeof found !== 'number' || found > SCHEMA_VERSION)) throw new SchemaVersionError(path, found);
+  if (found === undefined && !readOnly) env.transactionSync(() => {
+    if (dbs.meta.get(SCHEMA_KEY) === undefined) dbs.meta.putSync(SCHEMA_KEY, SCHEMA_VERSION);
+  });
+  if (found !== 1) return;
+  if (readOnly) throw new Error(`audit store at ${path} has schema version 1; open it read-write once (audit-proxy serve) to migrate it to ${SCHEMA_VERSION}`);
+  const started = performance.now();
+  const records = migrateToV2(env, dbs);
+  logger.info({ path, records, ms: Math.round(performance.now() - started) }, 'audit store migrated from schema version 1 to 2 (index postings, batched commit log)');
 }
 
 /**
- * Records, their index entries and their commit-log entries go into one write transaction: visible together or not
+ * Records, their index postings and their commit-log entries go into one write transaction: visible together or not
  * at all. Sequence numbers are taken inside it, under LMDB's writer lock, so they are one sequence across processes.
  */
 async function writeBatch(env: RootDatabase, dbs: StoreDbs, batch: AuditRecord[], guard: MapSizeGuard, rollup: StatsRollup): Promise<void> {
-  guard.check(batch.length);
+  await guard.check(batch.length);
   await env.transaction(() => {
     let seq = lastSeq(dbs);
+    const first = seq + 1;
+    const postings = new PostingsBuilder(dbs);
+    const slots: Position[] = [];
     for (const record of batch) {
       record.seq = ++seq;
-      writeRecord(dbs, record);
+      const ms = createdAtMs(record);
+      dbs.records.put([ms, record.id], record);
+      slots.push({ ms, id: record.id });
+      postings.add(record, ms);
     }
+    dbs.log.put(first, encodePositions(slots));
+    postings.write(first);
     rollup.applyInTransaction(batch); // the stats hook: the rollup commits with the records it counts
   });
 }
@@ -135,57 +152,4 @@ function oldestRecordMs(dbs: StoreDbs): number | undefined {
 /** The store's synchronous scan as an async iterable; returning early ends the scan (and its read transaction). */
 async function* asyncIterable<T>(source: Generator<T>): AsyncGenerator<T> {
   yield* source;
-}
-
-/** A record's share of pages is taken as at most this when deciding whether the map could be full yet. */
-const RECORD_BYTES_BOUND = 64 * 1024;
-const REMEASURE_MS = 1_000;
-
-/**
- * Enforces store.mapSizeMb before each batch without summing page statistics every time (nine getStats calls):
- * it measures again once a second, or sooner when the records written since the last measure could, at a
- * pessimistic RECORD_BYTES_BOUND each, have used the room that was left.
- */
-class MapSizeGuard {
-  private readonly limit: number;
-  private measured = 0;
-  private measuredAt = -Infinity;
-  private recordsSince = 0;
-
-  constructor(private readonly dbs: StoreDbs, private readonly mapSizeMb: number) {
-    this.limit = mapSizeMb * MIB;
-  }
-
-  /** Throws StoreFullError when the live pages reach the limit. */
-  check(records: number): void {
-    const mayBeFull = this.measured + this.recordsSince * RECORD_BYTES_BOUND >= this.limit;
-    if (mayBeFull || performance.now() - this.measuredAt >= REMEASURE_MS) {
-      this.measured = liveBytes(this.dbs);
-      this.measuredAt = performance.now();
-      this.recordsSince = 0;
-    }
-    if (this.measured >= this.limit) throw new StoreFullError(this.mapSizeMb);
-    this.recordsSince += records;
-  }
-}
-
-interface DbStats {
-  pageSize: number;
-  treeBranchPageCount: number;
-  treeLeafPageCount: number;
-  overflowPages: number;
-}
-
-/**
- * Bytes in the pages the store's databases use now. lmdb-js grows the map by itself instead of failing with
- * MDB_MAP_FULL, so store.mapSizeMb is enforced here; freed pages (after pruning) make room again.
- */
-function liveBytes(dbs: StoreDbs): number {
-  const all = [dbs.records, dbs.orgTime, dbs.log, dbs.meta, ...Object.values(dbs.byField)];
-  let bytes = 0;
-  for (const db of all) {
-    const stats = db.getStats() as DbStats;
-    bytes += (stats.treeBranchPageCount + stats.treeLeafPageCount + stats.overflowPages) * stats.pageSize;
-  }
-  return bytes;
 }

@@ -1,34 +1,31 @@
-import type { Database, Key } from 'lmdb';
+import type { Key } from 'lmdb';
 import type { AuditRecord } from '../audit/record.js';
 import type { AuditFilter, PageRequest, QueryResult } from './store.js';
-import { INDEXED_FIELDS, MAX_MS, MIN_MS, createdAtMs, indexedValue, positionOf, type StoreDbs } from './indexes.js';
+import { INDEXED_FIELDS, MAX_MS, MIN_MS, createdAtMs, indexedValue, type PostingsDb, type StoreDbs } from './indexes.js';
+import { countPostings, scanPostings, type MsRange } from './postings.js';
 import { decodeCursor, encodeCursor, type Position } from './cursor.js';
 
-/** Index keys read per chunk when records must be checked against filters the index does not serve. */
+/** Keys of `records` read per chunk when scanning the global time index. */
 const SCAN_CHUNK = 256;
 
 type FilterField = Exclude<keyof AuditFilter, 'fromMs' | 'toMs'>;
 
-/** Which index to scan: keys are [...prefix, createdAtMs, id]; `residual` checks what the index does not. */
+/**
+ * Which index to scan: the records themselves (no organization filter) or an organization index's postings under
+ * `prefix`; `residual` checks what the index does not serve.
+ */
 interface ScanPlan {
-  db: Database<unknown, Key>;
-  prefix: Key[];
+  postings: { db: PostingsDb; prefix: Key[] } | null;
   residual: ((record: AuditRecord) => boolean) | null;
-}
-
-interface KeyRange {
-  start: Key;
-  end: Key;
 }
 
 export function planScan(dbs: StoreDbs, filter: AuditFilter): ScanPlan {
   const org = filter.organizationId;
-  if (org === undefined) return { db: dbs.records, prefix: [], residual: residualOf(filter, []) };
+  if (org === undefined) return { postings: null, residual: residualOf(filter, []) };
   const field = INDEXED_FIELDS.find((name) => filter[name] !== undefined);
-  if (!field) return { db: dbs.orgTime, prefix: [org], residual: residualOf(filter, ['organizationId']) };
+  if (!field) return { postings: { db: dbs.orgTime, prefix: [org] }, residual: residualOf(filter, ['organizationId']) };
   return {
-    db: dbs.byField[field],
-    prefix: [org, indexedValue(filter, field)!],
+    postings: { db: dbs.byField[field], prefix: [org, indexedValue(filter, field)!] },
     residual: residualOf(filter, ['organizationId', field]),
   };
 }
@@ -45,40 +42,56 @@ function residualOf(filter: AuditFilter, served: FilterField[]): ((record: Audit
   return (record) => checks.every((check) => check(record));
 }
 
-/** Index range in ascending order: [fromMs, toMs] inclusive on createdAtMs within the prefix. */
-function ascendingRange(plan: ScanPlan, filter: AuditFilter): KeyRange {
-  const lower = [...plan.prefix, filter.fromMs === undefined ? MIN_MS : Math.ceil(filter.fromMs)];
-  const upper = [...plan.prefix, filter.toMs === undefined ? MAX_MS : Math.floor(filter.toMs) + 1];
-  return { start: lower, end: upper };
+/** [fromMs, toMs], inclusive, in whole milliseconds. */
+function msRange(filter: AuditFilter): MsRange {
+  return {
+    fromMs: filter.fromMs === undefined ? MIN_MS : Math.ceil(filter.fromMs),
+    toMs: filter.toMs === undefined ? MAX_MS : Math.floor(filter.toMs),
+  };
 }
 
-/**
- * Every match newest first, read in chunks of index keys so no read transaction stays open between chunks.
- * `skip` drops that many matches first (inside the index range when there is no residual filter).
- */
-function* scan(dbs: StoreDbs, plan: ScanPlan, filter: AuditFilter, after: Position | undefined, skip: number, chunk: number): Generator<AuditRecord> {
-  const range = ascendingRange(plan, filter);
-  let start: Key = after ? [...plan.prefix, after.ms, after.id] : range.end;
+/** Positions of `records` (the global time index) in range, newest first, in chunks of keys. */
+function* recordPositions(dbs: StoreDbs, range: MsRange, after: Position | undefined, chunk: number): Generator<Position> {
+  const end: Key = [range.fromMs];
+  let start: Key = after ? [after.ms, after.id] : [range.toMs + 1];
   let exclusiveStart = after !== undefined;
-  let offset = plan.residual ? 0 : skip;
-  let toSkip = plan.residual ? skip : 0;
   for (;;) {
-    const keys = Array.from(plan.db.getKeys({ start, end: range.start, reverse: true, exclusiveStart, offset, limit: chunk })) as Key[][];
+    const keys = Array.from(dbs.records.getKeys({ start, end, reverse: true, exclusiveStart, limit: chunk })) as Key[][];
     for (const key of keys) {
-      const record = dbs.records.get(positionOf(key));
-      if (!record || (plan.residual && !plan.residual(record))) continue;
-      if (toSkip > 0) toSkip--;
-      else yield record;
+      const position = { ms: key[0] as number, id: key[1] as string };
+      if (position.ms <= range.toMs) yield position;
     }
     if (keys.length < chunk) return;
     start = keys[keys.length - 1]!;
     exclusiveStart = true;
-    offset = 0;
+  }
+}
+
+function planPositions(dbs: StoreDbs, plan: ScanPlan, range: MsRange, after: Position | undefined, chunk: number): Generator<Position> {
+  return plan.postings
+    ? scanPostings(plan.postings.db, plan.postings.prefix, range, after)
+    : recordPositions(dbs, range, after, chunk);
+}
+
+/** Every match newest first; `skip` drops that many matches first (without loading them when nothing is residual). */
+function* scan(dbs: StoreDbs, plan: ScanPlan, filter: AuditFilter, after: Position | undefined, skip: number, chunk: number): Generator<AuditRecord> {
+  let toSkip = skip;
+  for (const position of planPositions(dbs, plan, msRange(filter), after, chunk)) {
+    if (!plan.residual && toSkip > 0) {
+      toSkip--;
+      continue;
+    }
+    const record = dbs.records.get([position.ms, position.id]);
+    if (!record || (plan.residual && !plan.residual(record))) continue;
+    if (toSkip > 0) toSkip--;
+    else yield record;
   }
 }
 
 function countMatches(dbs: StoreDbs, plan: ScanPlan, filter: AuditFilter): number {
-  if (!plan.residual) return plan.db.getKeysCount(ascendingRange(plan, filter));
+  const range = msRange(filter);
+  if (!plan.residual && plan.postings) return countPostings(plan.postings.db, plan.postings.prefix, range);
+  if (!plan.residual) return dbs.records.getKeysCount({ start: [range.fromMs], end: [range.toMs + 1] });
   let count = 0;
   for (const _ of scan(dbs, plan, filter, undefined, 0, SCAN_CHUNK)) count++;
   return count;
@@ -89,7 +102,7 @@ export function runQuery(dbs: StoreDbs, filter: AuditFilter, page: PageRequest):
   const plan = planScan(dbs, filter);
   const after = page.cursor ? decodeCursor(page.cursor) : undefined;
   const skip = after ? 0 : Math.max(0, page.offset ?? 0);
-  const chunk = plan.residual ? SCAN_CHUNK : page.limit + 1;
+  const chunk = plan.residual ? SCAN_CHUNK : Math.min(SCAN_CHUNK, page.limit + 1 + skip);
   const items: AuditRecord[] = [];
   let hasMore = false;
   for (const record of scan(dbs, plan, filter, after, skip, chunk)) {

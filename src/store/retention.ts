@@ -1,12 +1,15 @@
-import type { RootDatabase } from 'lmdb';
+import type { Key, RootDatabase } from 'lmdb';
 import type { AuditRecord } from '../audit/record.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { MAX_MS, MIN_MS, removeRecord, type StoreDbs } from './indexes.js';
+import { removeFromPostings } from './postings.js';
+import { removeFromLog } from './log-batches.js';
 
 type RetentionConfig = Config['store']['retention'];
 
 const DAY_MS = 86_400_000;
+const STRUCTURES_KEY = Symbol.for('structures');
 
 /** The highest seq retention may remove (records a pinning follower has not passed stay). */
 export type RemovableThrough = () => number;
@@ -15,7 +18,7 @@ export type RemovableThrough = () => number;
  * Removes up to `limit` of the oldest records (older than `beforeMs` when given) with their index entries,
  * all in one transaction, stopping at the first record a follower still needs. Returns how many were removed.
  */
-function removeOldest(env: RootDatabase, dbs: StoreDbs, limit: number, removableThrough: RemovableThrough, beforeMs?: number): Promise<number> {
+export function removeOldest(env: RootDatabase, dbs: StoreDbs, limit: number, removableThrough: RemovableThrough, beforeMs?: number): Promise<number> {
   const through = removableThrough();
   return env.transaction(() => {
     const range = { start: [MIN_MS], end: [beforeMs ?? MAX_MS], limit };
@@ -23,13 +26,16 @@ function removeOldest(env: RootDatabase, dbs: StoreDbs, limit: number, removable
     const kept = oldest.findIndex((record) => record.seq !== undefined && record.seq > through);
     const removable = kept === -1 ? oldest : oldest.slice(0, kept);
     for (const record of removable) removeRecord(dbs, record);
+    removeFromPostings(dbs, removable);
+    removeFromLog(dbs, removable);
     return removable.length;
   });
 }
 
-/** O(1): LMDB keeps each database's entry count; idx_org_time has exactly one entry per record. */
-function recordCount(dbs: StoreDbs): number {
-  return (dbs.orgTime.getStats() as { entryCount: number }).entryCount;
+/** O(1): LMDB keeps each database's entry count; `records` holds one per record plus its shared structures. */
+export function recordCount(dbs: StoreDbs): number {
+  const entries = (dbs.records.getStats() as { entryCount: number }).entryCount;
+  return dbs.records.get(STRUCTURES_KEY as unknown as Key) === undefined ? entries : entries - 1;
 }
 
 /** One pruning pass: by age, then by count, in transactions of at most batchSize records. */

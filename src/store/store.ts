@@ -47,6 +47,8 @@ export interface StoreHealth {
   queueCapacity: number;
   written: number;
   dropped: number;
+  /** Records evicted (oldest first) to keep the store below its size limit, by this process. */
+  evicted?: number;
   lastError: string | null;
 }
 

@@ -5,7 +5,7 @@ import { TestUpstream } from '../helpers/upstream.js';
 import { startTestProxy, type TestProxy } from '../helpers/proxy.js';
 import { eventually } from '../helpers/eventually.js';
 
-/** ~100 KB captured per record, so a 1 MiB store is full after about ten. */
+/** ~100 KB captured per record, so a 1 MiB store is full after about ten (size eviction off: a store that cannot make room). */
 const BIG_BODY = 'x'.repeat(100_000);
 const SMALL_STORE = { mapSizeMb: 1, batchMax: 4, retryMs: 50 };
 const BIG_CAPTURE = { requestBody: { enabled: true, maxBytes: 200_000 } };
@@ -25,7 +25,7 @@ async function get(proxy: TestProxy, path: string): Promise<{ status: number; te
 t.test('closed: a full store answers 503 JSON without forwarding, then recovers and loses no admitted record', async (t) => {
   const upstream = await new TestUpstream().start();
   const proxy = await startTestProxy(upstream.url, {
-    store: { ...SMALL_STORE, onFailure: 'closed', retention: { maxAgeDays: 0, maxRecords: 2, intervalMs: 1_000 } },
+    store: { ...SMALL_STORE, onFailure: 'closed', retention: { maxAgeDays: 0, maxRecords: 2, intervalMs: 1_000, evictAbovePercent: 0 } },
     capture: BIG_CAPTURE,
   });
   t.teardown(async () => {
@@ -67,7 +67,7 @@ t.test('closed: a full store answers 503 JSON without forwarding, then recovers 
 t.test('open: a full store lets traffic through; dropped records are counted in /metrics and logged', async (t) => {
   const upstream = await new TestUpstream().start();
   const proxy = await startTestProxy(upstream.url, {
-    store: { ...SMALL_STORE, onFailure: 'open', retention: { maxAgeDays: 0 } },
+    store: { ...SMALL_STORE, onFailure: 'open', retention: { maxAgeDays: 0, evictAbovePercent: 0 } },
     capture: BIG_CAPTURE,
   });
   t.teardown(async () => {

@@ -8,6 +8,8 @@ const bodyCapture = z.strictObject({
 export const captureSchema = z.strictObject({
   maskHeaders: z.array(z.string()).default([])
     .describe('Request headers masked in records beyond the built-in credential headers (Authorization, Cookie, X-Api-Key, ...).'),
+  maxHeaderBytes: z.number().int().min(0).default(4_096)
+    .describe('Request header bytes (names and values) kept per record; headers past it are left out and counted under "x-audit-proxy-omitted-headers".'),
   requestBody: bodyCapture.extend({
     enabled: bodyCapture.shape.enabled.default(true),
     maxBytes: bodyCapture.shape.maxBytes.default(16_384),

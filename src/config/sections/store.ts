@@ -19,5 +19,7 @@ export const storeSchema = z.strictObject({
     maxRecords: z.number().int().min(1).nullable().default(null).describe('Keep at most this many records (null = no limit).'),
     intervalMs: z.number().int().min(1000).default(60_000).describe('How often pruning runs.'),
     batchSize: z.number().int().min(1).default(2_000).describe('Records removed per pruning transaction.'),
+    evictAbovePercent: z.number().int().min(0).max(99).default(90)
+      .describe('When the store\'s live pages reach this share of mapSizeMb, the oldest records (that no pinning follower still needs) are evicted down to 10 points below it, so the store never fills; 0 = never evict (a full store then refuses or drops records per onFailure).'),
   }).prefault({}),
 }).prefault({});
