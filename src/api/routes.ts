@@ -1,20 +1,26 @@
 import type { Config } from '../config/schema.js';
 import type { RequestContext } from '../pipeline/context.js';
 import type { OwnRoute } from '../pipeline/pipeline.js';
+import { loadFingerprintSecret } from '../principal/fingerprint-secret.js';
+import { InvalidCursorError } from '../store/cursor.js';
 import type { AuditStore } from '../store/store.js';
 import { denyReader } from './access.js';
 import { answerApiKeyRequests } from './api-key-requests.js';
 import { answerAuditLogs } from './audit-logs.js';
+import { cursorKey } from './cursor.js';
 import { answerExport } from './export.js';
 import { openApiDocument } from './openapi.js';
 import { sendApiError } from './respond.js';
 
-type Answer = (ctx: RequestContext, store: AuditStore) => void | Promise<void>;
+/** `cursors` signs and checks the cursors an endpoint hands out (see cursor.ts). */
+type Answer = (ctx: RequestContext, store: AuditStore, cursors: Buffer) => void | Promise<void>;
 
 /** The audit endpoints and the OpenAPI document, by path, for the pipeline's own routes. */
 export function apiRoutes(config: Config, store: AuditStore | null): Map<string, OwnRoute> {
   const { basePath, apiKeyRequestsPath, auditLogsPath, exportPath } = config.audit;
-  const audit = (path: string, answer: Answer): [string, OwnRoute] => [path, auditRoute(path, config.auth.realm, store, answer)];
+  // The installation secret lives beside the store (config.store.path), as the principal resolver keeps it.
+  const cursors = cursorKey(loadFingerprintSecret(config.auth.fingerprintSecret, config.store.path));
+  const audit = (path: string, answer: Answer): [string, OwnRoute] => [path, auditRoute(path, config.auth.realm, store, (ctx, s) => answer(ctx, s, cursors))];
   return new Map([
     audit(basePath + apiKeyRequestsPath, answerApiKeyRequests),
     audit(basePath + auditLogsPath, answerAuditLogs),
@@ -24,7 +30,7 @@ export function apiRoutes(config: Config, store: AuditStore | null): Map<string,
 }
 
 /** Recorded as audit_logs/read, so the trail shows who looked; refused with 405, 401, 403 before any query. */
-function auditRoute(routePattern: string, realm: string, store: AuditStore | null, answer: Answer): OwnRoute {
+function auditRoute(routePattern: string, realm: string, store: AuditStore | null, answer: (ctx: RequestContext, store: AuditStore) => void | Promise<void>): OwnRoute {
   return {
     recorded: true,
     handle(ctx) {
@@ -34,9 +40,19 @@ function auditRoute(routePattern: string, realm: string, store: AuditStore | nul
       const denial = denyReader(ctx.principal, realm);
       if (denial) return sendApiError(ctx, denial.status, denial.message, denial.headers);
       if (!store) return sendApiError(ctx, 503, 'the audit store is disabled (store.enabled is false)');
-      return answer(ctx, store);
+      return answerOrRefuse(ctx, () => answer(ctx, store));
     },
   };
+}
+
+/** A store that refuses a cursor (the API checks them first, so only a forgery gets this far) answers 400, not 500. */
+async function answerOrRefuse(ctx: RequestContext, answer: () => void | Promise<void>): Promise<void> {
+  try {
+    await answer();
+  } catch (err) {
+    if (!(err instanceof InvalidCursorError) || ctx.res.headersSent) throw err;
+    sendApiError(ctx, 400, 'cursor is not valid (pass the nextCursor you were given unchanged)');
+  }
 }
 
 /** Public and not recorded: it describes the proxy, it reveals no audit data. */
