@@ -13,6 +13,7 @@ import { WebSocketTransport } from './pipeline/websocket.js';
 import { rejection } from './principal/enforcement.js';
 import { createPrincipalResolver } from './principal/resolver.js';
 import { openAuditStore } from './store/index.js';
+import { PooledReadStore } from './store/read-pool/readers-store.js';
 import type { AuditStore } from './store/store.js';
 
 /** Everything one worker needs, built from the config, and closed in the right order. */
@@ -28,7 +29,11 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
   const countryOf = config.client.geoipDatabase ? await openCountryLookup(config.client.geoipDatabase) : null;
   mkdirSync(config.store.path, { recursive: true });
   const resolver = createPrincipalResolver(config, { logger, dataDir: config.store.path });
-  const store: AuditStore | null = config.store.enabled ? openAuditStore(config.store, logger) : null;
+  // Audit reads run on reader threads (src/store/read-pool/) so a heavy query never stalls proxied traffic.
+  const store = config.store.enabled ? new PooledReadStore(openAuditStore(config.store, logger), {
+    store: config.store, size: config.audit.readWorkers, timeoutMs: config.audit.queryTimeoutMs, logger,
+  }) : null;
+  await store?.ready();
   const transport = new UndiciTransport(config.upstream);
   const upgrades = new WebSocketTransport(config.upstream, logger);
   const metrics = new ProxyMetrics(store);

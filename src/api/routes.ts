@@ -3,6 +3,7 @@ import type { RequestContext } from '../pipeline/context.js';
 import type { OwnRoute } from '../pipeline/pipeline.js';
 import { loadFingerprintSecret } from '../principal/fingerprint-secret.js';
 import { InvalidCursorError } from '../store/cursor.js';
+import { QueryTimeoutError, ReaderFailedError } from '../store/read-pool/errors.js';
 import type { AuditStore } from '../store/store.js';
 import { denyReader } from './access.js';
 import { answerApiKeyRequests } from './api-key-requests.js';
@@ -45,13 +46,19 @@ function auditRoute(routePattern: string, realm: string, store: AuditStore | nul
   };
 }
 
-/** A store that refuses a cursor (the API checks them first, so only a forgery gets this far) answers 400, not 500. */
+/**
+ * A store that refuses a cursor (the API checks them first, so only a forgery gets this far) answers 400, a read past
+ * its time budget or on a failed reader 503, with the message naming the budget. An export already streaming
+ * cannot change its status: the pipeline cuts it short (the client sees an incomplete transfer, never a short file).
+ */
 async function answerOrRefuse(ctx: RequestContext, answer: () => void | Promise<void>): Promise<void> {
   try {
     await answer();
   } catch (err) {
-    if (!(err instanceof InvalidCursorError) || ctx.res.headersSent) throw err;
-    sendApiError(ctx, 400, 'cursor is not valid (pass the nextCursor you were given unchanged)');
+    if (ctx.res.headersSent) throw err;
+    if (err instanceof InvalidCursorError) return sendApiError(ctx, 400, 'cursor is not valid (pass the nextCursor you were given unchanged)');
+    if (err instanceof QueryTimeoutError || err instanceof ReaderFailedError) return sendApiError(ctx, 503, err.message);
+    throw err;
   }
 }
 

@@ -83,4 +83,8 @@ export const auditSchema = z.strictObject({
   apiKeyRequestsPath: z.string().startsWith('/').default('/api-keys/requests').describe('GET: recent requests (under basePath).'),
   auditLogsPath: z.string().startsWith('/').default('/audit-logs').describe('GET: Portkey-compatible audit logs (under basePath).'),
   exportPath: z.string().startsWith('/').default('/audit-logs/export').describe('GET: NDJSON/CSV export (under basePath).'),
+  queryTimeoutMs: z.number().int().min(1).default(5_000)
+    .describe('Time budget of one audit query (of each page of an export), queueing included; past it the scan is cancelled and the answer is 503.'),
+  readWorkers: z.number().int().min(1).max(64).default(2)
+    .describe('Reader threads answering audit queries off the proxy\'s event loop (each opens the store read-only).'),
 }).prefault({}).describe('Audit endpoints, answered by the proxy and never forwarded.');
