@@ -29,9 +29,17 @@ const RESTART_DELAY_MS = 1_000;
 type Answer = Exclude<Reply, { ready: true }>;
 type Pending = (reply: Answer | Error) => void;
 
+/** A query waiting for a free reader. */
+interface Waiter {
+  start(reader: Reader): void;
+  fail(error: Error): void;
+}
+
 /** One reader thread, replaced when it dies or is cancelled. */
 class Reader {
   private worker: Worker | null = null;
+  /** The current thread has the store open and takes queries. */
+  private booted = false;
   private startedAt = 0;
   private pending: Pending | null = null;
   private closed = false;
@@ -51,7 +59,7 @@ class Reader {
   }
 
   get free(): boolean {
-    return this.worker !== null && this.pending === null;
+    return this.worker !== null && this.booted && this.pending === null;
   }
 
   run(message: QueryMessage, done: Pending): void {
@@ -65,7 +73,7 @@ class Reader {
     this.pending = null;
     this.worker = null;
     void old?.terminate();
-    this.start();
+    if (!this.closed) this.start();
   }
 
   async close(): Promise<void> {
@@ -78,10 +86,15 @@ class Reader {
   private start(): void {
     const worker = new Worker(READER, { workerData: this.data, execArgv: [] });
     this.worker = worker;
+    this.booted = false;
     this.startedAt = performance.now();
     worker.on('message', (reply: Reply) => {
       if (this.worker !== worker) return; // a cancelled thread's last words
-      if ('ready' in reply) return this.markReady();
+      if ('ready' in reply) {
+        this.booted = true;
+        this.markReady();
+        return this.onFree(this);
+      }
       const done = this.pending;
       this.pending = null;
       done?.(reply);
@@ -97,15 +110,12 @@ class Reader {
       this.worker = null;
       done?.(new ReaderFailedError(`reader thread exited with code ${code}`));
       const early = performance.now() - this.startedAt < EARLY_EXIT_MS;
-      setTimeout(() => this.restart(), early ? RESTART_DELAY_MS : 0).unref();
+      setTimeout(() => {
+        if (!this.closed) this.start();
+      }, early ? RESTART_DELAY_MS : 0).unref();
     });
   }
 
-  private restart(): void {
-    if (this.closed) return;
-    this.start();
-    this.onFree(this);
-  }
 }
 
 /**
@@ -115,7 +125,7 @@ class Reader {
  */
 export class ReadPool {
   private readonly readers: Reader[];
-  private readonly waiting: ((reader: Reader) => void)[] = [];
+  private readonly waiting: Waiter[] = [];
   private nextId = 0;
 
   constructor(private readonly options: ReadPoolOptions) {
@@ -132,23 +142,27 @@ export class ReadPool {
     const message: QueryMessage = { id: ++this.nextId, filter, page };
     return new Promise((resolve, reject) => {
       let running: Reader | null = null;
-      const start = (reader: Reader): void => {
-        running = reader;
-        reader.run(message, (reply) => {
-          clearTimeout(timer);
-          if (reply instanceof Error) reject(reply);
-          else if (reply.ok) resolve(reply.result);
-          else reject(errorOf(reply.name, reply.message));
-        });
+      const settle = (reply: Answer | Error): void => {
+        clearTimeout(timer);
+        if (reply instanceof Error) reject(reply);
+        else if (reply.ok) resolve(reply.result);
+        else reject(errorOf(reply.name, reply.message));
+      };
+      const waiter: Waiter = {
+        start(reader) {
+          running = reader;
+          reader.run(message, settle);
+        },
+        fail: settle,
       };
       const timer = setTimeout(() => {
         if (running) running.cancel();
-        else this.waiting.splice(this.waiting.indexOf(start), 1);
+        else this.waiting.splice(this.waiting.indexOf(waiter), 1);
         reject(new QueryTimeoutError(this.options.timeoutMs));
       }, this.options.timeoutMs);
       const free = this.readers.find((reader) => reader.free);
-      if (free) start(free);
-      else this.waiting.push(start);
+      if (free) waiter.start(free);
+      else this.waiting.push(waiter);
     });
   }
 
@@ -158,11 +172,12 @@ export class ReadPool {
   }
 
   async close(): Promise<void> {
+    for (const waiter of this.waiting.splice(0)) waiter.fail(new ReaderFailedError('the store is closing'));
     await Promise.all(this.readers.map((reader) => reader.close()));
   }
 
   private dispatch(reader: Reader): void {
-    if (reader.free) this.waiting.shift()?.(reader);
+    if (reader.free) this.waiting.shift()?.start(reader);
   }
 }
 
