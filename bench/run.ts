@@ -1,11 +1,12 @@
 // `npm run bench [-- --quick]`: every measurement of the
 // performance issue in one run; prints one table (figure beside target) and writes bench/results/latest.json.
-// A measurement, not a test: exits 0 whatever the figures. For experiments: --no-pin, --only http,store,api,memory,principal,
+// A measurement, not a test: exits 0 whatever the figures. For experiments: --no-pin, --only http,store,api,reads,memory,principal,
 // --contenders 'audit-proxy off,audit-proxy on', --loads 'GET c50', --rounds N, --seconds S.
 import { cpus, totalmem } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { runApiBench } from './api.js';
+import { runAuditReadsBench } from './audit-reads.js';
 import { runHttpBench } from './http.js';
 import { httpRows } from './http-report.js';
 import { runMemoryBench } from './memory.js';
@@ -32,7 +33,7 @@ function parseFlags(argv: string[]): Flags {
   return {
     quick: argv.includes('--quick'),
     pin: !argv.includes('--no-pin'),
-    only: new Set(value('--only')?.split(',') ?? ['http', 'store', 'api', 'memory', 'principal']),
+    only: new Set(value('--only')?.split(',') ?? ['http', 'store', 'api', 'reads', 'memory', 'principal']),
     contenders: value('--contenders')?.split(','),
     rounds: number('--rounds'),
     seconds: number('--seconds'),
@@ -67,6 +68,19 @@ async function apiRows(quick: boolean): Promise<Row[]> {
     row(section, 'first page, organization + apiKeyId p99', f.firstPageOrgApiKeyP99Ms, 'ms', { op: '<=', bound: 5 }),
     row(section, 'first page, organization + serviceAccountId p99', f.firstPageOrgServiceAccountP99Ms, 'ms', { op: '<=', bound: 5 }),
     row(section, `cursor page ${f.cursorDepth.toLocaleString('en-US')} deep p99`, f.cursorPageDeepP99Ms, 'ms', { op: '<=', bound: 10 }),
+  ];
+}
+
+async function auditReadsRows(quick: boolean): Promise<Row[]> {
+  const f = await runAuditReadsBench(quick);
+  const section = `Proxied GET beside heavy audit queries (${f.records.toLocaleString('en-US')} records, reader threads)`;
+  const heavy = Object.entries(f.heavyByStatus).map(([status, n]) => `${n} x ${status}`).join(', ');
+  return [
+    row(section, `p50, no audit query (${f.quiet.gets} GETs)`, f.quiet.p50Ms, 'ms'),
+    row(section, 'p99, no audit query', f.quiet.p99Ms, 'ms'),
+    row(section, `p50, 4 heavy audit queries running (${f.busy.gets} GETs; heavy answers: ${heavy})`, f.busy.p50Ms, 'ms'),
+    row(section, 'p99, 4 heavy audit queries running', f.busy.p99Ms, 'ms'),
+    row(section, 'p99 ratio, busy / quiet', Math.round((f.busy.p99Ms / f.quiet.p99Ms) * 100) / 100, 'x', { op: '<=', bound: 2 }),
   ];
 }
 
@@ -114,6 +128,7 @@ async function main(): Promise<void> {
   });
   await scenario('store', () => storeRows(flags.quick));
   await scenario('api', () => apiRows(flags.quick));
+  await scenario('reads', () => auditReadsRows(flags.quick));
   await scenario('memory', memoryRows);
   await scenario('principal', principalRows);
   printTable(rows);

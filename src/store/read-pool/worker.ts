@@ -1,10 +1,16 @@
 // A reader thread: opens the audit store read-only and answers queries, so a long scan stalls only this thread.
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
 import { openAuditStore } from '../index.js';
 import type { QueryMessage, ReaderData, Reply } from './protocol.js';
 
+/** Nice value of reader threads: on a busy machine the thread proxying traffic gets the CPU first. */
+const READER_NICE = 10;
+
 const port = parentPort!;
+// On Linux this lowers the priority of this thread only (the event loop proxying traffic keeps its own).
+setPriority(READER_NICE);
 const store = openAuditStore((workerData as ReaderData).store, pino({ enabled: false }), { readOnly: true });
 
 port.on('message', (message: QueryMessage) => {
