@@ -8,7 +8,7 @@ import t from 'tap';
 import { ingest } from '../../bench/store.js';
 import { storeSchema } from '../../src/config/sections/store.js';
 import { openAuditStore } from '../../src/store/index.js';
-import type { PooledReadStore } from '../../src/store/read-pool/readers-store.js';
+import { PooledReadStore } from '../../src/store/read-pool/readers-store.js';
 import { KEY, startFixture, type Fixture } from '../api/fixtures/audit.js';
 import { eventually } from '../helpers/eventually.js';
 
@@ -72,4 +72,30 @@ t.test('the pool survives a reader thread dying mid-query', async (t) => {
   t.match(answer.body.message, /audit reader failed .*retry/);
   await eventually(() => poolOf(f).threads.length === 2, 10_000);
   t.equal((await f.get(LIGHT, KEY.admin)).status, 200, 'replacement threads answer');
+});
+
+t.test('an iteration pages through the readers: every match once, newest first', async (t) => {
+  const f = await proxyOver({ queryTimeoutMs: 120_000 });
+  t.teardown(() => f.close());
+  const store = f.proxy.services.store!;
+  const filter = { organizationId: 'org-3' };
+  const { total } = await store.query(filter, { limit: 1, withTotal: true });
+  const ids: string[] = [];
+  for await (const record of store.iterate(filter)) ids.push(record.id);
+  t.ok(total! > 400, `${total} matches: more than two pages of the iteration`);
+  t.equal(ids.length, total);
+  t.equal(new Set(ids).size, ids.length, 'no record twice');
+  t.ok(ids.every((id, i) => i === 0 || ids[i - 1]! > id), 'newest first');
+});
+
+t.test('closing the store refuses the reads still running or waiting', async (t) => {
+  const config = storeSchema.parse({ path: dir, retention: { maxAgeDays: 0 } });
+  const logger = pino({ enabled: false });
+  const store = new PooledReadStore(openAuditStore(config, logger), { store: config, size: 1, timeoutMs: 120_000, logger });
+  await store.ready();
+  // One read runs on the only reader, the other waits for it.
+  const outcomes = [0, 1].map(() => store.query({ resourceType: 'x' }, { limit: 1, withTotal: true }).then(() => null, (err: Error) => err));
+  await sleep(50);
+  await store.close();
+  for (const outcome of await Promise.all(outcomes)) t.match(outcome, { name: 'ReaderFailedError', message: /the store is closing/ });
 });

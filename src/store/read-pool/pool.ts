@@ -184,7 +184,7 @@ export class ReadPool {
 /** The store's own errors keep their type across the thread boundary (the API answers InvalidCursorError with 400). */
 function errorOf(name: string, message: string): Error {
   if (name === 'InvalidCursorError') return new InvalidCursorError();
-  const error = name === 'RangeError' ? new RangeError(message) : new Error(message);
+  const error = new Error(message);
   error.name = name;
   return error;
 }
