@@ -9,7 +9,7 @@ import { ingest } from '../../bench/store.js';
 import { storeSchema } from '../../src/config/sections/store.js';
 import { openAuditStore } from '../../src/store/index.js';
 import { PooledReadStore } from '../../src/store/read-pool/readers-store.js';
-import { KEY, startFixture, type Fixture } from '../api/fixtures/audit.js';
+import { KEY, contractChecker, startFixture, type Fixture } from '../api/fixtures/audit.js';
 import { eventually } from '../helpers/eventually.js';
 
 const RECORDS = 40_000;
@@ -55,6 +55,7 @@ t.test('a query over its budget is a 503 naming the budget, and its scan is canc
   const answer = await f.get(HEAVY, KEY.admin);
   t.equal(answer.status, 503);
   t.match(answer.body.message, /audit\.queryTimeoutMs: 50 ms/);
+  t.equal((await contractChecker(f))('/v1/audit-logs', answer), null, 'the 503 follows the OpenAPI document');
   t.notSame(poolOf(f).threads.map((w) => w.threadId), before, 'the thread running the scan was replaced');
   // A light query fits the budget once the replacement is up (retried: a loaded machine may need a moment).
   await eventually(async () => (await f.get(LIGHT, KEY.admin)).status === 200, 10_000);
