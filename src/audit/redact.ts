@@ -2,39 +2,59 @@ export const REDACTED = '[REDACTED]';
 /** What is stored instead of a body whose secrets cannot be found with certainty (UTF-16/32 text, NUL bytes). */
 export const UNREDACTABLE = '[unredactable body omitted]';
 
-/** A key name as compared: lowercase letters and digits only, so `Access-Token`, `access_token` and `token[]` match. */
-export function normalizedKey(name: string): string {
-  return name.toLowerCase().replace(/[^a-z0-9]/g, '');
-}
-
 /** Charsets whose text decoded as UTF-8 hides every key name (the capture keeps bytes, decoded as UTF-8). */
 const WIDE_CHARSET = /charset\s*=\s*"?(?:utf-?16|utf-?32|ucs-?2|ucs-?4)/i;
 const FORM_SEPARATOR = /([&;])/;
+const VERDICTS_KEPT = 1_024;
+const BACKSLASH = 0x5c;
+/** What may stand between the words of a sensitive name (`access_token`, `Access-Token`, `accessToken`). */
+const BETWEEN_WORDS = '[^a-z0-9"\\\\]*';
 /** Without a Content-Type (proxied error responses are recorded without theirs) a body shaped name=value... is a form. */
 const FORM_SHAPE = /^[^\s={}[\]"<>]+=\S*$/;
 
+/**
+ * A sensitive key as a pattern: its words (runs of ASCII letters and digits) in any case, any separator or none
+ * between them. `api_key` matches `apiKey`, `API-KEY` and `api.key`.
+ */
+function spelledKey(key: string): string {
+  return key.toLowerCase().split(/[^a-z0-9]+/).filter(Boolean).map(escapeRegex).join(BETWEEN_WORDS);
+}
+
 /** Redacts the values of sensitive keys (any depth, any spelling of the name) in captured bodies and queries. */
 export class BodyRedactor {
-  private readonly keys: readonly string[];
+  /** A name ending with a sensitive key, then nothing but punctuation (`X-Api-Key`, `user[password]`, `token[]`). */
+  private readonly sensitiveName: RegExp;
+  /** Some `"name":` in JSON text whose name is sensitive (exact for text without backslashes). */
+  private readonly anySensitiveKey: RegExp;
   private readonly plainKey: RegExp;
+  /** Names seen lately and whether they are sensitive: a body repeats its key names (arrays of objects). */
+  private readonly verdicts = new Map<string, boolean>();
 
   constructor(sensitiveKeys: readonly string[]) {
-    this.keys = [...new Set(sensitiveKeys.map(normalizedKey).filter(Boolean))];
+    const spelled = [...new Set(sensitiveKeys.map(spelledKey).filter(Boolean))].join('|') || '(?!)';
+    this.sensitiveName = new RegExp(`(?:${spelled})[^a-z0-9]*$`, 'i');
+    this.anySensitiveKey = new RegExp(`(?:${spelled})${BETWEEN_WORDS}"\\s*:`, 'i');
     const names = sensitiveKeys.map(escapeRegex).join('|') || '(?!)';
     // A safety net for text that is not JSON (quotes out of step): "key": value wherever it appears.
     this.plainKey = new RegExp(`"(?:${names})"\\s*:\\s*`, 'gi');
   }
 
-  /** A name is sensitive when, normalized, it is or ends with a sensitive key (`user[password]`, `X-Api-Key`). */
   isSensitive(key: string): boolean {
-    const name = normalizedKey(key);
-    return name !== '' && this.keys.some((k) => name === k || name.endsWith(k));
+    let verdict = this.verdicts.get(key);
+    if (verdict === undefined) {
+      verdict = this.sensitiveName.test(key);
+      if (this.verdicts.size >= VERDICTS_KEPT) this.verdicts.clear();
+      this.verdicts.set(key, verdict);
+    }
+    return verdict;
   }
 
   redact(text: string, contentType: string | undefined): string {
     if (text.includes('\0') || (contentType !== undefined && WIDE_CHARSET.test(contentType))) return UNREDACTABLE;
     const type = mediaType(contentType);
     if (type === 'application/x-www-form-urlencoded' || (type === '' && FORM_SHAPE.test(text))) return this.redactFields(text);
+    // The common case, at the speed of one regular expression: no escape can spell a key, no key to redact.
+    if (!text.includes('\\') && !this.anySensitiveKey.test(text)) return text;
     return this.redactPlainKeys(this.redactJsonKeys(text));
   }
 
@@ -132,10 +152,10 @@ function decodeJsonString(text: string, start: number, end: number): string | nu
 
 /** The index after the closing quote of the string opening at `start`, or -1 when the text ends inside it. */
 function endOfString(text: string, start: number): number {
-  for (let i = start + 1; i < text.length; i++) {
-    const c = text[i];
-    if (c === '\\') i++;
-    else if (c === '"') return i + 1;
+  for (let quote = text.indexOf('"', start + 1); quote !== -1; quote = text.indexOf('"', quote + 1)) {
+    let backslashes = 0;
+    while (text.charCodeAt(quote - 1 - backslashes) === BACKSLASH) backslashes++;
+    if (backslashes % 2 === 0) return quote + 1;
   }
   return -1;
 }

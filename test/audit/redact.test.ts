@@ -31,6 +31,10 @@ t.test('issue 10, finding 9: every spelling of a sensitive name is redacted', as
   t.equal(r.redact('{"\\u00zzkey":"s6"}', 'application/json'), '{"\\u00zzkey":"[REDACTED]"}', 'a key whose escape is broken');
   t.equal(r.redact('{"userPassword":"s7","Access-Token":{"v":"s8"},"max_tokens":5}', 'application/json'),
     '{"userPassword":"[REDACTED]","Access-Token":"[REDACTED]","max_tokens":5}', 'normalized names; max_tokens is not a token');
+  t.equal(r.redact('{"pass_word":"x","Api.Key":"s17"}', 'application/json'), '{"pass_word":"x","Api.Key":"[REDACTED]"}',
+    'separators between the words of a name, not inside them');
+  const many = Object.fromEntries(Array.from({ length: 1_500 }, (_, i) => [`field_${i}_token`, `s${i}`]));
+  t.ok(Object.values(r.redactQuery({ ...many })).every((v) => v === '[REDACTED]'), 'past the remembered names, still right');
   t.equal(r.redact('a"b "password": "s9"', 'text/plain'), 'a"b "password": "[REDACTED]"', 'quotes out of step still redact plain keys');
   t.equal(r.redact('error=x&Access-Token=s15', undefined), 'error=x&Access-Token=[REDACTED]', 'no Content-Type: a form by its shape');
   t.equal(r.redact('{"token":"s16"}', undefined), '{"token":"[REDACTED]"}', 'no Content-Type: JSON by its shape');

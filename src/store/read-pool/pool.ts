@@ -115,7 +115,6 @@ class Reader {
       }, early ? RESTART_DELAY_MS : 0).unref();
     });
   }
-
 }
 
 /**
