@@ -33,7 +33,6 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
   const store = config.store.enabled ? new PooledReadStore(openAuditStore(config.store, logger), {
     store: config.store, size: config.audit.readWorkers, timeoutMs: config.audit.queryTimeoutMs, logger,
   }) : null;
-  await store?.ready();
   const transport = new UndiciTransport(config.upstream);
   const upgrades = new WebSocketTransport(config.upstream, logger);
   const metrics = new ProxyMetrics(store);

@@ -65,6 +65,7 @@ t.test('a query over its budget is a 503 naming the budget, and its scan is canc
 t.test('the pool survives a reader thread dying mid-query', async (t) => {
   const f = await proxyOver({ queryTimeoutMs: 120_000 });
   t.teardown(() => f.close());
+  t.equal((await f.get(LIGHT, KEY.admin)).status, 200, 'the readers are up');
   const heavy = f.get(HEAVY, KEY.admin);
   await sleep(100);
   await Promise.all(poolOf(f).threads.map((w) => w.terminate()));
@@ -93,10 +94,11 @@ t.test('closing the store refuses the reads still running or waiting', async (t)
   const config = storeSchema.parse({ path: dir, retention: { maxAgeDays: 0 } });
   const logger = pino({ enabled: false });
   const store = new PooledReadStore(openAuditStore(config, logger), { store: config, size: 1, timeoutMs: 120_000, logger });
-  await store.ready();
+  t.equal((await store.query({}, { limit: 1 })).items.length, 1, 'the reader is up');
   // One read runs on the only reader, the other waits for it.
   const outcomes = [0, 1].map(() => store.query({ resourceType: 'x' }, { limit: 1, withTotal: true }).then(() => null, (err: Error) => err));
-  await sleep(50);
+  await sleep(100);
   await store.close();
   for (const outcome of await Promise.all(outcomes)) t.match(outcome, { name: 'ReaderFailedError', message: /the store is closing/ });
+  await t.rejects(store.query({}, { limit: 1 }), { name: 'ReaderFailedError' }, 'and every read after');
 });

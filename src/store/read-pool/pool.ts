@@ -78,6 +78,7 @@ class Reader {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.markReady();
     this.pending?.(new ReaderFailedError('the store is closing'));
     this.pending = null;
     await this.worker?.terminate();
@@ -126,18 +127,22 @@ export class ReadPool {
   private readonly readers: Reader[];
   private readonly waiting: Waiter[] = [];
   private nextId = 0;
+  private readonly booted: Promise<void>;
+  private closed = false;
 
   constructor(private readonly options: ReadPoolOptions) {
     const data: ReaderData = { store: options.store };
     this.readers = Array.from({ length: options.size }, () => new Reader(data, options.logger, (reader) => this.dispatch(reader)));
+    this.booted = Promise.race(this.readers.map((reader) => reader.ready));
   }
 
-  /** Resolves when every reader thread has the store open (the proxy listens only then). */
-  async ready(): Promise<void> {
-    await Promise.all(this.readers.map((reader) => reader.ready));
-  }
-
-  query(filter: AuditFilter, page: PageRequest): Promise<QueryResult> {
+  /**
+   * The budget starts once a reader has the store open: the threads boot beside the proxy's own start (which does
+   * not wait for them), and a query asked meanwhile waits for the first one.
+   */
+  async query(filter: AuditFilter, page: PageRequest): Promise<QueryResult> {
+    await this.booted;
+    if (this.closed) throw new ReaderFailedError('the store is closing');
     const message: QueryMessage = { id: ++this.nextId, filter, page };
     return new Promise((resolve, reject) => {
       let running: Reader | null = null;
@@ -171,6 +176,7 @@ export class ReadPool {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     for (const waiter of this.waiting.splice(0)) waiter.fail(new ReaderFailedError('the store is closing'));
     await Promise.all(this.readers.map((reader) => reader.close()));
   }

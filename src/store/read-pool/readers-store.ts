@@ -17,11 +17,6 @@ export class PooledReadStore implements AuditStore {
     this.pool = new ReadPool(options);
   }
 
-  /** Resolves when the reader threads have the store open. */
-  ready(): Promise<void> {
-    return this.pool.ready();
-  }
-
   append(record: AuditRecord): boolean {
     return this.writer.append(record);
   }
