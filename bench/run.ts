@@ -1,12 +1,13 @@
 // `npm run bench [-- --quick]`: every measurement of the
 // performance issue in one run; prints one table (figure beside target) and writes bench/results/latest.json.
-// A measurement, not a test: exits 0 whatever the figures. For experiments: --no-pin, --only http,store,api,stats,memory,principal,chain,
+// A measurement, not a test: exits 0 whatever the figures. For experiments: --no-pin, --only http,store,api,stats,reads,memory,principal,chain,
 // --contenders 'audit-proxy off,audit-proxy on', --loads 'GET c50', --rounds N, --seconds S.
 import { cpus, totalmem } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { runApiBench } from './api.js';
 import { runChainBench } from './chain.js';
+import { runAuditReadsBench } from './audit-reads.js';
 import { runHttpBench } from './http.js';
 import { httpRows } from './http-report.js';
 import { runMemoryBench } from './memory.js';
@@ -34,7 +35,7 @@ function parseFlags(argv: string[]): Flags {
   return {
     quick: argv.includes('--quick'),
     pin: !argv.includes('--no-pin'),
-    only: new Set(value('--only')?.split(',') ?? ['http', 'store', 'api', 'stats', 'memory', 'principal', 'chain']),
+    only: new Set(value('--only')?.split(',') ?? ['http', 'store', 'api', 'stats', 'reads', 'memory', 'principal', 'chain']),
     contenders: value('--contenders')?.split(','),
     rounds: number('--rounds'),
     seconds: number('--seconds'),
@@ -84,6 +85,19 @@ async function statsRows(quick: boolean): Promise<Row[]> {
     row(section, '24 h, every organization: server CPU per query', f.allOrgs24hCpuMs, 'ms'),
     row(section, '24 h, 1,440 buckets: server CPU per query', f.oneOrg24hMinuteBucketsCpuMs, 'ms'),
     row(section, '1 h + method (scan fallback): server CPU per query', f.scanFallback1hCpuMs, 'ms'),
+  ];
+}
+
+async function auditReadsRows(quick: boolean): Promise<Row[]> {
+  const f = await runAuditReadsBench(quick);
+  const section = `Proxied GET beside heavy audit queries (${f.records.toLocaleString('en-US')} records, reader threads)`;
+  const heavy = Object.entries(f.heavyByStatus).map(([status, n]) => `${n} x ${status}`).join(', ');
+  return [
+    row(section, `p50, no audit query (${f.quiet.gets} GETs)`, f.quiet.p50Ms, 'ms'),
+    row(section, 'p99, no audit query', f.quiet.p99Ms, 'ms'),
+    row(section, `p50, 4 heavy audit queries running (${f.busy.gets} GETs; heavy answers: ${heavy})`, f.busy.p50Ms, 'ms'),
+    row(section, 'p99, 4 heavy audit queries running', f.busy.p99Ms, 'ms'),
+    row(section, 'p99 ratio, busy / quiet', Math.round((f.busy.p99Ms / f.quiet.p99Ms) * 100) / 100, 'x', { op: '<=', bound: 2 }),
   ];
 }
 
@@ -145,6 +159,7 @@ async function main(): Promise<void> {
   await scenario('store', () => storeRows(flags.quick));
   await scenario('api', () => apiRows(flags.quick));
   await scenario('stats', () => statsRows(flags.quick));
+  await scenario('reads', () => auditReadsRows(flags.quick));
   await scenario('memory', memoryRows);
   await scenario('principal', principalRows);
   await scenario('chain', () => chainRows(flags.quick));

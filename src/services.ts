@@ -16,6 +16,7 @@ import { WebSocketTransport } from './pipeline/websocket.js';
 import { rejection } from './principal/enforcement.js';
 import { createPrincipalResolver } from './principal/resolver.js';
 import { openAuditStore } from './store/index.js';
+import { PooledReadStore } from './store/read-pool/readers-store.js';
 import type { AuditStore } from './store/store.js';
 import { viewerRoutes } from './viewer/serve.js';
 
@@ -35,8 +36,12 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
   const resolver = createPrincipalResolver(config, { logger, dataDir: config.store.path });
   const chainOn = config.store.enabled && config.chain.enabled;
   const signer = chainOn && runsFollowers() ? loadOrCreateSigningKey(config.chain, config.store.path) : null;
-  const store = config.store.enabled ? openAuditStore(config.store, logger) : null;
-  const chain = store && chainOn ? openChain(config, store, signer, logger) : null;
+  const writer = config.store.enabled ? openAuditStore(config.store, logger) : null;
+  const chain = writer && chainOn ? openChain(config, writer, signer, logger) : null;
+  // Audit reads run on reader threads (src/store/read-pool/) so a heavy query never stalls proxied traffic.
+  const store = writer ? new PooledReadStore(writer, {
+    store: config.store, size: config.audit.readWorkers, timeoutMs: config.audit.queryTimeoutMs, logger,
+  }) : null;
   const transport = new UndiciTransport(config.upstream, config.server);
   const upgrades = new WebSocketTransport(config.upstream, logger);
   const metrics = new ProxyMetrics(store);

@@ -66,7 +66,7 @@ function crossCheck(p: ApiKeyRequestsParams): string | null {
 }
 
 /** GET /v1/api-keys/requests: a page of the caller's organization's requests, newest first. */
-export async function answerApiKeyRequests(ctx: RequestContext, store: AuditStore): Promise<void> {
+export async function answerApiKeyRequests(ctx: RequestContext, store: AuditStore, cursors: Buffer): Promise<void> {
   const parsed = parseParams(ctx.search, apiKeyRequestsParams);
   if (!parsed.ok) return sendApiError(ctx, 400, parsed.message);
   const p = parsed.value;
@@ -75,7 +75,7 @@ export async function answerApiKeyRequests(ctx: RequestContext, store: AuditStor
   const scope = organizationScope(ctx.principal, p.organizationId, 'organizationId');
   if (isDenial(scope)) return sendApiError(ctx, scope.status, scope.message);
   const filter = apiKeyRequestsFilter(p, scope.organizationId);
-  const storeCursor = p.cursor === undefined ? undefined : decodeCursor(filter, p.cursor);
+  const storeCursor = p.cursor === undefined ? undefined : decodeCursor(filter, p.cursor, cursors);
   if (storeCursor === null) return sendApiError(ctx, 400, 'cursor is not valid for these filters (pass data.nextCursor unchanged, with the same filters)');
   const page = await store.query(filter, { limit: p.limit, offset: p.offset, cursor: storeCursor });
   sendApiJson(ctx, {
@@ -85,7 +85,7 @@ export async function answerApiKeyRequests(ctx: RequestContext, store: AuditStor
       items: page.items.map(apiKeyRequestItem),
       limit: p.limit,
       offset: p.offset,
-      nextCursor: encodeCursor(filter, page.nextCursor),
+      nextCursor: encodeCursor(filter, page.nextCursor, cursors),
     },
     message: 'success',
     requestId: ctx.requestId,

@@ -127,7 +127,7 @@ function cursorBinding(filters: readonly AuditFilter[]): AuditFilter {
  * GET /v1/audit-logs: Portkey's {records, total} plus next_cursor, newest first, total across every page.
  * Pages by current_page (offset) or by cursor (stable while new records arrive).
  */
-export async function answerAuditLogs(ctx: RequestContext, store: AuditStore, scope: MethodScope): Promise<void> {
+export async function answerAuditLogs(ctx: RequestContext, store: AuditStore, cursors: Buffer, scope: MethodScope): Promise<void> {
   const parsed = parseParams(ctx.search, auditLogsParams);
   if (!parsed.ok) return sendApiError(ctx, 400, parsed.message);
   const p = parsed.value;
@@ -135,22 +135,22 @@ export async function answerAuditLogs(ctx: RequestContext, store: AuditStore, sc
   const filters = scopedAuditLogFilters(ctx, p, scope);
   if (isDenial(filters)) return sendApiError(ctx, filters.status, filters.message);
   const binding = cursorBinding(filters);
-  const page = await readPage(store, filters, p, binding);
+  const page = await readPage(store, filters, p, binding, cursors);
   if (page === null) return sendApiError(ctx, 400, 'cursor is not valid for these filters (pass next_cursor unchanged, with the same filters)');
   const records = page.items.slice(0, p.page_size);
   const last = records.at(-1);
-  const nextCursor = page.hasMore && last ? encodeCursor(binding, storeCursorAfter(last)) : null;
+  const nextCursor = page.hasMore && last ? encodeCursor(binding, storeCursorAfter(last), cursors) : null;
   sendApiJson(ctx, { records: records.map(auditLogRecord), total: page.total, next_cursor: nextCursor });
 }
 
 /** The page the parameters ask for, or null for a cursor that is not this query's. */
-async function readPage(store: AuditStore, filters: AuditFilter[], p: z.output<typeof auditLogsParams>, binding: AuditFilter): Promise<UnionPage | null> {
+async function readPage(store: AuditStore, filters: AuditFilter[], p: z.output<typeof auditLogsParams>, binding: AuditFilter, cursors: Buffer): Promise<UnionPage | null> {
   // The store is asked for at least one record: page_size 0 still wants the total.
   const limit = Math.max(p.page_size, 1);
   if (p.cursor === undefined) {
     return queryUnion(store, filters, limit, { offset: Math.min(p.current_page * p.page_size, Number.MAX_SAFE_INTEGER) });
   }
-  const storeCursor = decodeCursor(binding, p.cursor);
+  const storeCursor = decodeCursor(binding, p.cursor, cursors);
   if (storeCursor === null || !isStoreCursor(storeCursor)) return null;
   return queryUnion(store, filters, limit, { cursor: storeCursor });
 }

@@ -60,19 +60,19 @@ export function recordView(r: AuditRecord) {
 }
 
 /** GET /v1/audit-logs/records: whole records (headers masked, bodies redacted) newest first, cursor-paged. */
-export async function answerAuditRecords(ctx: RequestContext, store: AuditStore): Promise<void> {
+export async function answerAuditRecords(ctx: RequestContext, store: AuditStore, cursors: Buffer): Promise<void> {
   const parsed = parseParams(ctx.search, auditRecordsParams);
   if (!parsed.ok) return sendApiError(ctx, 400, parsed.message);
   const p = parsed.value;
   const selection = recordSelection(ctx, p);
   if (isDenial(selection)) return sendApiError(ctx, selection.status, selection.message);
-  const storeCursor = p.cursor === undefined ? undefined : decodeCursor(selection.digest, p.cursor);
+  const storeCursor = p.cursor === undefined ? undefined : decodeCursor(selection.digest, p.cursor, cursors);
   if (storeCursor === null) return sendApiError(ctx, 400, 'cursor is not valid for these filters (pass data.nextCursor unchanged, with the same filters)');
   const found = await findPage(store, selection.filter, selection.match, p.limit, storeCursor);
   const resume = found.resumeAt && encodeStoreCursor({ ms: Date.parse(found.resumeAt.createdAt), id: found.resumeAt.id });
   sendApiJson(ctx, {
     code: 200,
-    data: { items: found.items.map(recordView), hasMore: resume !== null, limit: p.limit, nextCursor: encodeCursor(selection.digest, resume) },
+    data: { items: found.items.map(recordView), hasMore: resume !== null, limit: p.limit, nextCursor: encodeCursor(selection.digest, resume, cursors) },
     message: 'success',
     requestId: ctx.requestId,
   });

@@ -56,6 +56,7 @@ const errors = {
   401: { ...jsonResponse('No accepted credential.', 'Error'), headers: { 'WWW-Authenticate': { schema: { type: 'string' } } } },
   403: jsonResponse('No audit:read scope, or another organization without audit:read:all.', 'Error'),
   405: { ...jsonResponse('Only GET and HEAD.', 'Error'), headers: { Allow: { schema: { type: 'string' } } } },
+  503: jsonResponse('The store is disabled, the query ran past audit.queryTimeoutMs (the message names the budget), or its reader failed.', 'Error'),
 };
 
 const security = [{ bearer: [] }, { apiKey: [] }, { portkeyApiKey: [] }];

@@ -11,11 +11,15 @@ export class InvalidCursorError extends Error {
   }
 }
 
+/** Record ids are UUIDs; a longer id cannot be a position the store made. */
+const MAX_ID_LENGTH = 64;
+
 /** Opaque to callers: base64url of JSON [ms, id]. */
 export function encodeCursor(position: Position): string {
   return Buffer.from(JSON.stringify([position.ms, position.id])).toString('base64url');
 }
 
+/** The position in a cursor this store made; InvalidCursorError for anything else (callers answer it with 400). */
 export function decodeCursor(cursor: string): Position {
   let parsed: unknown;
   try {
@@ -25,6 +29,6 @@ export function decodeCursor(cursor: string): Position {
   }
   if (!Array.isArray(parsed) || parsed.length !== 2) throw new InvalidCursorError();
   const [ms, id] = parsed as unknown[];
-  if (typeof ms !== 'number' || !Number.isFinite(ms) || typeof id !== 'string') throw new InvalidCursorError();
-  return { ms, id };
+  if (!Number.isSafeInteger(ms) || typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_LENGTH) throw new InvalidCursorError();
+  return { ms: ms as number, id };
 }

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { request } from 'undici';
-import { encodeCursor } from '../../src/api/cursor.js';
+import { cursorKey, encodeCursor } from '../../src/api/cursor.js';
 import { KEY, ORG_A_TOTAL, TRAFFIC, contractChecker, sendTraffic, startFixture, type Answer, type Fixture } from './fixtures/audit.js';
 
 const PATH = '/v1/audit-logs';
@@ -95,7 +95,7 @@ t.test('a cursor only continues the query it came from', async (t) => {
   for (const query of [`organisation_id=org-b&cursor=${cursor}`, `organisation_id=org-a&method=GET&cursor=${cursor}`,
     `organisation_id=org-a&user_type=user&cursor=${cursor}`, `organisation_id=org-a&user_id=key-a-plain&cursor=${cursor}`,
     `organisation_id=org-a&start_time=2020-01-01&cursor=${cursor}`, `organisation_id=org-a&cursor=${cursor}x`,
-    'organisation_id=org-a&cursor=not-a-cursor', `organisation_id=org-a&cursor=${encodeCursor({ organizationId: 'org-a' }, 'not-a-store-cursor')}`]) {
+    'organisation_id=org-a&cursor=not-a-cursor', `organisation_id=org-a&cursor=${encodeCursor({ organizationId: 'org-a' }, 'not-a-store-cursor', cursorKey('another installation'))}`]) {
     const answer = await logs(query);
     t.equal(answer.status, 400, query);
     t.match(answer.body.message, refused);

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import t from 'tap';
 import { apiKeyRequestsParams } from '../../src/api/api-key-requests.js';
 import { auditLogsParams } from '../../src/api/audit-logs.js';
-import { decodeCursor, encodeCursor } from '../../src/api/cursor.js';
+import { cursorKey, decodeCursor, encodeCursor } from '../../src/api/cursor.js';
 import { csvCell } from '../../src/api/export.js';
 import { isoTimeMs, parseParams } from '../../src/api/params.js';
 
@@ -93,14 +93,19 @@ t.test('every instant round-trips through each accepted format', async (t) => {
   t.pass('2000 instants and offsets');
 });
 
-t.test('cursors are bound to their filters', async (t) => {
+t.test('cursors are bound to their filters and signed', async (t) => {
+  const key = cursorKey('installation secret');
   const filter = { organizationId: 'org-a', apiKeyId: 'k' };
-  const cursor = encodeCursor(filter, 'store-position')!;
-  t.equal(decodeCursor({ apiKeyId: 'k', organizationId: 'org-a', userId: undefined }, cursor), 'store-position', 'key order and undefined do not matter');
-  t.equal(decodeCursor({ organizationId: 'org-b', apiKeyId: 'k' }, cursor), null, 'another organization');
-  t.equal(decodeCursor(filter, 'not-a-cursor'), null);
-  t.equal(decodeCursor(filter, `${cursor}x`), null);
-  t.equal(encodeCursor(filter, null), null, 'the last page has no cursor');
+  const cursor = encodeCursor(filter, 'store-position', key)!;
+  t.equal(decodeCursor({ apiKeyId: 'k', organizationId: 'org-a', userId: undefined }, cursor, key), 'store-position', 'key order and undefined do not matter');
+  t.equal(decodeCursor({ organizationId: 'org-b', apiKeyId: 'k' }, cursor, key), null, 'another organization');
+  t.equal(decodeCursor(filter, cursor, cursorKey('another installation')), null, 'another installation');
+  t.equal(decodeCursor(filter, 'not-a-cursor', key), null);
+  t.equal(decodeCursor(filter, `${cursor}x`, key), null);
+  t.equal(decodeCursor(filter, `x${cursor}`, key), null, 'another position under the same tag');
+  const [payload, tag] = cursor.split('.');
+  t.equal(decodeCursor(filter, `${payload}.${tag!.slice(0, -1)}${tag!.endsWith('A') ? 'B' : 'A'}`, key), null, 'a changed tag');
+  t.equal(encodeCursor(filter, null, key), null, 'the last page has no cursor');
 });
 
 t.test('CSV cells: RFC 4180 quoting and formula neutralisation', async (t) => {

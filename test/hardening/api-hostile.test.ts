@@ -1,6 +1,11 @@
 // Issue 7, item 3, on the audit endpoints: hostile parameters get a clear 400, and no way of asking for another
 // organization's records (parameters, spellings, headers, claims, cursors, path variants) returns any of them.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import t, { type Test } from 'tap';
+import { cursorKey, encodeCursor } from '../../src/api/cursor.js';
+import { FINGERPRINT_SECRET_FILE } from '../../src/principal/fingerprint-secret.js';
 import { rawRequest } from '../helpers/raw.js';
 import { KEY, jwtFor, sendTraffic, startFixture, type Answer, type Fixture } from '../api/fixtures/audit.js';
 
@@ -92,6 +97,28 @@ t.test('a cursor from another organization\'s page is refused', async (t) => {
   refusedOrOwn(t, replayed, 'replayed cursor');
   const forged = await f.get(`${REQUESTS}?cursor=${Buffer.from('[9e15,"zzzz"]').toString('base64url')}`, KEY.aReader);
   t.equal(forged.status, 400, 'a hand-made cursor');
+});
+
+t.test('issue 10, finding 10: a forged cursor is a 400, never a 500', async (t) => {
+  // The cursor format before signing: base64url of [sha256(filter) prefix, store cursor]; the filter is public.
+  const filter = [['organizationId', 'org-a']];
+  const digest = createHash('sha256').update(JSON.stringify(filter)).digest('base64url').slice(0, 16);
+  const unsigned = (storeCursor: string) => Buffer.from(JSON.stringify([digest, storeCursor])).toString('base64url');
+  const position = Buffer.from(JSON.stringify([Date.now() + 60_000, 'z'])).toString('base64url');
+  for (const [label, cursor] of [
+    ['a filter digest with a store cursor that is not one', unsigned('%%%not-a-store-cursor')],
+    ['a filter digest with a well-formed made-up position', unsigned(position)],
+    ['a made-up position with a made-up tag', `${position}.${'A'.repeat(22)}`],
+  ]) {
+    const forged = await f.get(`${REQUESTS}?cursor=${encodeURIComponent(cursor!)}`, KEY.aReader);
+    t.equal(forged.status, 400, label!);
+    t.match(forged.body.message, /cursor is not valid/, label!);
+  }
+  // Signed with the installation's own key, yet not a position the store made: the store refuses it, still a 400.
+  const secret = readFileSync(join(f.proxy.dataDir, FINGERPRINT_SECRET_FILE), 'utf8').trim();
+  const signed = encodeCursor({ organizationId: 'org-a' }, 'not-a-store-cursor', cursorKey(secret))!;
+  const refused = await f.get(`${REQUESTS}?cursor=${encodeURIComponent(signed)}`, KEY.aReader);
+  t.same([refused.status, refused.body.message], [400, 'cursor is not valid (pass the nextCursor you were given unchanged)']);
 });
 
 t.test('path variants of the audit endpoints are not the audit endpoints: they go to the upstream, no records', async (t) => {

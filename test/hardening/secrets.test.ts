@@ -97,3 +97,56 @@ t.test('no secret reaches the store files or the logs', async (t) => {
     t.notOk(logBytes.includes(needle), `not in the logs: ${needle.slice(0, 24)}…`);
   }
 });
+
+t.test('issue 10, finding 9: secrets in unusual spellings never reach the LMDB data file', async (t) => {
+  const hidden = (name: string) => `sk_live_${name}_Hv8Kp3Zq6Wm1Tx4Y`;
+  const H = {
+    formCase: hidden('FORMCASE'), escapedKey: hidden('ESCAPEDKEY'), utf16: hidden('UTFSIXTEEN'), amz: hidden('AMZTOKEN'),
+    goog: hidden('GOOGKEY'), apiKey: hidden('APIKEYHEADER'), access: hidden('ACCESSTOKEN'), tokenArray: hidden('TOKENARRAY'),
+    semicolon: hidden('SEMICOLON'), basic: hidden('BASICPW'), errorForm: hidden('ERRORFORM'), errorEscaped: hidden('ERRORESCAPED'),
+    nested: hidden('NESTEDFORM'),
+  };
+  const upstream = await new TestUpstream().start();
+  upstream.routes.set('/fail-form', (_req, res) => {
+    res.writeHead(400, { 'content-type': 'Application/X-WWW-Form-Urlencoded' });
+    res.end(`error=denied&Access-Token=${H.errorForm}&hint=ERRORFORMVISIBLE`);
+  });
+  upstream.routes.set('/fail-json', (_req, res) => {
+    res.writeHead(400, { 'content-type': 'application/json' });
+    res.end(`{"hint":"ERRORJSONVISIBLE","\\u0074oken":"${H.errorEscaped}","pad":"${'p'.repeat(400)}"}`);
+  });
+  const proxy = await startTestProxy(upstream.url, { capture: { requestBody: { maxBytes: 120 }, responseBody: { enabled: true, maxBytes: 120 } } });
+  t.teardown(async () => {
+    await proxy.close();
+    await upstream.stop();
+  });
+  const post = (contentType: string, body: string | Buffer) => ({ method: 'POST' as const, headers: { 'content-type': contentType }, body });
+  const sends: [string, Parameters<typeof request>[1]][] = [
+    ['/h/form-case', post('Application/X-WWW-Form-Urlencoded', `user=alice&Password=${H.formCase}&v=FORMCASEVISIBLE`)],
+    ['/h/form-nested', post('application/x-www-form-urlencoded', `user%5Bpass%77ord%5D=${H.nested}`)],
+    ['/h/escaped-cut', post('application/json', `{"v":"CUTVISIBLE","\\u0070assword":"${H.escapedKey}","pad":"${'p'.repeat(400)}"}`)],
+    ['/h/utf16', post('application/json; charset=utf-16le', Buffer.from(JSON.stringify({ password: H.utf16 }), 'utf16le'))],
+    ['/h/utf16-no-charset', post('application/json', Buffer.from(JSON.stringify({ password: H.utf16 }), 'utf16le'))],
+    ['/h/headers', { headers: { 'X-Amz-Security-Token': H.amz, 'X-Goog-Api-Key': H.goog, 'Api-Key': H.apiKey, 'X-Access-Token': H.access } }],
+    [`/h/query?token[]=${H.tokenArray}&a=1;token=${H.semicolon}&page=QUERYVISIBLE`, {}],
+    ['/h/basic', { headers: { authorization: `Basic ${Buffer.from(`alice:${H.basic}`).toString('base64')}` } }],
+    ['/fail-form', {}],
+    ['/fail-json', {}],
+  ];
+  for (const [path, init] of sends) await (await request(`${proxy.url}${path}`, init)).body.dump();
+  const records = await recordsOf(proxy, sends.length);
+  t.equal(records.length, sends.length, 'every request was recorded');
+  t.equal(records.find((r) => r.path === '/h/basic')?.requestHeaders.authorization, 'Basic alice:…', 'Basic: the scheme and the user only');
+  t.equal(records.find((r) => r.path === '/h/utf16')?.requestBody, '[unredactable body omitted]');
+  await proxy.services.store!.flush();
+
+  const storeBytes = Buffer.concat(filesUnder(proxy.dataDir).map((path) => readFileSync(path)));
+  for (const visible of ['FORMCASEVISIBLE', 'CUTVISIBLE', 'QUERYVISIBLE', 'ERRORFORMVISIBLE', 'ERRORJSONVISIBLE', '/h/utf16-no-charset']) {
+    t.ok(storeBytes.includes(visible), `the scan sees record content (${visible})`);
+  }
+  for (const [name, value] of Object.entries(H)) {
+    t.notOk(storeBytes.includes(value.slice(3, -4)), `${name} is not stored`);
+    t.notOk(storeBytes.includes(Buffer.from(value.slice(3, -4), 'utf16le')), `${name} is not stored as UTF-16`);
+  }
+  t.notOk(storeBytes.includes(Buffer.from(`alice:${H.basic}`).toString('base64').slice(8)), 'the Basic credentials are not stored encoded');
+});

@@ -89,4 +89,8 @@ export const auditSchema = z.strictObject({
     .describe('GET: requests per time bucket by status class, duration percentiles (under basePath).'),
   recordsPath: z.string().startsWith('/').default('/audit-logs/records')
     .describe('GET: whole records, cursor-paged, with status class and route filters; the viewer\'s table (under basePath).'),
+  queryTimeoutMs: z.number().int().min(1).default(5_000)
+    .describe('Time budget of one audit query (of each page of an export), queueing included; past it the scan is cancelled and the answer is 503.'),
+  readWorkers: z.number().int().min(1).max(64).default(2)
+    .describe('Reader threads answering audit queries off the proxy\'s event loop (each opens the store read-only).'),
 }).prefault({}).describe('Audit endpoints, answered by the proxy and never forwarded.');

@@ -1,0 +1,20 @@
+import type { Config } from '../../config/schema.js';
+import type { AuditFilter, PageRequest, QueryResult } from '../store.js';
+
+/** main -> reader: one query; the reader answers it with exactly one Reply carrying the same id. */
+export interface QueryMessage {
+  id: number;
+  filter: AuditFilter;
+  page: PageRequest;
+}
+
+/** reader -> main: `ready` once, when the store is open, then one answer per query. */
+export type Reply =
+  | { ready: true }
+  | { id: number; ok: true; result: QueryResult }
+  | { id: number; ok: false; name: string; message: string };
+
+/** What a reader thread is started with. */
+export interface ReaderData {
+  store: Config['store'];
+}

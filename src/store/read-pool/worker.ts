@@ -1,0 +1,28 @@
+// A reader thread: opens the audit store read-only and answers queries, so a long scan stalls only this thread.
+import { setPriority } from 'node:os';
+import { parentPort, workerData } from 'node:worker_threads';
+import { pino } from 'pino';
+import { openAuditStore } from '../index.js';
+import type { QueryMessage, ReaderData, Reply } from './protocol.js';
+
+/** Nice value of reader threads: on a busy machine the thread proxying traffic gets the CPU first. */
+const READER_NICE = 10;
+
+const port = parentPort!;
+// On Linux this lowers the priority of this thread only (the event loop proxying traffic keeps its own).
+setPriority(READER_NICE);
+const store = openAuditStore((workerData as ReaderData).store, pino({ enabled: false }), { readOnly: true });
+
+port.on('message', (message: QueryMessage) => {
+  void answer(message).then((reply) => port.postMessage(reply));
+});
+port.postMessage({ ready: true } satisfies Reply);
+
+async function answer({ id, filter, page }: QueryMessage): Promise<Reply> {
+  try {
+    return { id, ok: true, result: await store.query(filter, page) };
+  } catch (err) {
+    const error = err instanceof Error ? err : new Error(String(err));
+    return { id, ok: false, name: error.name, message: error.message };
+  }
+}
