@@ -1,16 +1,16 @@
 // Issue 10: the record is the truth. Raw HTTP/1.1 requests drawn from a grammar (credential headers in every
 // combination, dot segments and percent-encodings, absolute-form targets, upgrades, bodies, clients vanishing at
 // random points) go through the real proxy, with a real LMDB store, to a witness upstream; after each batch every
-// request id is checked against the invariant (invariant.ts). `npm test` runs a fixed seed; `npm run fuzz` runs
+// request id is checked against the invariant (fixtures/invariant.ts). `npm test` runs a fixed seed; `npm run fuzz` runs
 // longer with a random seed (FUZZ_SEED and FUZZ_RUNS set them) and the failure names the seed to replay.
 import t from 'tap';
 import fc from 'fast-check';
 import { SignJWT } from 'jose';
 import { sha256 } from '../../src/principal/digest.js';
 import { startTestProxy, type TestProxy } from '../helpers/proxy.js';
-import { play, render, requestSpec, type Observed, type RawRequestSpec } from './grammar.js';
-import { violations, type Knowns } from './invariant.js';
-import { Witness } from './witness.js';
+import { play, render, requestSpec, type Observed, type RawRequestSpec } from './fixtures/grammar.js';
+import { violations, type Knowns } from './fixtures/invariant.js';
+import { Witness } from './fixtures/witness.js';
 
 const KEY_A = 'dk_live_differential_key_a_001';
 const KEY_B = 'dk_live_differential_key_b_002';
