@@ -12,6 +12,8 @@ import { RecordBuilder } from './pipeline/record.js';
 import { WebSocketTransport } from './pipeline/websocket.js';
 import { rejection } from './principal/enforcement.js';
 import { createPrincipalResolver } from './principal/resolver.js';
+import { openFleet, type Fleet } from './fleet/fleet.js';
+import { runsFollowers } from './followers.js';
 import { openAuditStore } from './store/index.js';
 import type { AuditStore } from './store/store.js';
 
@@ -28,11 +30,16 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
   const countryOf = config.client.geoipDatabase ? await openCountryLookup(config.client.geoipDatabase) : null;
   mkdirSync(config.store.path, { recursive: true });
   const resolver = createPrincipalResolver(config, { logger, dataDir: config.store.path });
-  const store: AuditStore | null = config.store.enabled ? openAuditStore(config.store, logger) : null;
+  const local = config.store.enabled ? openAuditStore(config.store, logger) : null;
   const transport = new UndiciTransport(config.upstream);
   const upgrades = new WebSocketTransport(config.upstream, logger);
-  const metrics = new ProxyMetrics(store);
-  const ownRoutes = new Map<string, OwnRoute>([...healthRoutes(config, store, metrics), ...apiRoutes(config, store)]);
+  const metrics = new ProxyMetrics(local);
+  // With fleet.postgres.url, LMDB stays the first write (the outbox) and the audit endpoints read the whole fleet.
+  const fleet: Fleet | null = local && config.fleet.postgres.url !== null
+    ? openFleet(config, local, logger, { ships: runsFollowers(), registry: metrics.registry }) : null;
+  const store: AuditStore | null = fleet?.store ?? local;
+  const degraded = (): string | null => fleet?.status.problem() ?? null;
+  const ownRoutes = new Map<string, OwnRoute>([...healthRoutes(config, store, metrics, degraded), ...apiRoutes(config, store)]);
   const records = new RecordBuilder(config, routes, new URL(config.upstream.url).origin);
   const pipeline = new Pipeline({
     config, logger, resolver, authGate: (principal) => rejection(principal, config.auth), store, transport, upgrades, records, metrics, ownRoutes,

@@ -2,6 +2,7 @@ import type { Config } from '../config/schema.js';
 import type { RequestContext } from '../pipeline/context.js';
 import type { OwnRoute } from '../pipeline/pipeline.js';
 import type { AuditStore } from '../store/store.js';
+import { StoreUnavailableError } from '../store/unavailable.js';
 import { denyReader } from './access.js';
 import { answerApiKeyRequests } from './api-key-requests.js';
 import { answerAuditLogs } from './audit-logs.js';
@@ -34,9 +35,20 @@ function auditRoute(routePattern: string, realm: string, store: AuditStore | nul
       const denial = denyReader(ctx.principal, realm);
       if (denial) return sendApiError(ctx, denial.status, denial.message, denial.headers);
       if (!store) return sendApiError(ctx, 503, 'the audit store is disabled (store.enabled is false)');
-      return answer(ctx, store);
+      return answerOrUnavailable(ctx, store, answer);
     },
   };
+}
+
+/** A store that cannot answer now (the fleet's PostgreSQL is away) is a 503 naming it, not an internal error. */
+async function answerOrUnavailable(ctx: RequestContext, store: AuditStore, answer: Answer): Promise<void> {
+  try {
+    await answer(ctx, store);
+  } catch (error) {
+    if (!(error instanceof StoreUnavailableError)) throw error;
+    if (!ctx.res.headersSent) return sendApiError(ctx, 503, error.message);
+    ctx.res.destroy(); // an export already streaming cannot change its status: cut it so the client sees it incomplete
+  }
 }
 
 /** Public and not recorded: it describes the proxy, it reveals no audit data. */

@@ -3,6 +3,7 @@ import { listenSchema, upstreamSchema, pathsSchema, serverSchema, workersSchema,
 import { storeSchema } from './sections/store.js';
 import { captureSchema, routesSchema, clientSchema } from './sections/capture.js';
 import { authSchema, auditSchema } from './sections/auth.js';
+import { fleetSchema } from './sections/fleet.js';
 
 /** Every config key. Each leaf's .describe() is its one-line documentation. */
 export const configSchema = z.strictObject({
@@ -19,6 +20,7 @@ export const configSchema = z.strictObject({
   client: clientSchema,
   auth: authSchema,
   audit: auditSchema,
+  fleet: fleetSchema,
 });
 
 export type Config = z.infer<typeof configSchema>;
