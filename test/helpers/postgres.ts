@@ -10,6 +10,7 @@ export const PG_BIN = process.env.AUDIT_PROXY_PG_BIN ?? '/usr/lib/postgresql/15/
 
 /** initdb and postgres refuse to run as root: as root, the cluster runs as `nobody`. */
 const NOBODY = 65_534;
+const PASSWORD = 'audit-test-password';
 
 export interface TestPostgres {
   /** postgres://audit:...@127.0.0.1:port/audit */
@@ -17,6 +18,8 @@ export interface TestPostgres {
   port: number;
   /** The server is running (start/stop switch it, keeping the data). */
   running(): boolean;
+  /** A fresh, empty database on this server; resolves with its URL. */
+  database(): Promise<string>;
   stop(): Promise<void>;
   start(): Promise<void>;
   /** Stops the server and removes the cluster. */
@@ -35,12 +38,13 @@ export async function startTestPostgres(): Promise<TestPostgres> {
   if (asRoot) chownSync(dir, NOBODY, NOBODY);
   chmodSync(dir, 0o700);
   const passwordFile = join(dir, 'pw');
-  writeFileSync(passwordFile, 'audit-test-password\n');
+  writeFileSync(passwordFile, `${PASSWORD}\n`);
   if (asRoot) chownSync(passwordFile, NOBODY, NOBODY);
   const init = spawnSync(join(PG_BIN, 'initdb'), ['-D', data, '-U', 'audit', '--pwfile', passwordFile, '-A', 'scram-sha-256', '-E', 'UTF8', '--no-sync'], { ...ids, encoding: 'utf8' });
   if (init.status !== 0) throw new Error(`initdb failed (${init.error?.message ?? init.status}): ${init.stderr}`);
   const port = await freePort();
   let server: ChildProcess | null = null;
+  let databases = 0;
   const start = async (): Promise<void> => {
     const child = spawn(join(PG_BIN, 'postgres'), [
       '-D', data, '-p', String(port), '-h', '127.0.0.1', '-k', dir, '-c', 'fsync=off', '-c', 'synchronous_commit=off',
@@ -52,7 +56,7 @@ export async function startTestPostgres(): Promise<TestPostgres> {
     await waitReady(port, child, () => stderr);
     // The server's own database for the tests; created once, kept across stop/start.
     spawnSync(join(PG_BIN, 'createdb'), ['-h', '127.0.0.1', '-p', String(port), '-U', 'audit', 'audit'], {
-      env: { ...process.env, PGPASSWORD: 'audit-test-password' }, encoding: 'utf8',
+      env: { ...process.env, PGPASSWORD: PASSWORD }, encoding: 'utf8',
     });
   };
   const stop = async (): Promise<void> => {
@@ -66,9 +70,17 @@ export async function startTestPostgres(): Promise<TestPostgres> {
   };
   await start();
   return {
-    url: `postgres://audit:audit-test-password@127.0.0.1:${port}/audit`,
+    url: `postgres://audit:${PASSWORD}@127.0.0.1:${port}/audit`,
     port,
     running: () => server !== null,
+    async database() {
+      const name = `audit_${++databases}`;
+      const created = spawnSync(join(PG_BIN, 'createdb'), ['-h', '127.0.0.1', '-p', String(port), '-U', 'audit', name], {
+        env: { ...process.env, PGPASSWORD: PASSWORD }, encoding: 'utf8',
+      });
+      if (created.status !== 0) throw new Error(`createdb failed: ${created.stderr}`);
+      return `postgres://audit:${PASSWORD}@127.0.0.1:${port}/${name}`;
+    },
     start,
     stop,
     async close() {
