@@ -42,10 +42,7 @@ export function openFleet(config: Config, local: AuditStore & CommitLog, logger:
   }, log) : null;
   const status = new FleetStatus(local, shipper, fleet.degradedAfterMs);
   metrics.watch(status, shipper);
-  const pool = new pg.Pool({ ...connection, max: fleet.postgres.poolMax });
-  // An idle connection dropped by the server is replaced on the next query; it must not crash the process.
-  pool.on('error', (err) => log.debug({ error: err.message }, 'fleet: idle PostgreSQL connection closed'));
-  const reader = new PostgresReader(pool);
+  const { reader, close: closeReader } = openFleetReader(fleet, log);
   shipper?.start();
   return {
     status,
@@ -60,9 +57,17 @@ export function openFleet(config: Config, local: AuditStore & CommitLog, logger:
       // Stops shipping (after the batch in flight), closes PostgreSQL, then the local store.
       close: async () => {
         await shipper?.stop();
-        await pool.end();
+        await closeReader();
         await local.close();
       },
     },
   };
+}
+
+/** Reads of the fleet's records (for the proxy's endpoints and `audit-proxy query --fleet`), over a small pool. */
+export function openFleetReader(fleet: Config['fleet'], logger: Logger): { reader: PostgresReader; close(): Promise<void> } {
+  const pool = new pg.Pool({ ...connectionConfig(fleet), max: fleet.postgres.poolMax });
+  // An idle connection dropped by the server is replaced on the next query; it must not crash the process.
+  pool.on('error', (err) => logger.debug({ error: err.message }, 'fleet: idle PostgreSQL connection closed'));
+  return { reader: new PostgresReader(pool), close: () => pool.end() };
 }
