@@ -47,7 +47,7 @@ export class PostgresSink implements Sink {
       const client = await this.staged();
       await this.ensureDays(batch.map((record) => dayOf(Date.parse(record.createdAt))));
       await client.query('BEGIN');
-      await pipeline(Readable.from(encoded), client.query(copyFrom(`COPY ${STAGING} (${COPY_COLUMNS.join(', ')}) FROM STDIN`)));
+      await pipeline(Readable.from([encoded.join('')]), client.query(copyFrom(`COPY ${STAGING} (${COPY_COLUMNS.join(', ')}) FROM STDIN`)));
       await client.query(`INSERT INTO ${RECORDS_TABLE} (${COPY_COLUMNS.join(', ')}) SELECT ${COPY_COLUMNS.join(', ')} FROM ${STAGING} ON CONFLICT DO NOTHING`);
       await client.query('COMMIT');
     } catch (error) {

@@ -28,9 +28,9 @@ export interface TestPostgres {
 
 /**
  * A throwaway PostgreSQL cluster in a temp dir on a free loopback port, owned by the test: a real server, never a
- * mock. Fails loudly (never skips) when the binaries are missing.
+ * mock. Fails loudly (never skips) when the binaries are missing. Also used by bench/fleet.ts.
  */
-export async function startTestPostgres(): Promise<TestPostgres> {
+export async function startTestPostgres(options: { durable?: boolean } = {}): Promise<TestPostgres> {
   const dir = mkdtempSync(join(tmpdir(), 'audit-proxy-pg-'));
   const data = join(dir, 'data');
   const asRoot = process.getuid?.() === 0;
@@ -46,9 +46,10 @@ export async function startTestPostgres(): Promise<TestPostgres> {
   let server: ChildProcess | null = null;
   let databases = 0;
   const start = async (): Promise<void> => {
+    // Tests trade durability for speed; the bench (durable) measures a server as deployed.
+    const fast = options.durable ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'];
     const child = spawn(join(PG_BIN, 'postgres'), [
-      '-D', data, '-p', String(port), '-h', '127.0.0.1', '-k', dir, '-c', 'fsync=off', '-c', 'synchronous_commit=off',
-      '-c', 'full_page_writes=off', '-c', 'max_connections=100',
+      '-D', data, '-p', String(port), '-h', '127.0.0.1', '-k', dir, ...fast, '-c', 'max_connections=100',
     ], { ...ids, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (chunk: Buffer) => { stderr += chunk.toString('utf8'); });
