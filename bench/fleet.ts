@@ -34,6 +34,7 @@ export interface FleetFigures {
   lagP99Ms: number;
   lagMaxMs: number;
   tableRecords: number;
+  bytesPerRecord: number;
   /** Filter name -> p99 ms of the first page (20 newest). */
   firstPageP99Ms: Record<string, number>;
   cursorDeepP99Ms: number;
@@ -50,9 +51,9 @@ export async function runFleetBench({ quick = false, records }: FleetBenchOption
     const { shipPerSec } = await shippingRate(dir, url, shipCount);
     const lag = await lagUnderLoad(join(dir, 'lag'), url, quick ? 5 : 10);
     const tableRecords = records ?? (quick ? 300_000 : 1_000_000);
-    await bulkLoad(url, shipCount, tableRecords);
+    const bytesPerRecord = await bulkLoad(url, shipCount, tableRecords);
     const latency = await readLatency(url, quick ? 50 : 200);
-    return { shippedRecords: shipCount, shipPerSec, ...lag, tableRecords, ...latency };
+    return { shippedRecords: shipCount, shipPerSec, ...lag, tableRecords, bytesPerRecord, ...latency };
   } finally {
     rmSync(dir, { recursive: true, force: true });
     await postgres.close();
@@ -118,7 +119,8 @@ async function lagUnderLoad(dataDir: string, url: string, seconds: number): Prom
   return { lagSeconds: seconds, lagP99Ms: percentile(delays, 0.99), lagMaxMs: percentile(delays, 1) };
 }
 
-async function bulkLoad(url: string, from: number, to: number): Promise<void> {
+/** Fills the table to `to` records through the sink; resolves with bytes on disk per record (table and indexes). */
+async function bulkLoad(url: string, from: number, to: number): Promise<number> {
   const sink = new PostgresSink({ connection: { connectionString: url }, nodeId: 'bulk', partitionsAheadDays: 1, retentionDays: 0 }, logger);
   for (let start = from; start < to; start += LOAD_BATCH) {
     const batch = Array.from({ length: Math.min(LOAD_BATCH, to - start) }, (_, i) => ({ ...benchRecord(start + i), seq: start + i + 1 }));
@@ -128,10 +130,12 @@ async function bulkLoad(url: string, from: number, to: number): Promise<void> {
   const client = new pg.Client(url);
   await client.connect();
   await client.query('VACUUM ANALYZE audit_records');
+  const { rows } = await client.query<{ bytes: string }>("SELECT sum(pg_total_relation_size(inhrelid)) AS bytes FROM pg_inherits WHERE inhparent = 'audit_records'::regclass");
   await client.end();
+  return Math.round(Number(rows[0]!.bytes) / to);
 }
 
-async function readLatency(url: string, runs: number): Promise<Omit<FleetFigures, 'shippedRecords' | 'shipPerSec' | 'lagSeconds' | 'lagP99Ms' | 'lagMaxMs' | 'tableRecords'>> {
+async function readLatency(url: string, runs: number): Promise<Omit<FleetFigures, 'shippedRecords' | 'shipPerSec' | 'lagSeconds' | 'lagP99Ms' | 'lagMaxMs' | 'tableRecords' | 'bytesPerRecord'>> {
   const fleet = fleetConfig('/nonexistent', url).fleet;
   const { reader, close } = openFleetReader(fleet, logger);
   try {

@@ -70,6 +70,7 @@ async function fleetRows(quick: boolean): Promise<Row[]> {
     row(section, 'cursor page 10,000 deep p99', f.cursorDeepP99Ms, 'ms', { op: '<=', bound: 10 }),
     row(section, 'first page + total, organization p99', f.countOrgP99Ms, 'ms'),
     row(section, 'first page + total, organization + apiKeyId p99', f.countOrgApiKeyP99Ms, 'ms'),
+    row(section, 'bytes on disk per record (table + indexes)', f.bytesPerRecord, 'bytes'),
   ];
 }
 

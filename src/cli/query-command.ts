@@ -33,7 +33,7 @@ interface QueryArgs {
 
 const TABLE_COLUMNS = ['createdAt', 'method', 'statusCode', 'path', 'principalType', 'principalId', 'organizationId', 'durationMs'] as const;
 
-/** `audit-proxy query`: reads the LMDB store directly and read-only (safe beside a running server), newest first. */
+/** `audit-proxy query`: reads the LMDB store directly and read-only (safe beside a running server), or with --fleet the fleet's PostgreSQL; newest first. */
 export function createQueryCommand(print: Print = (text) => process.stdout.write(`${text}\n`)): CommandModule<object, QueryArgs> {
   return {
     command: 'query',
