@@ -146,7 +146,9 @@ async function readLatency(url: string, runs: number): Promise<Omit<FleetFigures
       'organization + serviceAccountId': { organizationId: 'org-4', serviceAccountId: 'org-4-sa-4' },
       'organization + requestId': { ...org, requestId: 'req-123463' },
       'organization + statusCode 500': { ...org, statusCode: 500 },
-      'organization + method POST': { ...org, method: 'POST' },
+      'organization + method GET': { ...org, method: 'GET' },
+      // No record of org-3 is a POST: an unindexed column with a value that never matches walks the whole organization.
+      'organization + method POST (no match, worst case)': { ...org, method: 'POST' },
       'organization + path': { ...org, path: '/v1/items/3' },
       'organization + principalType': { ...org, principalType: 'api_key' },
       'organization + workspaceId': { ...org, workspaceId: 'org-3-ws' },

@@ -12,14 +12,20 @@ type FleetConfig = Config['fleet'];
 export function connectionConfig(fleet: FleetConfig): pg.ClientConfig {
   const url = fleet.postgres.url;
   if (url === null) throw new Error('fleet.postgres.url is not set');
-  const config: pg.ClientConfig = {
-    connectionString: url,
+  return {
+    connectionString: withPasswordFile(url, fleet.postgres.passwordFile),
     application_name: 'audit-proxy',
     statement_timeout: fleet.postgres.statementTimeoutMs,
     connectionTimeoutMillis: Math.min(fleet.postgres.statementTimeoutMs, 10_000),
   };
-  if (new URL(url).password === '' && fleet.postgres.passwordFile !== null) config.password = readPasswordFile(fleet.postgres.passwordFile);
-  return config;
+}
+
+/** pg lets the connection string's fields win over `password`, so the file's password goes into the URL. */
+function withPasswordFile(url: string, passwordFile: string | null): string {
+  const parsed = new URL(url);
+  if (parsed.password !== '' || passwordFile === null) return url;
+  parsed.password = encodeURIComponent(readPasswordFile(passwordFile));
+  return parsed.toString();
 }
 
 function readPasswordFile(file: string): string {
