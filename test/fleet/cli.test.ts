@@ -1,4 +1,6 @@
 import t from 'tap';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { request } from 'undici';
 import { CliProcess, runCli } from '../helpers/cli.js';
 import { eventually } from '../helpers/eventually.js';
@@ -24,6 +26,15 @@ t.test('query --fleet without a URL is a one-line usage error', async (t) => {
   const run = runCli(['query', '--fleet']);
   t.equal(run.status, 2);
   t.match(run.stderr, /^audit-proxy: invalid config: --fleet needs fleet\.postgres\.url/);
+  const bad = runCli(['query', '--fleet'], { AUDIT_PROXY_FLEET_POSTGRES_URL: 'mysql://u:sekrit@db/x' });
+  t.equal(bad.status, 2);
+  t.match(bad.stderr, /^audit-proxy: invalid config: fleet\.postgres\.url: must be a postgres:\/\//);
+  t.notMatch(bad.stderr, /sekrit/);
+  const refused = runCli(['query', '--fleet'], { AUDIT_PROXY_FLEET_POSTGRES_URL: 'postgres://u:sekrit@127.0.0.1:9/x' });
+  t.equal(refused.status, 1);
+  t.match(refused.stderr, /^audit-proxy: the fleet audit store \(PostgreSQL\) cannot answer: .*ECONNREFUSED/);
+  t.equal(refused.stderr.trim().split('\n').length, 1, 'one line');
+  t.notMatch(refused.stderr, /sekrit/);
 });
 
 t.test('a proxy killed -9 while PostgreSQL is down ships its records after a restart', async (t) => {
@@ -32,8 +43,9 @@ t.test('a proxy killed -9 while PostgreSQL is down ships its records after a res
   const url = await postgres.database();
   const upstream = await new TestUpstream().start();
   t.teardown(() => upstream.stop());
+  const dir = t.testdir();
   const env = {
-    AUDIT_PROXY_UPSTREAM: upstream.url, AUDIT_PROXY_PORT: '0', AUDIT_PROXY_HOST: '127.0.0.1', AUDIT_PROXY_DATA_DIR: t.testdir(),
+    AUDIT_PROXY_UPSTREAM: upstream.url, AUDIT_PROXY_PORT: '0', AUDIT_PROXY_HOST: '127.0.0.1', AUDIT_PROXY_DATA_DIR: join(dir, 'data'),
     AUDIT_PROXY_FLEET_POSTGRES_URL: url, AUDIT_PROXY__FLEET__RETRY_MAX_MS: '200', AUDIT_PROXY__FLEET__NODE_ID: 'crashy',
   };
   await postgres.stop();
@@ -56,8 +68,10 @@ t.test('a proxy killed -9 while PostgreSQL is down ships its records after a res
   const second = new CliProcess(['serve'], env);
   t.teardown(() => second.kill('SIGTERM'));
   await second.waitFor(/fleet sink ready/);
+  const configFile = join(dir, 'fleet.yaml');
+  writeFileSync(configFile, `upstream: { url: "${upstream.url}" }\nfleet: { postgres: { url: "${url}" } }\n`);
   const printed = await eventually(() => {
-    const run = runCli(['query', '--fleet', '--format', 'ndjson', '--limit', '100'], { AUDIT_PROXY_FLEET_POSTGRES_URL: url });
+    const run = runCli(['query', '--fleet', '--config', configFile, '--format', 'ndjson', '--limit', '100']);
     const lines = run.stdout.trim().split('\n').filter(Boolean);
     return lines.length >= 25 ? lines : null;
   }, 15_000);
