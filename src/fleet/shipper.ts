@@ -19,6 +19,9 @@ export interface ShipperOptions {
   onShipped?: (batch: readonly AuditRecord[], ackedAtMs: number) => void;
 }
 
+/** Longest a shutdown waits for the batch in flight, and then for the sink to close. */
+const STOP_WAIT_MS = 5_000;
+
 export type ShipperState = 'starting' | 'shipping' | 'failing';
 
 /**
@@ -47,12 +50,15 @@ export class Shipper {
     this.running ??= this.run();
   }
 
-  /** Stops after the batch in flight (whose position is then saved, or which is re-sent on the next start). */
+  /**
+   * Stops after the batch in flight (whose position is then saved, or which is re-sent on the next start), waiting
+   * at most STOP_WAIT_MS for it and for the sink to close: an unreachable server must not hold up a shutdown.
+   */
   async stop(): Promise<void> {
     this.stopping = true;
     this.wake?.();
-    await this.running;
-    await this.sink.close();
+    await within(STOP_WAIT_MS, this.running ?? Promise.resolve());
+    await within(STOP_WAIT_MS, this.sink.close());
   }
 
   /** The last seq the sink acknowledged. */
@@ -150,4 +156,14 @@ export class Shipper {
 export function backoffMs(failures: number, minMs: number, maxMs: number, random: () => number = Math.random): number {
   const ceiling = Math.min(maxMs, minMs * 2 ** Math.min(failures - 1, 30));
   return Math.round(ceiling * (0.5 + random() / 2));
+}
+
+/** Resolves when `work` settles or after ms, whichever is first (the timer never keeps the process alive). */
+async function within(ms: number, work: Promise<unknown>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms).unref();
+  });
+  await Promise.race([work.then(() => undefined, () => undefined), timeout]);
+  clearTimeout(timer);
 }

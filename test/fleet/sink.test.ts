@@ -1,4 +1,6 @@
 import t from 'tap';
+import { once } from 'node:events';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import pg from 'pg';
 import { PostgresSink } from '../../src/fleet/postgres-sink.js';
 import { backoffMs } from '../../src/fleet/shipper.js';
@@ -116,6 +118,27 @@ t.test('a refusing server is a logged degraded state; records arrive once it acc
   t.equal(fleet.status.problem(), null);
   t.equal((await fleet.store.query({ organizationId: 'org-down' }, { limit: 1, withTotal: true })).total, 40);
   t.equal(lines.filter((line) => /fleet sink recovered/.test(String(line.msg))).length, 1);
+});
+
+t.test('a server that accepts and never answers holds up neither appends nor a shutdown', async (t) => {
+  const silent = createServer((socket) => socket.on('error', () => undefined));
+  silent.listen(0, '127.0.0.1');
+  await once(silent, 'listening');
+  const sockets: Socket[] = [];
+  silent.on('connection', (socket) => sockets.push(socket));
+  t.teardown(() => {
+    sockets.forEach((socket) => socket.destroy());
+    silent.close();
+  });
+  const { port } = silent.address() as AddressInfo;
+  const fleet = openTestFleetStore(t.testdir(), `postgres://audit:pw@127.0.0.1:${port}/audit`, capturingLogger().logger, { postgres: { url: `postgres://audit:pw@127.0.0.1:${port}/audit`, statementTimeoutMs: 60_000 } });
+  for (let i = 0; i < 10; i++) t.ok(fleet.store.append(makeRecord()));
+  await fleet.store.flush();
+  await eventually(() => sockets.length > 0);
+  const started = Date.now();
+  await fleet.store.close();
+  t.ok(Date.now() - started < 9_000, `closed in ${Date.now() - started} ms`);
+  t.equal(fleet.shipper!.shippedRecords, 0);
 });
 
 t.test('backoff doubles from the minimum up to the maximum, with jitter of up to half', async (t) => {
