@@ -12,7 +12,7 @@ import { RecordBuilder } from './pipeline/record.js';
 import { WebSocketTransport } from './pipeline/websocket.js';
 import { rejection } from './principal/enforcement.js';
 import { createPrincipalResolver } from './principal/resolver.js';
-import { openFleet, type Fleet } from './fleet/fleet.js';
+import type { Fleet } from './fleet/fleet.js';
 import { runsFollowers } from './followers.js';
 import { openAuditStore } from './store/index.js';
 import type { AuditStore } from './store/store.js';
@@ -35,8 +35,9 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
   const upgrades = new WebSocketTransport(config.upstream, logger);
   const metrics = new ProxyMetrics(local);
   // With fleet.postgres.url, LMDB stays the first write (the outbox) and the audit endpoints read the whole fleet.
+  // Loaded only when configured: a proxy without a fleet never loads pg.
   const fleet: Fleet | null = local && config.fleet.postgres.url !== null
-    ? openFleet(config, local, logger, { ships: runsFollowers(), registry: metrics.registry }) : null;
+    ? (await import('./fleet/fleet.js')).openFleet(config, local, logger, { ships: runsFollowers(), registry: metrics.registry }) : null;
   const store: AuditStore | null = fleet?.store ?? local;
   const degraded = (): string | null => fleet?.status.problem() ?? null;
   const ownRoutes = new Map<string, OwnRoute>([...healthRoutes(config, store, metrics, degraded), ...apiRoutes(config, store)]);

@@ -6,7 +6,6 @@ import { ConfigError, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { fleetSchema } from '../config/sections/fleet.js';
 import { storeSchema } from '../config/sections/store.js';
-import { openFleetReader } from '../fleet/fleet.js';
 import { createLogger } from '../log.js';
 import { openAuditStore } from '../store/index.js';
 import type { AuditFilter } from '../store/store.js';
@@ -64,6 +63,7 @@ export function createQueryCommand(print: Print = (text) => process.stdout.write
       const filter = filterOf(args);
       const logger = createLogger({ log: { level: 'warn', pretty: 'false', requests: false } }, process.stderr);
       if (args.fleet) {
+        const { openFleetReader } = await import('../fleet/fleet.js'); // pg is loaded only for --fleet
         const { reader, close } = openFleetReader(fleetConfig(args), logger);
         try {
           return printItems(await takeItems(reader.iterate(filter), args.limit), args.format, print);
