@@ -1,6 +1,6 @@
 // `npm run bench [-- --quick]`: every measurement of the
 // performance issue in one run; prints one table (figure beside target) and writes bench/results/latest.json.
-// A measurement, not a test: exits 0 whatever the figures. For experiments: --no-pin, --only http,store,api,stats,reads,memory,principal,chain,
+// A measurement, not a test: exits 0 whatever the figures. For experiments: --no-pin, --only http,store,api,stats,reads,memory,principal,chain,fleet,
 // --contenders 'audit-proxy off,audit-proxy on', --loads 'GET c50', --rounds N, --seconds S.
 import { cpus, totalmem } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -15,6 +15,7 @@ import { runPrincipalBench } from './principal.js';
 import { printTable, row, type Row } from './lib/report.js';
 import { runStatsBench } from './stats.js';
 import { runStoreBench } from './store.js';
+import { runFleetBench } from './fleet.js';
 
 const RESULTS = fileURLToPath(new URL('../../bench/results/', import.meta.url));
 const MIB_64 = { op: '<=', bound: 64 } as const;
@@ -35,7 +36,7 @@ function parseFlags(argv: string[]): Flags {
   return {
     quick: argv.includes('--quick'),
     pin: !argv.includes('--no-pin'),
-    only: new Set(value('--only')?.split(',') ?? ['http', 'store', 'api', 'stats', 'reads', 'memory', 'principal', 'chain']),
+    only: new Set(value('--only')?.split(',') ?? ['http', 'store', 'api', 'stats', 'reads', 'memory', 'principal', 'chain', 'fleet']),
     contenders: value('--contenders')?.split(','),
     rounds: number('--rounds'),
     seconds: number('--seconds'),
@@ -59,6 +60,20 @@ async function storeRows(quick: boolean): Promise<Row[]> {
     row(section, 'ingest, every index', f.ingestPerSec, 'records/s', { op: '>=', bound: 300_000 }),
     ...latency.map(([name, value, bound]) => row(section, name, value, 'ms', atMost(bound))),
     row(section, 'bytes on disk per record', f.bytesOnDiskPerRecord, 'bytes', { op: '<=', bound: 400 }),
+  ];
+}
+
+async function fleetRows(quick: boolean): Promise<Row[]> {
+  const f = await runFleetBench({ quick });
+  const section = `Fleet sink, PostgreSQL 15 on this machine (fsync on; ${f.tableRecords.toLocaleString('en-US')} records for reads)`;
+  return [
+    row(section, `shipping from one proxy (${f.shippedRecords.toLocaleString('en-US')} records)`, f.shipPerSec, 'records/s', { op: '>=', bound: 25_000 }),
+    row(section, `delivery lag p99 at 5,000 records/s for ${f.lagSeconds} s`, f.lagP99Ms, 'ms', { op: '<=', bound: 2_000 }),
+    ...Object.entries(f.firstPageP99Ms).map(([name, ms]) => row(section, `first page, ${name} p99`, ms, 'ms', { op: '<=', bound: 10 })),
+    row(section, 'cursor page 10,000 deep p99', f.cursorDeepP99Ms, 'ms', { op: '<=', bound: 10 }),
+    row(section, 'first page + total, organization p99', f.countOrgP99Ms, 'ms'),
+    row(section, 'first page + total, organization + apiKeyId p99', f.countOrgApiKeyP99Ms, 'ms'),
+    row(section, 'bytes on disk per record (table + indexes)', f.bytesPerRecord, 'bytes'),
   ];
 }
 
@@ -163,6 +178,7 @@ async function main(): Promise<void> {
   await scenario('memory', memoryRows);
   await scenario('principal', principalRows);
   await scenario('chain', () => chainRows(flags.quick));
+  await scenario('fleet', () => fleetRows(flags.quick));
   printTable(rows);
   for (const note of notes) console.log(`note: ${note}`);
   const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', memGiB: Math.round(totalmem() / 1024 ** 3), node: process.version };

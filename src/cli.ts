@@ -88,7 +88,13 @@ export function maskSecrets(value: unknown, key = ''): unknown {
   if (value && typeof value === 'object') {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskSecrets(v, k)]));
   }
-  return typeof value === 'string' && /secret|password|token|signingKey$/i.test(key) ? '***' : value;
+  if (typeof value !== 'string') return value;
+  return /secret|password|token|signingKey$/i.test(key) ? '***' : withoutUrlPassword(value);
+}
+
+/** A URL's password (postgres://user:pw@host) prints as ***. */
+function withoutUrlPassword(text: string): string {
+  return text.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/@:]*:)[^/@]*@/i, '$1***@');
 }
 
 function checkConfig(flags: ConfigFlags): void {

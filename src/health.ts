@@ -39,7 +39,8 @@ export class UpstreamProbe {
 }
 
 /** /healthz, /readyz and /metrics: answered by the proxy, never forwarded, never recorded. */
-export function healthRoutes(config: Config, store: AuditStore | null, metrics: ProxyMetrics): Map<string, OwnRoute> {
+/** `degraded` names what works less well while the proxy still serves (the fleet sink): reported, still ready. */
+export function healthRoutes(config: Config, store: AuditStore | null, metrics: ProxyMetrics, degraded: () => string | null = () => null): Map<string, OwnRoute> {
   const probe = new UpstreamProbe(config.upstream.url, Math.min(config.upstream.connectTimeoutMs, 2_000));
   const routes = new Map<string, OwnRoute>();
   routes.set(config.paths.healthz, ownGet((ctx) => json(ctx, 200, { status: 'ok' })));
@@ -48,7 +49,8 @@ export function healthRoutes(config: Config, store: AuditStore | null, metrics: 
     if (store && !store.accepting()) problems.push(`store not accepting records: ${store.health().lastError ?? 'queue full'}`);
     const upstream = await probe.problem();
     if (upstream) problems.push(upstream);
-    json(ctx, problems.length ? 503 : 200, { status: problems.length ? 'unavailable' : 'ready', problems });
+    const notes = degraded();
+    json(ctx, problems.length ? 503 : 200, { status: problems.length ? 'unavailable' : 'ready', problems, ...(notes && { degraded: [notes] }) });
   }));
   routes.set(config.paths.metrics, ownGet(async (ctx) => {
     const text = await metrics.registry.metrics();

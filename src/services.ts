@@ -15,6 +15,7 @@ import { RecordBuilder } from './pipeline/record.js';
 import { WebSocketTransport } from './pipeline/websocket.js';
 import { rejection } from './principal/enforcement.js';
 import { createPrincipalResolver } from './principal/resolver.js';
+import type { Fleet } from './fleet/fleet.js';
 import { openAuditStore } from './store/index.js';
 import { PooledReadStore } from './store/read-pool/readers-store.js';
 import type { AuditStore } from './store/store.js';
@@ -36,16 +37,21 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
   const resolver = createPrincipalResolver(config, { logger, dataDir: config.store.path });
   const chainOn = config.store.enabled && config.chain.enabled;
   const signer = chainOn && runsFollowers() ? loadOrCreateSigningKey(config.chain, config.store.path) : null;
-  const writer = config.store.enabled ? openAuditStore(config.store, logger) : null;
-  const chain = writer && chainOn ? openChain(config, writer, signer, logger) : null;
-  // Audit reads run on reader threads (src/store/read-pool/) so a heavy query never stalls proxied traffic.
-  const store = writer ? new PooledReadStore(writer, {
-    store: config.store, size: config.audit.readWorkers, timeoutMs: config.audit.queryTimeoutMs, logger,
-  }) : null;
+  const local = config.store.enabled ? openAuditStore(config.store, logger) : null;
+  const chain = local && chainOn ? openChain(config, local, signer, logger) : null;
   const transport = new UndiciTransport(config.upstream, config.server);
   const upgrades = new WebSocketTransport(config.upstream, logger);
-  const metrics = new ProxyMetrics(store);
-  const ownRoutes = new Map<string, OwnRoute>([...healthRoutes(config, store, metrics), ...apiRoutes(config, store, chain), ...viewerRoutes(config)]);
+  const metrics = new ProxyMetrics(local);
+  // With fleet.postgres.url, LMDB stays the first write (the outbox) and the audit endpoints read the whole fleet.
+  // Loaded only when configured: a proxy without a fleet never loads pg.
+  const fleet: Fleet | null = local && config.fleet.postgres.url !== null
+    ? (await import('./fleet/fleet.js')).openFleet(config, local, logger, { ships: runsFollowers(), registry: metrics.registry }) : null;
+  // Without a fleet, audit reads run on reader threads (src/store/read-pool/) so a heavy query never stalls traffic.
+  const store: AuditStore | null = fleet?.store ?? (local ? new PooledReadStore(local, {
+    store: config.store, size: config.audit.readWorkers, timeoutMs: config.audit.queryTimeoutMs, logger,
+  }) : null);
+  const degraded = (): string | null => fleet?.status.problem() ?? null;
+  const ownRoutes = new Map<string, OwnRoute>([...healthRoutes(config, store, metrics, degraded), ...apiRoutes(config, store, chain), ...viewerRoutes(config)]);
   const records = new RecordBuilder(config, routes, new URL(config.upstream.url).origin);
   const pipeline = new Pipeline({
     config, logger, resolver, authGate: (principal) => rejection(principal, config.auth), store, transport, upgrades, records, metrics, ownRoutes,

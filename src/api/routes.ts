@@ -6,6 +6,7 @@ import { loadFingerprintSecret } from '../principal/fingerprint-secret.js';
 import { InvalidCursorError } from '../store/cursor.js';
 import { QueryTimeoutError, ReaderFailedError } from '../store/read-pool/errors.js';
 import type { AuditStore } from '../store/store.js';
+import { StoreUnavailableError } from '../store/unavailable.js';
 import { denyReader } from './access.js';
 import { answerCheckpoint, answerProof, CHECKPOINT_PATH, PROOF_PATH } from './chain.js';
 import { answerApiKeyRequests } from './api-key-requests.js';
@@ -71,6 +72,7 @@ async function answerOrRefuse(ctx: RequestContext, answer: () => void | Promise<
     if (ctx.res.headersSent) throw err;
     if (err instanceof InvalidCursorError) return sendApiError(ctx, 400, 'cursor is not valid (pass the nextCursor you were given unchanged)');
     if (err instanceof QueryTimeoutError || err instanceof ReaderFailedError) return sendApiError(ctx, 503, err.message);
+    if (err instanceof StoreUnavailableError) return sendApiError(ctx, 503, err.message);
     throw err;
   }
 }

@@ -2,8 +2,9 @@ import type { Argv, CommandModule } from 'yargs';
 import { API_KEY_REQUEST_FIELDS, apiKeyRequestItem } from '../api/api-key-requests.js';
 import { csvCell } from '../api/export.js';
 import { isoTimeMs } from '../api/params.js';
-import { loadConfig } from '../config/load.js';
+import { ConfigError, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
+import { fleetSchema } from '../config/sections/fleet.js';
 import { storeSchema } from '../config/sections/store.js';
 import { createLogger } from '../log.js';
 import { openAuditStore } from '../store/index.js';
@@ -26,11 +27,12 @@ interface QueryArgs {
   format: 'table' | 'json' | 'ndjson' | 'csv';
   'data-dir'?: string;
   config?: string;
+  fleet?: boolean;
 }
 
 const TABLE_COLUMNS = ['createdAt', 'method', 'statusCode', 'path', 'principalType', 'principalId', 'organizationId', 'durationMs'] as const;
 
-/** `audit-proxy query`: reads the LMDB store directly and read-only (safe beside a running server), newest first. */
+/** `audit-proxy query`: reads the LMDB store directly and read-only (safe beside a running server), or with --fleet the fleet's PostgreSQL; newest first. */
 export function createQueryCommand(print: Print = (text) => process.stdout.write(`${text}\n`)): CommandModule<object, QueryArgs> {
   return {
     command: 'query',
@@ -48,7 +50,8 @@ export function createQueryCommand(print: Print = (text) => process.stdout.write
       .option('limit', { type: 'number', default: 20, describe: 'most records printed' })
       .option('format', { choices: ['table', 'json', 'ndjson', 'csv'] as const, default: 'table' as const, describe: 'output format' })
       .option('data-dir', { type: 'string', describe: 'LMDB directory (store.path)' })
-      .option('config', { alias: 'c', type: 'string', describe: 'config file whose store.path to read' }) as unknown as Argv<QueryArgs>,
+      .option('config', { alias: 'c', type: 'string', describe: 'config file whose store.path to read' })
+      .option('fleet', { type: 'boolean', describe: 'read the whole fleet from PostgreSQL (fleet.postgres.url, or env AUDIT_PROXY_FLEET_POSTGRES_URL)' }) as unknown as Argv<QueryArgs>,
     handler: async (args) => {
       const problem = flagProblem(args);
       if (problem) {
@@ -58,7 +61,17 @@ export function createQueryCommand(print: Print = (text) => process.stdout.write
         return;
       }
       const filter = filterOf(args);
-      const store = openAuditStore(storeConfig(args), createLogger({ log: { level: 'warn', pretty: 'false', requests: false } }, process.stderr), { readOnly: true });
+      const logger = createLogger({ log: { level: 'warn', pretty: 'false', requests: false } }, process.stderr);
+      if (args.fleet) {
+        const { openFleetReader } = await import('../fleet/fleet.js'); // pg is loaded only for --fleet
+        const { reader, close } = openFleetReader(fleetConfig(args), logger);
+        try {
+          return printItems(await takeItems(reader.iterate(filter), args.limit), args.format, print);
+        } finally {
+          await close();
+        }
+      }
+      const store = openAuditStore(storeConfig(args), logger, { readOnly: true });
       try {
         printItems(await takeItems(store.iterate(filter), args.limit), args.format, print);
       } finally {
@@ -73,6 +86,21 @@ function storeConfig(args: QueryArgs): Config['store'] {
   if (args.config === undefined) return storeSchema.parse({ path: args['data-dir'] ?? './data' });
   const overrides = { 'store.path': args['data-dir'] };
   return loadConfig({ file: args.config, env: process.env, overrides }).store;
+}
+
+/** --fleet reads fleet.* from --config, else the URL from AUDIT_PROXY_FLEET_POSTGRES_URL (and PGPASSWORD). */
+function fleetConfig(args: QueryArgs): Config['fleet'] {
+  const fleet = args.config === undefined
+    ? parsedFleet({ postgres: { url: process.env.AUDIT_PROXY_FLEET_POSTGRES_URL ?? null } })
+    : loadConfig({ file: args.config, env: process.env }).fleet;
+  if (fleet.postgres.url === null) throw new ConfigError(['--fleet needs fleet.postgres.url (in --config, or env AUDIT_PROXY_FLEET_POSTGRES_URL)']);
+  return fleet;
+}
+
+function parsedFleet(tree: unknown): Config['fleet'] {
+  const result = fleetSchema.safeParse(tree);
+  if (!result.success) throw new ConfigError(result.error.issues.map((issue) => `fleet.${issue.path.join('.')}: ${issue.message}`));
+  return result.data;
 }
 
 /** What is wrong with the flags, or null. */

@@ -28,7 +28,11 @@ const ENV_SHORTHANDS: Record<string, string> = {
   AUDIT_PROXY_JWKS_URL: 'auth.jwt.jwksUrl',
   AUDIT_PROXY_INTROSPECTION_URL: 'auth.introspection.url',
   AUDIT_PROXY_ON_STORE_FAILURE: 'store.onFailure',
+  AUDIT_PROXY_FLEET_POSTGRES_URL: 'fleet.postgres.url',
 };
+
+/** Keys whose environment value is taken as is, never read as YAML (a URL's password may hold # or quotes). */
+const RAW_STRING_KEYS = new Set(['fleet.postgres.url']);
 
 export interface ConfigSources {
   file?: string | null;
@@ -75,7 +79,7 @@ function envOverrides(env: NodeJS.ProcessEnv): Record<string, unknown> {
   for (const [name, raw] of Object.entries(env)) {
     if (raw === undefined) continue;
     const key = ENV_SHORTHANDS[name] ?? genericEnvKey(name);
-    if (key) out[key] = key === 'trustProxy' ? splitList(raw) : parseScalar(raw);
+    if (key) out[key] = key === 'trustProxy' ? splitList(raw) : RAW_STRING_KEYS.has(key) ? raw : parseScalar(raw);
   }
   return out;
 }

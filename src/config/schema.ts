@@ -5,6 +5,7 @@ import { captureSchema, routesSchema, clientSchema } from './sections/capture.js
 import { authSchema, auditSchema } from './sections/auth.js';
 import { chainSchema } from './sections/chain.js';
 import { viewerSchema } from './sections/viewer.js';
+import { fleetSchema } from './sections/fleet.js';
 
 /** Every config key. Each leaf's .describe() is its one-line documentation. */
 export const configSchema = z.strictObject({
@@ -23,6 +24,7 @@ export const configSchema = z.strictObject({
   audit: auditSchema,
   chain: chainSchema,
   viewer: viewerSchema,
+  fleet: fleetSchema,
 });
 
 export type Config = z.infer<typeof configSchema>;

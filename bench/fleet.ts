@@ -1,0 +1,205 @@
+// Fleet sink benchmark against a local PostgreSQL 15 (a throwaway cluster, fsync on): shipping rate from one proxy's
+// store, delivery lag under a steady 5,000 records/s, first-page and count latencies over a large table.
+// Standalone: `npx tsc -p . && node dist/bench/fleet.js [--quick] [--records N]`.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import pg from 'pg';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { parseConfig } from '../src/config/load.js';
+import { openFleet, openFleetReader } from '../src/fleet/fleet.js';
+import { connectionConfig } from '../src/fleet/connection.js';
+import { PostgresSink } from '../src/fleet/postgres-sink.js';
+import { FLEET_FOLLOWER, Shipper } from '../src/fleet/shipper.js';
+import { openAuditStore } from '../src/store/index.js';
+import type { AuditFilter, PageRequest } from '../src/store/store.js';
+import { startTestPostgres } from '../test/helpers/postgres.js';
+import { benchRecord } from './store.js';
+
+const LOAD_RATE = 5_000;
+const LOAD_BATCH = 5_000;
+const logger = pino({ level: 'warn' });
+
+export interface FleetBenchOptions {
+  quick?: boolean;
+  records?: number;
+}
+
+export interface FleetFigures {
+  shippedRecords: number;
+  shipPerSec: number;
+  lagSeconds: number;
+  lagP99Ms: number;
+  lagMaxMs: number;
+  tableRecords: number;
+  bytesPerRecord: number;
+  /** Filter name -> p99 ms of the first page (20 newest). */
+  firstPageP99Ms: Record<string, number>;
+  cursorDeepP99Ms: number;
+  countOrgP99Ms: number;
+  countOrgApiKeyP99Ms: number;
+}
+
+export async function runFleetBench({ quick = false, records }: FleetBenchOptions = {}): Promise<FleetFigures> {
+  const postgres = await startTestPostgres({ durable: true });
+  const dir = mkdtempSync(join(tmpdir(), 'audit-fleet-bench-'));
+  try {
+    const url = await postgres.database();
+    const shipCount = quick ? 50_000 : 200_000;
+    const { shipPerSec } = await shippingRate(dir, url, shipCount);
+    const lag = await lagUnderLoad(join(dir, 'lag'), url, quick ? 5 : 10);
+    const tableRecords = records ?? (quick ? 300_000 : 1_000_000);
+    const bytesPerRecord = await bulkLoad(url, shipCount, tableRecords);
+    const latency = await readLatency(url, quick ? 50 : 200);
+    return { shippedRecords: shipCount, shipPerSec, ...lag, tableRecords, bytesPerRecord, ...latency };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    await postgres.close();
+  }
+}
+
+function fleetConfig(dataDir: string, url: string) {
+  return parseConfig({
+    upstream: { url: 'http://127.0.0.1:9' }, store: { path: dataDir, queueMax: 50_000, retention: { maxAgeDays: 0 } },
+    fleet: { postgres: { url }, nodeId: 'bench', idleMs: 20, retentionDays: 0 },
+  });
+}
+
+/** Records committed to LMDB first, then shipped from a standing start: the rate of catching up. */
+async function shippingRate(dir: string, url: string, count: number): Promise<{ shipPerSec: number }> {
+  const config = fleetConfig(join(dir, 'ship'), url);
+  const local = openAuditStore(config.store, logger);
+  for (let i = 0; i < count; i++) {
+    local.append(benchRecord(i));
+    if (local.health().queueDepth > 40_000) await local.flush();
+  }
+  await local.flush();
+  // Schema and partitions first, so the figure is shipping alone.
+  const sink = new PostgresSink({ connection: { connectionString: url }, nodeId: 'bench', partitionsAheadDays: 1, retentionDays: 0 }, logger);
+  await sink.prepare();
+  await sink.write([benchRecord(0)], [sink.encode(benchRecord(0))]);
+  await sink.close();
+  const started = performance.now();
+  const fleet = openFleet(config, local, logger, { ships: true, registry: new Registry() });
+  await until(() => fleet.shipper!.position() >= local.lastSeq());
+  const seconds = (performance.now() - started) / 1000;
+  await fleet.store.close();
+  return { shipPerSec: Math.round(count / seconds) };
+}
+
+/** Records stamped now, appended at LOAD_RATE per second: arrival to PostgreSQL's acknowledgement, per record. */
+async function lagUnderLoad(dataDir: string, url: string, seconds: number): Promise<{ lagSeconds: number; lagP99Ms: number; lagMaxMs: number }> {
+  const config = fleetConfig(dataDir, url);
+  const local = openAuditStore(config.store, logger);
+  const delays: number[] = [];
+  const { fleet } = config;
+  const sink = new PostgresSink({ connection: connectionConfig(fleet), nodeId: 'lag', partitionsAheadDays: 1, retentionDays: 0 }, logger);
+  const shipper = new Shipper(local, sink, {
+    batchRows: fleet.batchRows, batchBytes: fleet.batchBytes, retryMinMs: fleet.retryMinMs, retryMaxMs: fleet.retryMaxMs,
+    idleMs: fleet.idleMs, maintainEveryMs: 3_600_000,
+    onShipped: (batch, ackedAtMs) => batch.forEach((record) => delays.push(ackedAtMs - Date.parse(record.createdAt))),
+  }, logger);
+  local.pin(FLEET_FOLLOWER);
+  shipper.start();
+  await until(() => shipper.state === 'shipping');
+  let seq = 10_000_000;
+  const started = Date.now();
+  const tickMs = 20;
+  while (Date.now() - started < seconds * 1000) {
+    const now = Date.now();
+    for (let i = 0; i < (LOAD_RATE * tickMs) / 1000; i++) local.append({ ...benchRecord(seq++), createdAt: new Date(now).toISOString() });
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, tickMs - (Date.now() - now))));
+  }
+  await local.flush();
+  await until(() => shipper.position() >= local.lastSeq());
+  await shipper.stop();
+  await local.close();
+  return { lagSeconds: seconds, lagP99Ms: percentile(delays, 0.99), lagMaxMs: percentile(delays, 1) };
+}
+
+/** Fills the table to `to` records through the sink; resolves with bytes on disk per record (table and indexes). */
+async function bulkLoad(url: string, from: number, to: number): Promise<number> {
+  const sink = new PostgresSink({ connection: { connectionString: url }, nodeId: 'bulk', partitionsAheadDays: 1, retentionDays: 0 }, logger);
+  for (let start = from; start < to; start += LOAD_BATCH) {
+    const batch = Array.from({ length: Math.min(LOAD_BATCH, to - start) }, (_, i) => ({ ...benchRecord(start + i), seq: start + i + 1 }));
+    await sink.write(batch, batch.map((record) => sink.encode(record)));
+  }
+  await sink.close();
+  const client = new pg.Client(url);
+  await client.connect();
+  await client.query('VACUUM ANALYZE audit_records');
+  const { rows } = await client.query<{ bytes: string }>("SELECT sum(pg_total_relation_size(inhrelid)) AS bytes FROM pg_inherits WHERE inhparent = 'audit_records'::regclass");
+  await client.end();
+  return Math.round(Number(rows[0]!.bytes) / to);
+}
+
+async function readLatency(url: string, runs: number): Promise<Omit<FleetFigures, 'shippedRecords' | 'shipPerSec' | 'lagSeconds' | 'lagP99Ms' | 'lagMaxMs' | 'tableRecords' | 'bytesPerRecord'>> {
+  const fleet = fleetConfig('/nonexistent', url).fleet;
+  const { reader, close } = openFleetReader(fleet, logger);
+  try {
+    const org = { organizationId: 'org-3' };
+    const filters: Record<string, AuditFilter> = {
+      'organization': org,
+      'organization + apiKeyId': { ...org, apiKeyId: 'org-3-key-3' },
+      'organization + serviceAccountId': { organizationId: 'org-4', serviceAccountId: 'org-4-sa-4' },
+      'organization + requestId': { ...org, requestId: 'req-123463' },
+      'organization + statusCode 500': { ...org, statusCode: 500 },
+      'organization + method GET': { ...org, method: 'GET' },
+      // No record of org-3 is a POST: an unindexed column with a value that never matches walks the whole organization.
+      'organization + method POST (no match, worst case)': { ...org, method: 'POST' },
+      'organization + path': { ...org, path: '/v1/items/3' },
+      'organization + principalType': { ...org, principalType: 'api_key' },
+      'organization + workspaceId': { ...org, workspaceId: 'org-3-ws' },
+      'organization + resourceType + action': { ...org, resourceType: 'item', action: 'read' },
+      'organization + clientIp': { ...org, clientIp: '203.0.113.7' },
+      'organization + country': { ...org, country: 'NL' },
+      'organization + time range': { ...org, fromMs: Date.parse('2026-11-01T06:00:00Z'), toMs: Date.parse('2026-11-01T07:00:00Z') },
+      'every organization': {},
+    };
+    const firstPageP99Ms: Record<string, number> = {};
+    for (const [name, filter] of Object.entries(filters)) firstPageP99Ms[name] = await p99(() => reader.query(filter, { limit: 20 }), runs);
+    const deep = (await reader.query(org, { limit: 20, offset: 9_980 })).nextCursor!;
+    const page = (filter: AuditFilter, request: PageRequest) => () => reader.query(filter, request);
+    return {
+      firstPageP99Ms,
+      cursorDeepP99Ms: await p99(page(org, { limit: 20, cursor: deep }), runs),
+      countOrgP99Ms: await p99(page(org, { limit: 20, withTotal: true }), Math.ceil(runs / 10)),
+      countOrgApiKeyP99Ms: await p99(page({ ...org, apiKeyId: 'org-3-key-3' }, { limit: 20, withTotal: true }), Math.ceil(runs / 10)),
+    };
+  } finally {
+    await close();
+  }
+}
+
+async function p99(run: () => Promise<unknown>, runs: number): Promise<number> {
+  for (let i = 0; i < 5; i++) await run();
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const started = performance.now();
+    await run();
+    times.push(performance.now() - started);
+  }
+  return percentile(times, 0.99);
+}
+
+function percentile(values: number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return Number(sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))]!.toFixed(2));
+}
+
+async function until(check: () => boolean, timeoutMs = 600_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('fleet bench: condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const args = process.argv.slice(2);
+  const recordsFlag = args.indexOf('--records');
+  const figures = await runFleetBench({ quick: args.includes('--quick'), ...(recordsFlag >= 0 ? { records: Number(args[recordsFlag + 1]) } : {}) });
+  console.log(JSON.stringify(figures, null, 2));
+}

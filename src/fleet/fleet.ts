@@ -1,0 +1,73 @@
+import pg from 'pg';
+import type { Registry } from 'prom-client';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import type { AuditStore, CommitLog } from '../store/store.js';
+import { connectionConfig, describeTarget, nodeIdOf } from './connection.js';
+import { FleetMetrics } from './metrics.js';
+import { PostgresReader } from './postgres-reader.js';
+import { PostgresSink } from './postgres-sink.js';
+import { FLEET_FOLLOWER, Shipper } from './shipper.js';
+import { FleetStatus } from './status.js';
+
+/** Sink upkeep (partitions ahead, retention) runs at most this often. */
+const MAINTAIN_EVERY_MS = 3_600_000;
+
+/** The fleet as one process sees it: its store (local writes, fleet-wide reads), the shipper if it runs one. */
+export interface Fleet {
+  /** Appends go to the local LMDB outbox; queries and exports are answered from PostgreSQL for the whole fleet. */
+  store: AuditStore;
+  status: FleetStatus;
+  shipper: Shipper | null;
+}
+
+export interface FleetOptions {
+  /** This process ships (runsFollowers()); every process pins and reports. */
+  ships: boolean;
+  registry: Registry;
+}
+
+export function openFleet(config: Config, local: AuditStore & CommitLog, logger: Logger, options: FleetOptions): Fleet {
+  const fleet = config.fleet;
+  const connection = connectionConfig(fleet);
+  const log = logger.child({ fleet: describeTarget(fleet) });
+  // Every process pins: retention runs wherever the store is open, and must keep what is not shipped yet.
+  local.pin(FLEET_FOLLOWER);
+  const metrics = new FleetMetrics(options.registry);
+  const shipper = options.ships ? new Shipper(local, new PostgresSink({
+    connection, nodeId: nodeIdOf(fleet), partitionsAheadDays: fleet.partitionsAheadDays, retentionDays: fleet.retentionDays,
+  }, log), {
+    batchRows: fleet.batchRows, batchBytes: fleet.batchBytes, retryMinMs: fleet.retryMinMs, retryMaxMs: fleet.retryMaxMs,
+    idleMs: fleet.idleMs, maintainEveryMs: MAINTAIN_EVERY_MS, onShipped: metrics.shipped,
+  }, log) : null;
+  const status = new FleetStatus(local, shipper, fleet.degradedAfterMs);
+  metrics.watch(status, shipper);
+  const { reader, close: closeReader } = openFleetReader(fleet, log);
+  shipper?.start();
+  return {
+    status,
+    shipper,
+    store: {
+      append: (record) => local.append(record),
+      accepting: () => local.accepting(),
+      health: () => local.health(),
+      query: (filter, page) => reader.query(filter, page),
+      iterate: (filter) => reader.iterate(filter),
+      flush: () => local.flush(),
+      // Stops shipping (after the batch in flight), closes PostgreSQL, then the local store.
+      close: async () => {
+        await shipper?.stop();
+        await closeReader();
+        await local.close();
+      },
+    },
+  };
+}
+
+/** Reads of the fleet's records (for the proxy's endpoints and `audit-proxy query --fleet`), over a small pool. */
+export function openFleetReader(fleet: Config['fleet'], logger: Logger): { reader: PostgresReader; close(): Promise<void> } {
+  const pool = new pg.Pool({ ...connectionConfig(fleet), max: fleet.postgres.poolMax });
+  // An idle connection dropped by the server is replaced on the next query; it must not crash the process.
+  pool.on('error', (err) => logger.debug({ error: err.message }, 'fleet: idle PostgreSQL connection closed'));
+  return { reader: new PostgresReader(pool), close: () => pool.end() };
+}

@@ -1,0 +1,115 @@
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import type { AuditRecord } from '../audit/record.js';
+import type { Logger } from '../log.js';
+import type { Sink } from './sink.js';
+import { COPY_COLUMNS, copyLine } from './rows.js';
+import { RECORDS_TABLE, dayOf, daysAhead, dropExpiredPartitions, ensurePartitions, migrate } from './schema.js';
+
+export interface PostgresSinkOptions {
+  connection: pg.ClientConfig;
+  nodeId: string;
+  partitionsAheadDays: number;
+  /** 0 keeps every partition. */
+  retentionDays: number;
+}
+
+const STAGING = 'audit_records_staging';
+
+/**
+ * Ships batches with COPY into a per-connection staging table, then one INSERT ... ON CONFLICT DO NOTHING into the
+ * partitioned table, in one transaction: a batch is stored whole or not at all, and a batch sent again adds nothing.
+ */
+export class PostgresSink implements Sink {
+  readonly name = 'postgres';
+  private client: pg.Client | null = null;
+  private hasStaging = false;
+  /** Days whose partition this process knows exists; forgotten after any failure (retention may have dropped one). */
+  private readonly knownDays = new Set<number>();
+
+  constructor(private readonly options: PostgresSinkOptions, private readonly logger: Logger) {}
+
+  async prepare(): Promise<void> {
+    const client = await this.connected();
+    const applied = await migrate(client);
+    if (applied > 0) this.logger.info({ applied }, 'fleet: PostgreSQL schema migrated');
+    await this.ensureDays(daysAhead(Date.now(), this.options.partitionsAheadDays));
+  }
+
+  encode(record: AuditRecord): string {
+    return copyLine(record, this.options.nodeId);
+  }
+
+  async write(batch: readonly AuditRecord[], encoded: readonly string[]): Promise<void> {
+    try {
+      const client = await this.staged();
+      await this.ensureDays(batch.map((record) => dayOf(Date.parse(record.createdAt))));
+      await client.query('BEGIN');
+      await pipeline(Readable.from([encoded.join('')]), client.query(copyFrom(`COPY ${STAGING} (${COPY_COLUMNS.join(', ')}) FROM STDIN`)));
+      await client.query(`INSERT INTO ${RECORDS_TABLE} (${COPY_COLUMNS.join(', ')}) SELECT ${COPY_COLUMNS.join(', ')} FROM ${STAGING} ON CONFLICT DO NOTHING`);
+      await client.query('COMMIT');
+    } catch (error) {
+      await this.reset();
+      throw error;
+    }
+  }
+
+  async maintain(nowMs: number): Promise<void> {
+    try {
+      const client = await this.connected();
+      await this.ensureDays(daysAhead(nowMs, this.options.partitionsAheadDays));
+      if (this.options.retentionDays === 0) return;
+      const dropped = await dropExpiredPartitions(client, nowMs, this.options.retentionDays);
+      if (dropped.length > 0) this.logger.info({ dropped }, 'fleet: dropped expired PostgreSQL partitions');
+    } catch (error) {
+      await this.reset();
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.reset();
+  }
+
+  private async ensureDays(days: Iterable<number>): Promise<void> {
+    const missing = new Set([...days].filter((day) => !this.knownDays.has(day)));
+    if (missing.size === 0) return;
+    await ensurePartitions(await this.connected(), missing);
+    for (const day of missing) this.knownDays.add(day);
+  }
+
+  /** One connection, kept: its temporary staging table lives as long as it does. */
+  private async connected(): Promise<pg.Client> {
+    if (this.client) return this.client;
+    const client = new pg.Client(this.options.connection);
+    client.on('error', () => void this.reset()); // a dropped connection is noticed here; the next write reconnects
+    try {
+      await client.connect();
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw error;
+    }
+    this.client = client;
+    return client;
+  }
+
+  /** The connection with its staging table (created after the migrations, which define the table it copies). */
+  private async staged(): Promise<pg.Client> {
+    const client = await this.connected();
+    if (!this.hasStaging) {
+      await client.query(`CREATE TEMPORARY TABLE IF NOT EXISTS ${STAGING} (LIKE ${RECORDS_TABLE} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`);
+      this.hasStaging = true;
+    }
+    return client;
+  }
+
+  private async reset(): Promise<void> {
+    const client = this.client;
+    this.client = null;
+    this.hasStaging = false;
+    this.knownDays.clear();
+    await client?.end().catch(() => undefined);
+  }
+}

@@ -1,0 +1,121 @@
+import type { ClientBase } from 'pg';
+
+/** Advisory lock keys (pg_advisory_xact_lock): migrations, and partition creation or removal. */
+const MIGRATION_LOCK = 0x61_75_64_01;
+const PARTITION_LOCK = 0x61_75_64_02;
+
+export const RECORDS_TABLE = 'audit_records';
+const DAY_MS = 86_400_000;
+
+/** Filter columns with an index of their own (after the organization): the identities and the rare values. */
+const INDEXED_COLUMNS = ['request_id', 'api_key_id', 'service_account_id', 'user_id', 'workspace_id', 'status_code', 'path', 'client_ip'];
+
+/**
+ * Versioned migrations, applied in order, each once. Never edit one that has shipped: add the next.
+ * Every key ends in (created_at, id) so any filter pages newest first by keyset; organization_id leads every key so
+ * a Citus deployment can distribute on it (docs/fleet.md).
+ */
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE ${RECORDS_TABLE} (
+    organization_id text COLLATE "C" NOT NULL,
+    created_at timestamptz NOT NULL,
+    id text COLLATE "C" NOT NULL,
+    node_id text NOT NULL,
+    seq bigint NOT NULL,
+    request_id text COLLATE "C" NOT NULL,
+    api_key_id text COLLATE "C",
+    service_account_id text COLLATE "C",
+    user_id text COLLATE "C",
+    status_code integer NOT NULL,
+    method text COLLATE "C" NOT NULL,
+    path text COLLATE "C" NOT NULL,
+    principal_type text COLLATE "C" NOT NULL,
+    workspace_id text COLLATE "C",
+    resource_type text COLLATE "C" NOT NULL,
+    action text COLLATE "C" NOT NULL,
+    client_ip text COLLATE "C" NOT NULL,
+    country text COLLATE "C",
+    record json NOT NULL,
+    PRIMARY KEY (organization_id, created_at, id)
+  ) PARTITION BY RANGE (created_at);
+  CREATE INDEX ${RECORDS_TABLE}_time ON ${RECORDS_TABLE} (created_at, id);
+  ${INDEXED_COLUMNS.map((column) => `CREATE INDEX ${RECORDS_TABLE}_${column} ON ${RECORDS_TABLE} (organization_id, ${column}, created_at, id)`
+    + ` WHERE ${column} IS NOT NULL;`).join('\n  ')}`,
+];
+
+/** Applies the migrations this database lacks, under an advisory lock: N proxies starting together are safe. */
+export async function migrate(client: ClientBase): Promise<number> {
+  await client.query('BEGIN');
+  try {
+    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    await client.query('CREATE TABLE IF NOT EXISTS audit_proxy_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
+    const { rows } = await client.query<{ version: number | null }>('SELECT max(version) AS version FROM audit_proxy_migrations');
+    const applied = rows[0]?.version ?? 0;
+    for (let version = applied + 1; version <= MIGRATIONS.length; version++) {
+      await client.query(MIGRATIONS[version - 1]!);
+      await client.query('INSERT INTO audit_proxy_migrations (version) VALUES ($1)', [version]);
+    }
+    await client.query('COMMIT');
+    return MIGRATIONS.length - applied;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}
+
+/** The UTC day (its first millisecond) a time falls in. */
+export function dayOf(ms: number): number {
+  return Math.floor(ms / DAY_MS) * DAY_MS;
+}
+
+function partitionName(day: number): string {
+  return `${RECORDS_TABLE}_p${new Date(day).toISOString().slice(0, 10).replaceAll('-', '')}`;
+}
+
+/** Creates the daily partitions for these days when missing (under a lock, as other proxies may do the same). */
+export async function ensurePartitions(client: ClientBase, days: Iterable<number>): Promise<void> {
+  await inLockedTransaction(client, async () => {
+    for (const day of days) {
+      const from = new Date(day).toISOString();
+      const to = new Date(day + DAY_MS).toISOString();
+      await client.query(`CREATE TABLE IF NOT EXISTS ${partitionName(day)} PARTITION OF ${RECORDS_TABLE} FOR VALUES FROM ('${from}') TO ('${to}')`);
+    }
+  });
+}
+
+/** Today and the days ahead of it. */
+export function daysAhead(nowMs: number, ahead: number): number[] {
+  return Array.from({ length: ahead + 1 }, (_, i) => dayOf(nowMs) + i * DAY_MS);
+}
+
+/** Drops whole daily partitions that end before the retention horizon (never DELETE); returns their names. */
+export async function dropExpiredPartitions(client: ClientBase, nowMs: number, retentionDays: number): Promise<string[]> {
+  const horizon = nowMs - retentionDays * DAY_MS;
+  const dropped: string[] = [];
+  await inLockedTransaction(client, async () => {
+    const { rows } = await client.query<{ name: string }>(
+      `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+       WHERE i.inhparent = $1::regclass`, [RECORDS_TABLE]);
+    for (const { name } of rows) {
+      const match = /_p(\d{4})(\d{2})(\d{2})$/.exec(name);
+      if (!match) continue;
+      const day = Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]));
+      if (day + DAY_MS > horizon) continue;
+      await client.query(`DROP TABLE ${name}`);
+      dropped.push(name);
+    }
+  });
+  return dropped;
+}
+
+async function inLockedTransaction(client: ClientBase, work: () => Promise<void>): Promise<void> {
+  await client.query('BEGIN');
+  try {
+    await client.query('SELECT pg_advisory_xact_lock($1)', [PARTITION_LOCK]);
+    await work();
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}

@@ -1,0 +1,169 @@
+import type { AuditRecord } from '../audit/record.js';
+import type { Logger } from '../log.js';
+import type { CommitLog } from '../store/store.js';
+import { describeError } from './errors.js';
+import type { Sink } from './sink.js';
+
+/** The shipper's follower name in the commit log: its acknowledged position, and the pin that keeps retention off. */
+export const FLEET_FOLLOWER = 'fleet';
+
+export interface ShipperOptions {
+  batchRows: number;
+  batchBytes: number;
+  retryMinMs: number;
+  retryMaxMs: number;
+  idleMs: number;
+  /** How often the sink's upkeep (partitions ahead, retention) runs. */
+  maintainEveryMs: number;
+  /** Called after each batch is acknowledged, with the time it was. */
+  onShipped?: (batch: readonly AuditRecord[], ackedAtMs: number) => void;
+}
+
+/** Longest a shutdown waits for the batch in flight, and then for the sink to close. */
+const STOP_WAIT_MS = 5_000;
+
+export type ShipperState = 'starting' | 'shipping' | 'failing';
+
+/**
+ * Follows the store's commit log and sends each committed record to the sink, in batches capped by rows and bytes.
+ * The acknowledged position moves only after the sink made a batch durable, so a crash re-sends at most one batch
+ * (which the sink stores once). A failed batch is retried with backoff and jitter, forever: nothing is dropped.
+ * Proxied traffic never waits on it: it reads what the store already committed.
+ */
+export class Shipper {
+  state: ShipperState = 'starting';
+  lastError: string | null = null;
+  shippedRecords = 0;
+  shippedBatches = 0;
+  failures = 0;
+  private acked: number;
+  private stopping = false;
+  private running: Promise<void> | null = null;
+  private wake: (() => void) | null = null;
+  private nextMaintenance = 0;
+
+  constructor(private readonly log: CommitLog, private readonly sink: Sink, private readonly options: ShipperOptions, private readonly logger: Logger) {
+    this.acked = log.position(FLEET_FOLLOWER);
+  }
+
+  start(): void {
+    this.running ??= this.run();
+  }
+
+  /**
+   * Stops after the batch in flight (whose position is then saved, or which is re-sent on the next start), waiting
+   * at most STOP_WAIT_MS for it and for the sink to close: an unreachable server must not hold up a shutdown.
+   */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wake?.();
+    await within(STOP_WAIT_MS, this.running ?? Promise.resolve());
+    await within(STOP_WAIT_MS, this.sink.close());
+  }
+
+  /** The last seq the sink acknowledged. */
+  position(): number {
+    return this.acked;
+  }
+
+  private async run(): Promise<void> {
+    let consecutiveFailures = 0;
+    let prepared = false;
+    while (!this.stopping) {
+      try {
+        if (!prepared) await this.sink.prepare();
+        prepared = true;
+        const shipped = await this.shipOne();
+        if (shipped === 0) await this.maintainOrIdle();
+        consecutiveFailures = 0;
+        this.enter('shipping', null);
+      } catch (error) {
+        consecutiveFailures++;
+        this.failures++;
+        this.enter('failing', describeError(error));
+        await this.sleep(backoffMs(consecutiveFailures, this.options.retryMinMs, this.options.retryMaxMs));
+      }
+    }
+  }
+
+  /** Sends the next batch; resolves with how many records it held (0 when there was nothing new). */
+  private async shipOne(): Promise<number> {
+    const batch = this.nextBatch();
+    if (batch.records.length === 0) return 0;
+    await this.sink.write(batch.records, batch.encoded);
+    const last = batch.records[batch.records.length - 1]!.seq!;
+    await this.log.setPosition(FLEET_FOLLOWER, last);
+    this.acked = last;
+    this.shippedRecords += batch.records.length;
+    this.shippedBatches++;
+    this.options.onShipped?.(batch.records, Date.now());
+    return batch.records.length;
+  }
+
+  /** Committed records after the acknowledged position, up to batchRows and batchBytes (always at least one). */
+  private nextBatch(): { records: AuditRecord[]; encoded: string[] } {
+    const candidates = this.log.readRecords(this.acked, this.options.batchRows);
+    const records: AuditRecord[] = [];
+    const encoded: string[] = [];
+    let bytes = 0;
+    for (const record of candidates) {
+      const line = this.sink.encode(record);
+      bytes += line.length;
+      if (records.length > 0 && bytes > this.options.batchBytes) break;
+      records.push(record);
+      encoded.push(line);
+    }
+    return { records, encoded };
+  }
+
+  private async maintainOrIdle(): Promise<void> {
+    const now = Date.now();
+    if (now >= this.nextMaintenance) {
+      await this.sink.maintain(now);
+      this.nextMaintenance = now + this.options.maintainEveryMs;
+    }
+    await this.sleep(this.options.idleMs);
+  }
+
+  /** One log line per change of state, never one per retry. */
+  private enter(state: ShipperState, error: string | null): void {
+    this.lastError = error;
+    if (state === this.state) return;
+    const previous = this.state;
+    this.state = state;
+    const context = { sink: this.sink.name, acknowledged: this.acked, lagRecords: this.log.lastSeq() - this.acked };
+    if (state === 'failing') this.logger.warn({ ...context, error }, 'fleet sink degraded: shipping failed; retrying with backoff, nothing is dropped');
+    else if (previous === 'failing') this.logger.info({ ...context, failures: this.failures }, 'fleet sink recovered: shipping again');
+    else this.logger.info(context, 'fleet sink ready: shipping');
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (this.stopping) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      const self = this;
+      function done(): void {
+        clearTimeout(timer);
+        self.wake = null;
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+}
+
+/** Exponential from minMs, capped at maxMs, with jitter (half to all of it) so a fleet does not retry in step. */
+export function backoffMs(failures: number, minMs: number, maxMs: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(maxMs, minMs * 2 ** Math.min(failures - 1, 30));
+  return Math.round(ceiling * (0.5 + random() / 2));
+}
+
+/** Resolves when `work` settles or after ms, whichever is first (the timer never keeps the process alive). */
+async function within(ms: number, work: Promise<unknown>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms).unref();
+  });
+  await Promise.race([work.then(() => undefined, () => undefined), timeout]);
+  clearTimeout(timer);
+}

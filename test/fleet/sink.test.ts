@@ -1,0 +1,149 @@
+import t from 'tap';
+import { once } from 'node:events';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+import pg from 'pg';
+import { PostgresSink } from '../../src/fleet/postgres-sink.js';
+import { backoffMs } from '../../src/fleet/shipper.js';
+import { openTestFleetStore } from '../helpers/fleet.js';
+import { eventually } from '../helpers/eventually.js';
+import { startTestPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { BASE_MS, capturingLogger, makeRecord } from '../store/fixtures/helpers.js';
+
+let postgres: TestPostgres;
+t.before(async () => {
+  postgres = await startTestPostgres();
+});
+t.teardown(() => postgres.close());
+
+function sinkFor(url: string, retentionDays = 0): PostgresSink {
+  return new PostgresSink({ connection: { connectionString: url }, nodeId: 'n1', partitionsAheadDays: 2, retentionDays }, capturingLogger().logger);
+}
+
+async function sql<R extends pg.QueryResultRow>(url: string, text: string): Promise<R[]> {
+  const client = new pg.Client(url);
+  await client.connect();
+  try {
+    return (await client.query<R>(text)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+t.test('a batch shipped twice leaves one row each', async (t) => {
+  const url = await postgres.database();
+  const sink = sinkFor(url);
+  t.teardown(() => sink.close());
+  await sink.prepare();
+  const batch = Array.from({ length: 50 }, (_, i) => ({ ...makeRecord({ ms: BASE_MS + i * 3_600_000 }), seq: i + 1 }));
+  const encoded = batch.map((record) => sink.encode(record));
+  await sink.write(batch, encoded);
+  await sink.write(batch, encoded);
+  await sink.write(batch.slice(10, 20), encoded.slice(10, 20));
+  const rows = await sql<{ n: string; ids: string }>(url, 'SELECT count(*) AS n, count(DISTINCT id) AS ids FROM audit_records');
+  t.same(rows[0], { n: '50', ids: '50' });
+  const days = await sql<{ n: string }>(url, "SELECT count(*) AS n FROM pg_inherits WHERE inhparent = 'audit_records'::regclass");
+  t.ok(Number(days[0]!.n) >= 3, 'the batch spans three days: one partition each, made on demand');
+});
+
+t.test('two proxies migrating at once both start, and the schema is applied once', async (t) => {
+  const url = await postgres.database();
+  const sinks = Array.from({ length: 4 }, () => sinkFor(url));
+  t.teardown(() => Promise.all(sinks.map((sink) => sink.close())));
+  await Promise.all(sinks.map((sink) => sink.prepare()));
+  const versions = await sql<{ version: number }>(url, 'SELECT version FROM audit_proxy_migrations ORDER BY version');
+  t.same(versions.map((row) => row.version), [1]);
+  await Promise.all(sinks.map((sink, i) => sink.write([{ ...makeRecord(), seq: i + 1 }], [sink.encode({ ...makeRecord(), seq: i + 1 })])));
+  await sinks[0]!.prepare();
+  t.same(await sql(url, 'SELECT count(*)::int AS n FROM audit_proxy_migrations'), [{ n: 1 }], 'a restart applies nothing again');
+});
+
+t.test('retention drops whole partitions past the horizon, never rows of younger days', async (t) => {
+  const url = await postgres.database();
+  const sink = sinkFor(url, 7);
+  t.teardown(() => sink.close());
+  await sink.prepare();
+  const now = Date.parse('2026-11-20T12:00:00Z');
+  const old = { ...makeRecord({ ms: now - 10 * 86_400_000 }), seq: 1 };
+  const young = { ...makeRecord({ ms: now - 6 * 86_400_000 }), seq: 2 };
+  await sink.write([old, young], [sink.encode(old), sink.encode(young)]);
+  await sink.maintain(now);
+  const left = await sql<{ id: string }>(url, 'SELECT id FROM audit_records');
+  t.same(left.map((row) => row.id), [young.id]);
+  const names = await sql<{ name: string }>(url, "SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'audit_records'::regclass ORDER BY 1");
+  t.notOk(names.some((row) => row.name === 'audit_records_p20261110'), 'the old day is dropped');
+  t.ok(names.some((row) => row.name === 'audit_records_p20261123'), 'days ahead are created');
+});
+
+t.test('batches are capped by rows and by bytes', async (t) => {
+  const url = await postgres.database();
+  const fleet = openTestFleetStore(t.testdir(), url, capturingLogger().logger, { batchRows: 7, batchBytes: 4096 });
+  t.teardown(() => fleet.store.close());
+  for (let i = 0; i < 20; i++) fleet.store.append(makeRecord({ organizationId: 'org-rows' }));
+  await fleet.settle();
+  const byRows = fleet.shipper!.shippedBatches;
+  t.ok(byRows >= 3, '20 records at most 7 a batch');
+  const big = 'x'.repeat(1500);
+  for (let i = 0; i < 6; i++) fleet.store.append(makeRecord({ organizationId: 'org-bytes', requestBody: big }));
+  await fleet.settle();
+  t.ok(fleet.shipper!.shippedBatches >= byRows + 3, 'records of ~1.6 kB with a 4 kB cap go two or fewer a batch');
+  t.equal(fleet.shipper!.shippedRecords, 26);
+  const metrics = await fleet.registry.metrics();
+  t.match(metrics, /audit_proxy_fleet_shipped_records_total 26/);
+  t.match(metrics, /audit_proxy_fleet_lag_records 0/);
+  t.match(metrics, /audit_proxy_fleet_delivery_seconds_count 26/);
+});
+
+t.test('a refusing server is a logged degraded state; records arrive once it accepts', async (t) => {
+  const server = await startTestPostgres();
+  t.teardown(() => server.close());
+  const url = await server.database();
+  await server.stop();
+  const { logger, lines } = capturingLogger();
+  const fleet = openTestFleetStore(t.testdir(), url, logger, { degradedAfterMs: 0 });
+  t.teardown(() => fleet.store.close());
+  const records = Array.from({ length: 40 }, () => makeRecord({ organizationId: 'org-down' }));
+  records.forEach((record) => t.ok(fleet.store.append(record), 'appends never wait for PostgreSQL'));
+  await fleet.store.flush();
+  await eventually(() => fleet.shipper!.failures >= 4);
+  t.equal(fleet.shipper!.state, 'failing');
+  t.match(fleet.status.problem(), /^fleet sink degraded: .*ECONNREFUSED/);
+  t.equal(fleet.status.lag().records, 40);
+  const degradedLines = lines.filter((line) => /fleet sink degraded/.test(String(line.msg)));
+  t.equal(degradedLines.length, 1, 'one log line for the change of state, none per retry');
+  t.notMatch(JSON.stringify(lines), /audit-test-password/, 'the password never reaches the log');
+  await t.rejects(fleet.store.query({}, { limit: 1 }), { name: 'StoreUnavailableError' });
+  await server.start();
+  await fleet.settle(20_000);
+  t.equal(fleet.shipper!.state, 'shipping');
+  t.equal(fleet.status.problem(), null);
+  t.equal((await fleet.store.query({ organizationId: 'org-down' }, { limit: 1, withTotal: true })).total, 40);
+  t.equal(lines.filter((line) => /fleet sink recovered/.test(String(line.msg))).length, 1);
+});
+
+t.test('a server that accepts and never answers holds up neither appends nor a shutdown', async (t) => {
+  const silent = createServer((socket) => socket.on('error', () => undefined));
+  silent.listen(0, '127.0.0.1');
+  await once(silent, 'listening');
+  const sockets: Socket[] = [];
+  silent.on('connection', (socket) => sockets.push(socket));
+  t.teardown(() => {
+    sockets.forEach((socket) => socket.destroy());
+    silent.close();
+  });
+  const { port } = silent.address() as AddressInfo;
+  const fleet = openTestFleetStore(t.testdir(), `postgres://audit:pw@127.0.0.1:${port}/audit`, capturingLogger().logger, { postgres: { url: `postgres://audit:pw@127.0.0.1:${port}/audit`, statementTimeoutMs: 60_000 } });
+  for (let i = 0; i < 10; i++) t.ok(fleet.store.append(makeRecord()));
+  await fleet.store.flush();
+  await eventually(() => sockets.length > 0);
+  const started = Date.now();
+  await fleet.store.close();
+  t.ok(Date.now() - started < 9_000, `closed in ${Date.now() - started} ms`);
+  t.equal(fleet.shipper!.shippedRecords, 0);
+});
+
+t.test('backoff doubles from the minimum up to the maximum, with jitter of up to half', async (t) => {
+  t.equal(backoffMs(1, 100, 10_000, () => 1), 100);
+  t.equal(backoffMs(3, 100, 10_000, () => 1), 400);
+  t.equal(backoffMs(3, 100, 10_000, () => 0), 200);
+  t.equal(backoffMs(40, 100, 10_000, () => 1), 10_000);
+});

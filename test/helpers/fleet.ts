@@ -1,0 +1,36 @@
+import { Registry } from 'prom-client';
+import { parseConfig } from '../../src/config/load.js';
+import type { Config } from '../../src/config/schema.js';
+import { openFleet, type Fleet } from '../../src/fleet/fleet.js';
+import type { Logger } from '../../src/log.js';
+import { openAuditStore, type LmdbAuditStore } from '../../src/store/index.js';
+import { eventually } from './eventually.js';
+
+export interface TestFleetStore extends Fleet {
+  local: LmdbAuditStore;
+  registry: Registry;
+  /** Resolves once every record appended so far is committed locally and acknowledged by PostgreSQL. */
+  settle(timeoutMs?: number): Promise<void>;
+}
+
+/** The proxy's fleet store (LMDB outbox, shipper, PostgreSQL reads) outside a proxy, for store-level tests. */
+export function openTestFleetStore(dataDir: string, postgresUrl: string, logger: Logger, fleet: Record<string, unknown> = {}): TestFleetStore {
+  const config: Config = parseConfig({
+    upstream: { url: 'http://127.0.0.1:9' },
+    store: { path: dataDir },
+    fleet: { postgres: { url: postgresUrl }, nodeId: 'test-node', idleMs: 10, retryMinMs: 20, retryMaxMs: 200, retentionDays: 0, ...fleet },
+  });
+  const local = openAuditStore(config.store, logger);
+  const registry = new Registry();
+  const opened = openFleet(config, local, logger, { ships: true, registry });
+  return {
+    ...opened,
+    local,
+    registry,
+    async settle(timeoutMs = 15_000) {
+      await local.flush();
+      const target = local.lastSeq();
+      await eventually(() => opened.shipper!.position() >= target, timeoutMs);
+    },
+  };
+}
