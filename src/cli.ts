@@ -20,6 +20,7 @@ interface ConfigFlags {
   dataDir?: string;
   workers?: string;
   logLevel?: string;
+  keysFile?: string;
 }
 
 function configOptions<T>(y: Argv<T>) {
@@ -30,7 +31,8 @@ function configOptions<T>(y: Argv<T>) {
     .option('host', { type: 'string', describe: 'listen address (listen.host)' })
     .option('data-dir', { type: 'string', describe: 'LMDB directory (store.path)' })
     .option('workers', { type: 'string', describe: 'worker processes: a number or auto (workers)' })
-    .option('log-level', { type: 'string', describe: 'fatal|error|warn|info|debug|trace|silent (log.level)' });
+    .option('log-level', { type: 'string', describe: 'fatal|error|warn|info|debug|trace|silent (log.level)' })
+    .option('keys-file', { type: 'string', describe: 'API key registry file, reloaded on change (auth.keysFile)' });
 }
 
 /** Defaults < config file < environment < flags. */
@@ -45,6 +47,7 @@ export function configFromFlags(flags: ConfigFlags, env: NodeJS.ProcessEnv = pro
       'store.path': flags.dataDir,
       workers: flags.workers === undefined ? undefined : workersValue(flags.workers),
       'log.level': flags.logLevel,
+      'auth.keysFile': flags.keysFile,
     },
   });
 }
