@@ -169,13 +169,15 @@ export interface RecordCheck {
 }
 
 /** Every request id recorded in the store at dataDir (opened read-only), newest first. */
-export function recordedRequestIds(dataDir: string): string[] {
+export async function recordedRequestIds(dataDir: string): Promise<string[]> {
   const config = parseConfig({ upstream: { url: 'http://127.0.0.1:1' }, store: { path: dataDir } });
   const store = openAuditStore(config.store, pino({ level: 'silent' }), { readOnly: true });
   try {
-    return [...store.iterate({})].map((r) => r.requestId);
+    const ids: string[] = [];
+    for await (const record of store.iterate({})) ids.push(record.requestId);
+    return ids;
   } finally {
-    void store.close();
+    await store.close();
   }
 }
 

@@ -78,7 +78,7 @@ export async function soak(connections: number, seconds: number): Promise<SoakRe
     const pid = proxy.child.pid!;
     const load = await runLoad({ url: proxy.url, connections, durationMs: seconds * 1000, idPrefix: 'soak', rss: () => anonRssOf(pid) });
     const exitCode = await stopProxy(proxy);
-    const check = checkRecords(load.sent, recordedRequestIds(dataDir), 'soak');
+    const check = checkRecords(load.sent, await recordedRequestIds(dataDir), 'soak');
     const proxyErrors = proxy.output().split('\n').filter((line) => /"level":(50|60)/.test(line));
     const rss = rssGrowth(load.rssSamples);
     const mib = (n: number) => Math.round((n / MIB) * 10) / 10;

@@ -51,12 +51,12 @@ export async function ingest(store: LmdbAuditStore, records: number): Promise<nu
   return records / ((performance.now() - started) / 1000);
 }
 
-function p99(store: LmdbAuditStore, filter: AuditFilter, page: PageRequest, runs: number): number {
+async function p99(store: LmdbAuditStore, filter: AuditFilter, page: PageRequest, runs: number): Promise<number> {
   const times: number[] = [];
-  for (let warmup = 0; warmup < 10; warmup++) store.query(filter, page);
+  for (let warmup = 0; warmup < 10; warmup++) await store.query(filter, page);
   for (let run = 0; run < runs; run++) {
     const started = performance.now();
-    store.query(filter, page);
+    await store.query(filter, page);
     times.push(performance.now() - started);
   }
   times.sort((a, b) => a - b);
@@ -75,16 +75,16 @@ export async function runStoreBench({ records, quick = false }: StoreBenchOption
     const org = { organizationId: 'org-3' };
     const runs = quick ? 100 : 300;
     // org-3 has api-key traffic only; org-4 holds the service-account traffic.
-    const deep = store.query(org, { limit: 20, offset: 9_980 }).nextCursor!;
+    const deep = (await store.query(org, { limit: 20, offset: 9_980 })).nextCursor!;
     const figures = {
       records: count,
       ingestPerSec: Math.round(ingestPerSec),
-      firstPageOrgP99Ms: round(p99(store, org, { limit: 20 }, runs)),
-      firstPageOrgApiKeyP99Ms: round(p99(store, { ...org, apiKeyId: 'org-3-key-3' }, { limit: 20 }, runs)),
-      firstPageOrgServiceAccountP99Ms: round(p99(store, { organizationId: 'org-4', serviceAccountId: 'org-4-sa-4' }, { limit: 20 }, runs)),
-      cursorPage10kDeepP99Ms: round(p99(store, org, { limit: 20, cursor: deep }, runs)),
-      totalCountOrgP99Ms: round(p99(store, org, { limit: 20, withTotal: true }, quick ? 20 : 50)),
-      totalCountOrgApiKeyP99Ms: round(p99(store, { ...org, apiKeyId: 'org-3-key-3' }, { limit: 20, withTotal: true }, quick ? 20 : 50)),
+      firstPageOrgP99Ms: round(await p99(store, org, { limit: 20 }, runs)),
+      firstPageOrgApiKeyP99Ms: round(await p99(store, { ...org, apiKeyId: 'org-3-key-3' }, { limit: 20 }, runs)),
+      firstPageOrgServiceAccountP99Ms: round(await p99(store, { organizationId: 'org-4', serviceAccountId: 'org-4-sa-4' }, { limit: 20 }, runs)),
+      cursorPage10kDeepP99Ms: round(await p99(store, org, { limit: 20, cursor: deep }, runs)),
+      totalCountOrgP99Ms: round(await p99(store, org, { limit: 20, withTotal: true }, quick ? 20 : 50)),
+      totalCountOrgApiKeyP99Ms: round(await p99(store, { ...org, apiKeyId: 'org-3-key-3' }, { limit: 20, withTotal: true }, quick ? 20 : 50)),
       bytesOnDiskPerRecord: Math.round(statSync(join(dir, 'data.mdb')).size / count),
     };
     return figures;

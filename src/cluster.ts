@@ -1,4 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
+import { FOLLOWERS_ENV } from './followers.js';
 import type { Logger } from './log.js';
 
 const RESTART_WINDOW_MS = 10_000;
@@ -10,7 +11,13 @@ const RESTART_WINDOW_MS = 10_000;
 export function runPrimary(count: number, logger: Logger): void {
   let stopping = false;
   const recentFailures: number[] = [];
-  const fork = (): Worker => cluster.fork();
+  // One worker runs the store's followers (Merkle log, fleet shipper); its replacement inherits the role.
+  let followerWorkerId = -1;
+  const fork = (runsFollowers: boolean): Worker => {
+    const worker = cluster.fork(runsFollowers ? { [FOLLOWERS_ENV]: '1' } : {});
+    if (runsFollowers) followerWorkerId = worker.id;
+    return worker;
+  };
 
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) {
@@ -25,7 +32,7 @@ export function runPrimary(count: number, logger: Logger): void {
       logger.fatal({ failures: recentFailures.length }, 'workers keep dying; giving up');
       process.exit(1);
     }
-    fork();
+    fork(worker.id === followerWorkerId);
   });
 
   const stop = (signal: NodeJS.Signals): void => {
@@ -37,6 +44,6 @@ export function runPrimary(count: number, logger: Logger): void {
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 
-  for (let i = 0; i < count; i++) fork();
+  for (let i = 0; i < count; i++) fork(i === 0);
   logger.info({ workers: count }, 'primary started workers');
 }

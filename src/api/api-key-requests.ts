@@ -66,7 +66,7 @@ function crossCheck(p: ApiKeyRequestsParams): string | null {
 }
 
 /** GET /v1/api-keys/requests: a page of the caller's organization's requests, newest first. */
-export function answerApiKeyRequests(ctx: RequestContext, store: AuditStore): void {
+export async function answerApiKeyRequests(ctx: RequestContext, store: AuditStore): Promise<void> {
   const parsed = parseParams(ctx.search, apiKeyRequestsParams);
   if (!parsed.ok) return sendApiError(ctx, 400, parsed.message);
   const p = parsed.value;
@@ -77,7 +77,7 @@ export function answerApiKeyRequests(ctx: RequestContext, store: AuditStore): vo
   const filter = apiKeyRequestsFilter(p, scope.organizationId);
   const storeCursor = p.cursor === undefined ? undefined : decodeCursor(filter, p.cursor);
   if (storeCursor === null) return sendApiError(ctx, 400, 'cursor is not valid for these filters (pass data.nextCursor unchanged, with the same filters)');
-  const page = store.query(filter, { limit: p.limit, offset: p.offset, cursor: storeCursor });
+  const page = await store.query(filter, { limit: p.limit, offset: p.offset, cursor: storeCursor });
   sendApiJson(ctx, {
     code: 200,
     data: {

@@ -97,7 +97,7 @@ export function scopedAuditLogFilters(ctx: RequestContext, p: FilterParams): Aud
 }
 
 /** GET /v1/audit-logs: Portkey's {records, total}, newest first, total across every page. */
-export function answerAuditLogs(ctx: RequestContext, store: AuditStore): void {
+export async function answerAuditLogs(ctx: RequestContext, store: AuditStore): Promise<void> {
   const parsed = parseParams(ctx.search, auditLogsParams);
   if (!parsed.ok) return sendApiError(ctx, 400, parsed.message);
   const p = parsed.value;
@@ -105,6 +105,6 @@ export function answerAuditLogs(ctx: RequestContext, store: AuditStore): void {
   if (isDenial(filters)) return sendApiError(ctx, filters.status, filters.message);
   const offset = Math.min(p.current_page * p.page_size, Number.MAX_SAFE_INTEGER);
   // The store is asked for at least one record: page_size 0 still wants the total.
-  const page = queryUnion(store, filters, Math.max(p.page_size, 1), offset);
+  const page = await queryUnion(store, filters, Math.max(p.page_size, 1), offset);
   sendApiJson(ctx, { records: page.items.slice(0, p.page_size).map(auditLogRecord), total: page.total });
 }

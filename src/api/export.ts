@@ -73,7 +73,7 @@ async function streamRows(ctx: RequestContext, store: AuditStore, filters: Audit
     return res.write(text);
   };
   if (format.header) write(format.header);
-  for (const record of iterateUnion(store, filters)) {
+  for await (const record of iterateUnion(store, filters)) {
     if (res.destroyed) return; // the client went away: leaving the loop ends the store's iteration
     if (!write(format.line(auditLogRecord(record)))) {
       await drainedOrClosed(res);

@@ -5,16 +5,17 @@ import type { AuditFilter, AuditStore } from '../store/store.js';
  * Queries over a union of disjoint filters (the store ANDs its filters; a Portkey user_type or user_id may mean
  * one of several principal types). A single filter goes straight to the store and its indexes.
  */
-export function queryUnion(store: AuditStore, filters: readonly AuditFilter[], limit: number, offset: number): { items: AuditRecord[]; total: number } {
+export async function queryUnion(store: AuditStore, filters: readonly AuditFilter[], limit: number, offset: number): Promise<{ items: AuditRecord[]; total: number }> {
   if (filters.length === 1) {
-    const page = store.query(filters[0]!, { limit, offset, withTotal: true });
+    const page = await store.query(filters[0]!, { limit, offset, withTotal: true });
     return { items: page.items, total: page.total ?? 0 };
   }
   // The filters differ in principalType, so their matches are disjoint and their totals add up.
-  const total = filters.reduce((sum, f) => sum + (store.query(f, { limit: 1, withTotal: true }).total ?? 0), 0);
+  const totals = await Promise.all(filters.map(async (f) => (await store.query(f, { limit: 1, withTotal: true })).total ?? 0));
+  const total = totals.reduce((sum, n) => sum + n, 0);
   const items: AuditRecord[] = [];
   let skipped = 0;
-  for (const record of iterateUnion(store, filters)) {
+  for await (const record of iterateUnion(store, filters)) {
     if (items.length === limit) break;
     if (skipped < offset) skipped++;
     else items.push(record);
@@ -23,23 +24,23 @@ export function queryUnion(store: AuditStore, filters: readonly AuditFilter[], l
 }
 
 /** Every match of any filter, newest first, read lazily: a k-way merge on the time-ordered UUIDv7 ids. */
-export function* iterateUnion(store: AuditStore, filters: readonly AuditFilter[]): Generator<AuditRecord> {
+export async function* iterateUnion(store: AuditStore, filters: readonly AuditFilter[]): AsyncGenerator<AuditRecord> {
   if (filters.length === 1) {
     yield* store.iterate(filters[0]!);
     return;
   }
-  const sources = filters.map((f) => store.iterate(f)[Symbol.iterator]());
-  const heads = sources.map((s) => s.next());
+  const sources = filters.map((f) => store.iterate(f)[Symbol.asyncIterator]());
+  const heads = await Promise.all(sources.map((s) => s.next()));
   try {
     for (;;) {
       const newest = newestHead(heads);
       if (newest === -1) return;
       yield heads[newest]!.value as AuditRecord;
-      heads[newest] = sources[newest]!.next();
+      heads[newest] = await sources[newest]!.next();
     }
   } finally {
     // Ends the store's read transactions when the consumer stops early (a page is full, a client went away).
-    for (const source of sources) source.return?.();
+    await Promise.all(sources.map((source) => source.return?.()));
   }
 }
 

@@ -7,6 +7,8 @@ export type Outcome = 'completed' | 'upstream_error' | 'upstream_timeout' | 'cli
 export interface AuditRecord {
   /** UUIDv7: unique and time-ordered. */
   id: string;
+  /** Commit sequence number, set by the store when the record is committed (absent before, and in old stores). */
+  seq?: number;
   requestId: string;
   /** ISO 8601 with milliseconds: time of arrival. */
   createdAt: string;

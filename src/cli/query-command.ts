@@ -60,7 +60,7 @@ export function createQueryCommand(print: Print = (text) => process.stdout.write
       const filter = filterOf(args);
       const store = openAuditStore(storeConfig(args), createLogger({ log: { level: 'warn', pretty: 'false', requests: false } }, process.stderr), { readOnly: true });
       try {
-        printItems(takeItems(store.iterate(filter), args.limit), args.format, print);
+        printItems(await takeItems(store.iterate(filter), args.limit), args.format, print);
       } finally {
         await store.close();
       }
@@ -95,9 +95,9 @@ function filterOf(args: QueryArgs): AuditFilter {
   };
 }
 
-function takeItems(records: Iterable<Parameters<typeof apiKeyRequestItem>[0]>, limit: number): Item[] {
+async function takeItems(records: AsyncIterable<Parameters<typeof apiKeyRequestItem>[0]>, limit: number): Promise<Item[]> {
   const items: Item[] = [];
-  for (const record of records) {
+  for await (const record of records) {
     if (items.length === limit) break;
     items.push(apiKeyRequestItem(record));
   }

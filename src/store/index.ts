@@ -1,4 +1,4 @@
-export type { AuditFilter, AuditStore, PageRequest, QueryResult, StoreHealth } from './store.js';
+export type { AuditFilter, AuditStore, CommitLog, LogEntry, PageRequest, QueryResult, StoreHealth } from './store.js';
 export { openAuditStore, SchemaVersionError, StoreFullError, SCHEMA_VERSION } from './lmdb-store.js';
 export type { LmdbAuditStore, OpenAuditStoreOptions } from './lmdb-store.js';
 export { InvalidCursorError } from './cursor.js';

@@ -24,6 +24,8 @@ export interface StoreDbs {
   records: Database<AuditRecord, Key>;
   orgTime: Database<Buffer, Key>;
   byField: Record<IndexedField, Database<Buffer, Key>>;
+  /** Commit log: seq -> [createdAtMs, id], in commit order (see CommitLog). */
+  log: Database<Key[], number>;
   meta: Database<unknown, string>;
 }
 
@@ -34,6 +36,7 @@ export function openDbs(env: RootDatabase): StoreDbs {
     records: env.openDB<AuditRecord, Key>({ name: 'records', sharedStructuresKey: Symbol.for('structures') }),
     orgTime: index('idx_org_time'),
     byField,
+    log: env.openDB<Key[], number>({ name: 'log' }),
     meta: env.openDB<unknown, string>({ name: 'meta' }),
   };
 }
@@ -68,6 +71,7 @@ export function writeRecord(dbs: StoreDbs, record: AuditRecord): void {
   const { id } = record;
   const org = organizationOf(record);
   dbs.records.put([ms, id], record);
+  if (record.seq !== undefined) dbs.log.put(record.seq, [ms, id]);
   dbs.orgTime.put([org, ms, id], EMPTY);
   for (const field of INDEXED_FIELDS) {
     const value = indexedValue(record, field);
@@ -79,9 +83,16 @@ export function removeRecord(dbs: StoreDbs, record: AuditRecord): void {
   const tail = recordKey(record);
   const org = organizationOf(record);
   dbs.records.removeSync(tail);
+  if (record.seq !== undefined) dbs.log.removeSync(record.seq);
   dbs.orgTime.removeSync([org, ...tail]);
   for (const field of INDEXED_FIELDS) {
     const value = indexedValue(record, field);
     if (value !== null) dbs.byField[field].removeSync([org, value, ...tail]);
   }
+}
+
+/** The highest seq in the commit log, 0 when it is empty. Read inside the write transaction when assigning. */
+export function lastSeq(dbs: StoreDbs): number {
+  for (const seq of dbs.log.getKeys({ reverse: true, limit: 1 })) return seq as number;
+  return 0;
 }

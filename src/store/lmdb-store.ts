@@ -2,8 +2,9 @@ import { open, type RootDatabase } from 'lmdb';
 import type { AuditRecord } from '../audit/record.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
-import type { AuditFilter, AuditStore, PageRequest } from './store.js';
-import { createdAtMs, openDbs, writeRecord, type StoreDbs } from './indexes.js';
+import type { AuditFilter, AuditStore, CommitLog, PageRequest } from './store.js';
+import { LmdbCommitLog } from './commit-log.js';
+import { createdAtMs, lastSeq, openDbs, writeRecord, type StoreDbs } from './indexes.js';
 import { iterateMatches, runQuery } from './query.js';
 import { RetentionTimer } from './retention.js';
 import { WriteQueue } from './write-queue.js';
@@ -32,8 +33,10 @@ export interface OpenAuditStoreOptions {
   readOnly?: boolean;
 }
 
-/** The AuditStore plus what operators and tests need. */
-export interface LmdbAuditStore extends AuditStore {
+/** The AuditStore plus its commit log (for followers) and what operators and tests need. */
+export interface LmdbAuditStore extends AuditStore, CommitLog {
+  /** The LMDB environment, for subsystems that keep their own databases beside the records (the Merkle log). */
+  readonly env: RootDatabase;
   /** Runs one retention pass now (or joins the one running); resolves with how many records it removed. */
   pruneNow(nowMs?: number): Promise<number>;
 }
@@ -42,7 +45,7 @@ export interface LmdbAuditStore extends AuditStore {
 export function openAuditStore(config: Config['store'], logger: Logger, options: OpenAuditStoreOptions = {}): LmdbAuditStore {
   const readOnly = options.readOnly === true;
   // noSubdir: false, else lmdb-js treats a directory name with a dot in it as a file name.
-  const env = open({ path: config.path, noSubdir: false, mapSize: config.mapSizeMb * MIB, maxDbs: 16, readOnly });
+  const env = open({ path: config.path, noSubdir: false, mapSize: config.mapSizeMb * MIB, maxDbs: 32, readOnly });
   let dbs: StoreDbs;
   try {
     dbs = openDbs(env);
@@ -60,10 +63,21 @@ export function openAuditStore(config: Config['store'], logger: Logger, options:
     logger,
     write: (batch) => writeBatch(env, dbs, batch, mapSizeGuard),
   });
-  const retention = new RetentionTimer(env, dbs, config.retention, logger);
+  const log = new LmdbCommitLog(dbs);
+  const retention = new RetentionTimer(env, dbs, config.retention, logger, () => log.removableThrough());
   if (!readOnly) retention.start();
 
   return {
+    env,
+    readLog: (afterSeq, limit) => log.readLog(afterSeq, limit),
+    readRecords: (afterSeq, limit) => log.readRecords(afterSeq, limit),
+    lastSeq: () => log.lastSeq(),
+    position: (name) => log.position(name),
+    setPosition: (name, seq) => {
+      if (readOnly) return Promise.reject(new Error('audit store is open read-only'));
+      return log.setPosition(name, seq);
+    },
+    pin: (name) => log.pin(name),
     append(record: AuditRecord) {
       if (readOnly) throw new Error('audit store is open read-only');
       if (Number.isNaN(createdAtMs(record))) throw new TypeError(`audit record ${record.id} has an invalid createdAt`);
@@ -71,8 +85,8 @@ export function openAuditStore(config: Config['store'], logger: Logger, options:
     },
     accepting: () => !readOnly && queue.accepting(),
     health: () => queue.health(),
-    query: (filter: AuditFilter, page: PageRequest) => runQuery(dbs, filter, page),
-    iterate: (filter: AuditFilter) => iterateMatches(dbs, filter),
+    query: async (filter: AuditFilter, page: PageRequest) => runQuery(dbs, filter, page),
+    iterate: (filter: AuditFilter) => asyncIterable(iterateMatches(dbs, filter)),
     flush: () => queue.flush(),
     pruneNow: (nowMs?: number) => {
       if (readOnly) return Promise.reject(new Error('audit store is open read-only'));
@@ -94,12 +108,24 @@ function checkSchemaVersion(env: RootDatabase, dbs: StoreDbs, path: string, read
   if (found === undefined && !readOnly) env.transactionSync(() => dbs.meta.putSync(SCHEMA_KEY, SCHEMA_VERSION));
 }
 
-/** Records and their index entries go into one lmdb-js batch: one transaction, visible together or not at all. */
+/**
+ * Records, their index entries and their commit-log entries go into one write transaction: visible together or not
+ * at all. Sequence numbers are taken inside it, under LMDB's writer lock, so they are one sequence across processes.
+ */
 async function writeBatch(env: RootDatabase, dbs: StoreDbs, batch: AuditRecord[], guard: MapSizeGuard): Promise<void> {
   guard.check(batch.length);
-  await env.batch(() => {
-    for (const record of batch) writeRecord(dbs, record);
+  await env.transaction(() => {
+    let seq = lastSeq(dbs);
+    for (const record of batch) {
+      record.seq = ++seq;
+      writeRecord(dbs, record);
+    }
   });
+}
+
+/** The store's synchronous scan as an async iterable; returning early ends the scan (and its read transaction). */
+async function* asyncIterable<T>(source: Generator<T>): AsyncGenerator<T> {
+  yield* source;
 }
 
 /** A record's share of pages is taken as at most this when deciding whether the map could be full yet. */
@@ -146,7 +172,7 @@ interface DbStats {
  * MDB_MAP_FULL, so store.mapSizeMb is enforced here; freed pages (after pruning) make room again.
  */
 function liveBytes(dbs: StoreDbs): number {
-  const all = [dbs.records, dbs.orgTime, dbs.meta, ...Object.values(dbs.byField)];
+  const all = [dbs.records, dbs.orgTime, dbs.log, dbs.meta, ...Object.values(dbs.byField)];
   let bytes = 0;
   for (const db of all) {
     const stats = db.getStats() as DbStats;

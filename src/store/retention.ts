@@ -8,16 +8,22 @@ type RetentionConfig = Config['store']['retention'];
 
 const DAY_MS = 86_400_000;
 
+/** The highest seq retention may remove (records a pinning follower has not passed stay). */
+export type RemovableThrough = () => number;
+
 /**
  * Removes up to `limit` of the oldest records (older than `beforeMs` when given) with their index entries,
- * all in one transaction. Returns how many were removed.
+ * all in one transaction, stopping at the first record a follower still needs. Returns how many were removed.
  */
-function removeOldest(env: RootDatabase, dbs: StoreDbs, limit: number, beforeMs?: number): Promise<number> {
+function removeOldest(env: RootDatabase, dbs: StoreDbs, limit: number, removableThrough: RemovableThrough, beforeMs?: number): Promise<number> {
+  const through = removableThrough();
   return env.transaction(() => {
     const range = { start: [MIN_MS], end: [beforeMs ?? MAX_MS], limit };
     const oldest: AuditRecord[] = Array.from(dbs.records.getRange(range), (entry) => entry.value);
-    for (const record of oldest) removeRecord(dbs, record);
-    return oldest.length;
+    const kept = oldest.findIndex((record) => record.seq !== undefined && record.seq > through);
+    const removable = kept === -1 ? oldest : oldest.slice(0, kept);
+    for (const record of removable) removeRecord(dbs, record);
+    return removable.length;
   });
 }
 
@@ -27,19 +33,19 @@ function recordCount(dbs: StoreDbs): number {
 }
 
 /** One pruning pass: by age, then by count, in transactions of at most batchSize records. */
-export async function prunePass(env: RootDatabase, dbs: StoreDbs, retention: RetentionConfig, nowMs = Date.now()): Promise<number> {
+export async function prunePass(env: RootDatabase, dbs: StoreDbs, retention: RetentionConfig, removable: RemovableThrough, nowMs = Date.now()): Promise<number> {
   let removed = 0;
   if (retention.maxAgeDays > 0) {
     const cutoff = nowMs - retention.maxAgeDays * DAY_MS;
     for (let n = retention.batchSize; n === retention.batchSize; removed += n) {
-      n = await removeOldest(env, dbs, retention.batchSize, cutoff);
+      n = await removeOldest(env, dbs, retention.batchSize, removable, cutoff);
     }
   }
   if (retention.maxRecords !== null) {
     for (;;) {
       const excess = recordCount(dbs) - retention.maxRecords;
       if (excess <= 0) break;
-      const n = await removeOldest(env, dbs, Math.min(excess, retention.batchSize));
+      const n = await removeOldest(env, dbs, Math.min(excess, retention.batchSize), removable);
       if (n === 0) break;
       removed += n;
     }
@@ -57,6 +63,7 @@ export class RetentionTimer {
     private readonly dbs: StoreDbs,
     private readonly retention: RetentionConfig,
     private readonly logger: Logger,
+    private readonly removable: RemovableThrough,
   ) {}
 
   start(): void {
@@ -68,7 +75,7 @@ export class RetentionTimer {
 
   /** One pass now, or the one already running. */
   runNow(nowMs?: number): Promise<number> {
-    this.running ??= prunePass(this.env, this.dbs, this.retention, nowMs).finally(() => {
+    this.running ??= prunePass(this.env, this.dbs, this.retention, this.removable, nowMs).finally(() => {
       this.running = null;
     });
     return this.running;

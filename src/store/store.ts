@@ -56,10 +56,39 @@ export interface AuditStore {
   /** True when the store can take new records (the `closed` failure mode refuses traffic otherwise). */
   accepting(): boolean;
   health(): StoreHealth;
-  query(filter: AuditFilter, page: PageRequest): QueryResult;
+  query(filter: AuditFilter, page: PageRequest): Promise<QueryResult>;
   /** Every match, newest first, read lazily (for exports of millions of rows). */
-  iterate(filter: AuditFilter): Iterable<AuditRecord>;
+  iterate(filter: AuditFilter): AsyncIterable<AuditRecord>;
   /** Resolves when every record appended so far is committed. */
   flush(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** One committed record, in commit order: what followers of the store (the Merkle log, the fleet shipper) read. */
+export interface LogEntry {
+  /** Commit sequence number: 1, 2, 3... in commit order, one sequence for the whole store (all processes). */
+  seq: number;
+  id: string;
+  createdAtMs: number;
+  /** The record exactly as stored (its canonical bytes). */
+  bytes: Buffer;
+}
+
+/**
+ * The store's commit log, for followers that must see every committed record once, in order, and persist how far
+ * they got. A follower registered with `pin` keeps retention from removing records it has not passed.
+ */
+export interface CommitLog {
+  /** Entries with seq > afterSeq, ascending, at most `limit`; entries whose record was pruned are left out. */
+  readLog(afterSeq: number, limit: number): LogEntry[];
+  /** The records of readLog(afterSeq, limit), decoded (each carries its seq). */
+  readRecords(afterSeq: number, limit: number): AuditRecord[];
+  /** The highest committed seq (0 for an empty store). */
+  lastSeq(): number;
+  /** A follower's persisted position (0 when it never stored one). */
+  position(name: string): number;
+  /** Persists a follower's position (after what it did with the entries up to it is durable). */
+  setPosition(name: string, seq: number): Promise<void>;
+  /** Retention never removes a record whose seq is above this follower's position. */
+  pin(name: string): void;
 }

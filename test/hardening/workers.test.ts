@@ -46,7 +46,7 @@ t.test('kill -9 of a worker under load: replaced, no committed record lost, inde
   cli.child.kill('SIGTERM');
   t.equal(await cli.exited(), 0, 'the primary drains its workers and exits cleanly');
 
-  const ids = recordedRequestIds(dataDir);
+  const ids = await recordedRequestIds(dataDir);
   for (const [phase, result] of [['before', before], ['after', after]] as const) {
     const check = checkRecords(result.sent, ids, phase);
     t.same(check.missing, [], `${phase}: no record lost`);

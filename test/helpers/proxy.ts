@@ -67,7 +67,7 @@ export async function recordsOf(proxy: TestProxy, count = 1): Promise<AuditRecor
   const deadline = Date.now() + 5_000;
   for (;;) {
     await store.flush();
-    const { items } = store.query({}, { limit: 1000 });
+    const { items } = (await store.query({}, { limit: 1000 }));
     if (items.length >= count || Date.now() > deadline) return items;
     await new Promise((r) => setTimeout(r, 20));
   }

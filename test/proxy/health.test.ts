@@ -27,7 +27,7 @@ t.test('healthz, readyz and metrics are answered by the proxy and never forwarde
   t.equal(post.headers.allow, 'GET, HEAD');
   t.equal(upstream.seen.filter((s) => /healthz|readyz|metrics/.test(s.url)).length, 0, 'none forwarded');
   await proxy.services.store!.flush();
-  const paths = proxy.services.store!.query({}, { limit: 100 }).items.map((r) => r.path);
+  const paths = (await proxy.services.store!.query({}, { limit: 100 })).items.map((r) => r.path);
   t.same(paths, ['/counted'], 'only the proxied request is recorded');
 });
 

@@ -1,3 +1,4 @@
+import { collect } from '../helpers/collect.js';
 import t from 'tap';
 import { Agent, request } from 'undici';
 import { pino } from 'pino';
@@ -38,10 +39,10 @@ t.test('SIGTERM exits only after every record is committed', async (t) => {
   t.equal(await proxy.exited(), 0);
   const store = readStore(dataDir);
   t.teardown(() => store.close());
-  const { items, total } = store.query({}, { limit: 1, withTotal: true });
+  const { items, total } = (await store.query({}, { limit: 1, withTotal: true }));
   t.equal(total, 500, 'every request has its record');
   t.match(items[0]!.requestId, /^term-\d+$/);
-  const ids = new Set([...store.iterate({})].map((r) => r.requestId));
+  const ids = new Set((await collect(store.iterate({}))).map((r) => r.requestId));
   t.equal(ids.size, 500, 'each request exactly once');
 });
 
@@ -63,11 +64,11 @@ t.test('after kill -9, every request completed well before the kill is there on 
   t.equal(await second.proxy.exited(), 0, 'the environment reopens cleanly after the kill');
   const store = readStore(dataDir);
   t.teardown(() => store.close());
-  const ids = [...store.iterate({})].map((r) => r.requestId);
+  const ids = (await collect(store.iterate({}))).map((r) => r.requestId);
   t.equal(ids.filter((id) => id.startsWith('kill-')).length, 300, 'no committed record lost');
   t.equal(ids.filter((id) => id.startsWith('after-')).length, 10);
   for (const prefix of ['kill-7', 'kill-299']) {
-    const found = store.query({ requestId: prefix }, { limit: 5 });
+    const found = (await store.query({ requestId: prefix }, { limit: 5 }));
     t.equal(found.items.length, 1, `the requestId index agrees with the records (${prefix})`);
   }
 });

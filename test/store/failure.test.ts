@@ -41,7 +41,7 @@ t.test('open mode: a full queue drops, counts and logs, and keeps accepting', as
   await store.flush();
   await settle(20);
   t.match(lines.find((line) => line.msg === 'audit records dropped'), { level: 50, dropped: 5, reason: 'queue full' });
-  t.equal(store.query({}, { limit: 100, withTotal: true }).total, 10);
+  t.equal((await store.query({}, { limit: 100, withTotal: true })).total, 10);
 });
 
 t.test('closed mode: MDB_MAP_FULL stops accepting, retries, and loses nothing once there is room', async (t) => {
@@ -111,7 +111,7 @@ t.test('read-only open answers queries and refuses writes', async (t) => {
   await writer.close();
   const reader = openAuditStore(storeConfig(path), capturingLogger().logger, { readOnly: true });
   t.teardown(() => reader.close());
-  t.same(reader.query({ organizationId: 'org-ro' }, { limit: 5 }).items, [record]);
+  t.same((await reader.query({ organizationId: 'org-ro' }, { limit: 5 })).items, [record]);
   t.throws(() => reader.append(makeRecord()), /read-only/);
   t.equal(reader.accepting(), false);
   await t.rejects(reader.pruneNow(), /read-only/);

@@ -1,3 +1,4 @@
+import { collect } from '../helpers/collect.js';
 import t from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -26,10 +27,11 @@ t.test('two processes write to one environment at once', async (t) => {
   t.same(await Promise.all(writers.map((writer) => writer.exited)), [0, 0]);
   const store = openAuditStore(storeConfig(path), capturingLogger().logger, { readOnly: true });
   for (const org of ['org-1', 'org-2']) {
-    t.equal(store.query({ organizationId: org }, { limit: 1, withTotal: true }).total, 3000);
-    t.equal(store.query({ organizationId: org, apiKeyId: `${org}-key` }, { limit: 1, withTotal: true }).total, 3000);
+    t.equal((await store.query({ organizationId: org }, { limit: 1, withTotal: true })).total, 3000);
+    t.equal((await store.query({ organizationId: org, apiKeyId: `${org}-key` }, { limit: 1, withTotal: true })).total, 3000);
   }
-  t.equal(store.query({}, { limit: 1, withTotal: true }).total, 6000);
+  t.equal((await store.query({}, { limit: 1, withTotal: true })).total, 6000);
+  t.same(store.readLog(0, 10_000).map((entry) => entry.seq), Array.from({ length: 6000 }, (_, i) => i + 1), 'one commit sequence across both processes, no gaps or repeats');
   await store.close();
   const { problems, records } = await checkConsistency(path);
   t.same(problems, []);
@@ -53,7 +55,7 @@ t.test('records committed before a kill -9 are there on reopen', async (t) => {
   t.ok(killedAt >= 2000);
   const store = openAuditStore(storeConfig(path), capturingLogger().logger);
   t.teardown(() => store.close());
-  const present = new Set(Array.from(store.iterate({ organizationId: 'org-k' }), (record) => record.requestId));
+  const present = new Set((await collect(store.iterate({ organizationId: 'org-k' }))).map((record) => record.requestId));
   const missing = Array.from({ length: killedAt }, (_, i) => `org-k-${i}`).filter((requestId) => !present.has(requestId));
   t.same(missing, [], 'every record reported committed survived');
   await store.close();

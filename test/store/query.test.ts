@@ -1,3 +1,4 @@
+import { collect } from '../helpers/collect.js';
 import t from 'tap';
 import type { AuditRecord } from '../../src/audit/record.js';
 import { openAuditStore } from '../../src/store/index.js';
@@ -65,12 +66,12 @@ t.test('queries', async (t) => {
   ];
   for (const filter of filters) {
     const want = expected(records, filter);
-    const page = store.query(filter, { limit: 100, withTotal: true });
+    const page = (await store.query(filter, { limit: 100, withTotal: true }));
     t.same(ids(page.items), want, `items for ${JSON.stringify(filter)}`);
     t.equal(page.total, want.length, `total for ${JSON.stringify(filter)}`);
     t.equal(page.hasMore, false);
     t.equal(page.nextCursor, null);
-    t.same(ids([...store.iterate(filter)]), want, `iterate for ${JSON.stringify(filter)}`);
+    t.same(ids((await collect(store.iterate(filter)))), want, `iterate for ${JSON.stringify(filter)}`);
   }
   t.ok(expected(records, { organizationId: 'org-a', apiKeyId: 'key-1' }).length > 3, 'the corpus exercises the filters');
 });
@@ -84,11 +85,11 @@ t.test('pagination by offset and cursor', async (t) => {
   const newestFirst = ids(records).reverse();
 
   for (const filter of [{ organizationId: 'org-p' }, { organizationId: 'org-p', path: '/v1/things' }]) {
-    const third = store.query(filter, { limit: 10, offset: 20 });
+    const third = (await store.query(filter, { limit: 10, offset: 20 }));
     t.same(ids(third.items), newestFirst.slice(20, 30), 'exact multiple: last page is full');
     t.equal(third.hasMore, false);
     t.equal(third.nextCursor, null);
-    const past = store.query(filter, { limit: 10, offset: 45, withTotal: true });
+    const past = (await store.query(filter, { limit: 10, offset: 45, withTotal: true }));
     t.same(past.items, []);
     t.equal(past.hasMore, false);
     t.equal(past.total, 30);
@@ -97,7 +98,7 @@ t.test('pagination by offset and cursor', async (t) => {
     let cursor: string | undefined;
     let pages = 0;
     do {
-      const page = store.query(filter, { limit: 7, ...(cursor ? { cursor } : {}) });
+      const page = (await store.query(filter, { limit: 7, ...(cursor ? { cursor } : {}) }));
       seen.push(...ids(page.items));
       cursor = page.nextCursor ?? undefined;
       t.equal(page.hasMore, cursor !== undefined);
@@ -106,11 +107,11 @@ t.test('pagination by offset and cursor', async (t) => {
     t.same(seen, newestFirst, 'cursor pages cover everything exactly once');
     t.equal(pages, 5);
   }
-  const first = store.query({ organizationId: 'org-p' }, { limit: 10 });
-  const second = store.query({ organizationId: 'org-p' }, { limit: 10, cursor: first.nextCursor!, offset: 5 });
+  const first = (await store.query({ organizationId: 'org-p' }, { limit: 10 }));
+  const second = (await store.query({ organizationId: 'org-p' }, { limit: 10, cursor: first.nextCursor!, offset: 5 }));
   t.same(ids(second.items), newestFirst.slice(10, 20), 'the cursor wins over offset');
-  t.throws(() => store.query({}, { limit: 10, cursor: 'not-a-cursor' }), { name: 'InvalidCursorError' });
-  t.throws(() => store.query({}, { limit: 0 }), RangeError);
+  await t.rejects(store.query({}, { limit: 10, cursor: 'not-a-cursor' }), { name: 'InvalidCursorError' });
+  await t.rejects(store.query({}, { limit: 0 }), RangeError);
 });
 
 t.test('cursor pages neither overlap nor gap while records keep arriving', async (t) => {
@@ -123,7 +124,7 @@ t.test('cursor pages neither overlap nor gap while records keep arriving', async
   let cursor: string | undefined;
   let arriving = 0;
   do {
-    const page = store.query({ organizationId: 'org-live' }, { limit: 8, ...(cursor ? { cursor } : {}) });
+    const page = (await store.query({ organizationId: 'org-live' }, { limit: 8, ...(cursor ? { cursor } : {}) }));
     seen.push(...ids(page.items));
     cursor = page.nextCursor ?? undefined;
     // A newer record, and one at the same millisecond as the page's last item (a larger id: already passed).
@@ -145,9 +146,9 @@ t.test('organizations are isolated', async (t) => {
   const c = makeRecord({ organizationId: 'or', apiKeyId: 'k' });
   [a, b, c].forEach((record) => store.append(record));
   await store.flush();
-  t.same(ids(store.query({ organizationId: 'org' }, { limit: 10 }).items), [a.id]);
-  t.same(ids(store.query({ organizationId: 'org', apiKeyId: 'k' }, { limit: 10 }).items), [a.id]);
-  t.same(ids(store.query({ organizationId: 'or', apiKeyId: 'k' }, { limit: 10, withTotal: true }).items), [c.id]);
-  t.equal(store.query({ organizationId: 'org-x', apiKeyId: 'k' }, { limit: 10, withTotal: true }).total, 1);
-  t.same(ids(store.query({}, { limit: 10 }).items), [c.id, b.id, a.id]);
+  t.same(ids((await store.query({ organizationId: 'org' }, { limit: 10 })).items), [a.id]);
+  t.same(ids((await store.query({ organizationId: 'org', apiKeyId: 'k' }, { limit: 10 })).items), [a.id]);
+  t.same(ids((await store.query({ organizationId: 'or', apiKeyId: 'k' }, { limit: 10, withTotal: true })).items), [c.id]);
+  t.equal((await store.query({ organizationId: 'org-x', apiKeyId: 'k' }, { limit: 10, withTotal: true })).total, 1);
+  t.same(ids((await store.query({}, { limit: 10 })).items), [c.id, b.id, a.id]);
 });

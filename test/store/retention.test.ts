@@ -13,8 +13,8 @@ t.test('retention by age removes old records with their index entries, in bounde
   await store.flush();
   t.equal(await store.pruneNow(BASE_MS), 25);
   t.equal(await store.pruneNow(BASE_MS), 0, 'a second pass finds nothing');
-  t.same(ids(store.query({}, { limit: 100 }).items), ids(fresh).reverse());
-  t.equal(store.query({ organizationId: 'org-a', userId: 'u' }, { limit: 1, withTotal: true }).total, 5);
+  t.same(ids((await store.query({}, { limit: 100 })).items), ids(fresh).reverse());
+  t.equal((await store.query({ organizationId: 'org-a', userId: 'u' }, { limit: 1, withTotal: true })).total, 5);
   await store.close();
   const { problems, records } = await checkConsistency(path);
   t.same(problems, []);
@@ -28,7 +28,7 @@ t.test('retention by maxRecords keeps the newest', async (t) => {
   records.forEach((record) => store.append(record));
   await store.flush();
   t.equal(await store.pruneNow(), 28);
-  t.same(ids(store.query({}, { limit: 100 }).items), ids(records.slice(28)).reverse());
+  t.same(ids((await store.query({}, { limit: 100 })).items), ids(records.slice(28)).reverse());
   await store.close();
   const { problems, records: left } = await checkConsistency(path);
   t.same(problems, []);
@@ -41,9 +41,9 @@ t.test('the background timer prunes on its own', async (t) => {
   store.append(makeRecord({ ms: Date.now() - 3 * DAY_MS }));
   store.append(makeRecord({ ms: Date.now() }));
   await store.flush();
-  t.equal(store.query({}, { limit: 10, withTotal: true }).total, 2);
+  t.equal((await store.query({}, { limit: 10, withTotal: true })).total, 2);
   await new Promise((resolve) => setTimeout(resolve, 1300));
-  t.equal(store.query({}, { limit: 10, withTotal: true }).total, 1);
+  t.equal((await store.query({}, { limit: 10, withTotal: true })).total, 1);
 });
 
 t.test('consistency after writes: every record has its index entries and back', async (t) => {
