@@ -4,12 +4,14 @@ import { availableParallelism } from 'node:os';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { stringify as toYaml } from 'yaml';
-import { ConfigError, loadConfig } from './config/load.js';
+import { ConfigError, loadConfig, mergeSources, type ConfigSources } from './config/load.js';
 import type { Config } from './config/schema.js';
+import { checkEverything } from './cli/check-config.js';
 import { createKeysCommand } from './cli/keys-command.js';
 import { createQueryCommand } from './cli/query-command.js';
 import { runPrimary } from './cluster.js';
 import { createLogger } from './log.js';
+import { maskUrl } from './net/url-mask.js';
 import { startProxy } from './server.js';
 
 interface ConfigFlags {
@@ -37,7 +39,11 @@ function configOptions<T>(y: Argv<T>) {
 
 /** Defaults < config file < environment < flags. */
 export function configFromFlags(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
-  return loadConfig({
+  return loadConfig(configSources(flags, env));
+}
+
+function configSources(flags: ConfigFlags, env: NodeJS.ProcessEnv): ConfigSources {
+  return {
     file: flags.config ?? env.AUDIT_PROXY_CONFIG ?? null,
     env,
     overrides: {
@@ -49,7 +55,7 @@ export function configFromFlags(flags: ConfigFlags, env: NodeJS.ProcessEnv = pro
       'log.level': flags.logLevel,
       'auth.keysFile': flags.keysFile,
     },
-  });
+  };
 }
 
 function workersValue(raw: string): number | string {
@@ -83,17 +89,18 @@ async function serve(flags: ConfigFlags): Promise<void> {
   process.on('SIGINT', stop);
 }
 
-/** Secrets print as *** so the effective config can be shared. */
+/** Secrets print as *** so the effective config can be shared; so do credentials inside URLs. */
 export function maskSecrets(value: unknown, key = ''): unknown {
   if (Array.isArray(value)) return value.map((v) => maskSecrets(v));
   if (value && typeof value === 'object') {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskSecrets(v, k)]));
   }
-  return typeof value === 'string' && /secret|password|token/i.test(key) ? '***' : value;
+  if (typeof value !== 'string') return value;
+  return /secret|password|token/i.test(key) ? '***' : maskUrl(value);
 }
 
-function checkConfig(flags: ConfigFlags): void {
-  const config = configFromFlags(flags);
+async function checkConfig(flags: ConfigFlags): Promise<void> {
+  const config = await checkEverything(mergeSources(configSources(flags, process.env)));
   process.stdout.write(`# effective configuration (secrets masked)\n${toYaml(maskSecrets(config))}`);
 }
 
