@@ -1,9 +1,10 @@
-import { open, type RootDatabase } from 'lmdb';
+import type { RootDatabase } from 'lmdb';
 import type { AuditRecord } from '../audit/record.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { AuditFilter, AuditStore, CommitLog, PageRequest } from './store.js';
 import { LmdbCommitLog } from './commit-log.js';
+import { describeOpenError, openEnvironment, StoreOpenError } from './environment.js';
 import { createdAtMs, lastSeq, openDbs, writeRecord, type StoreDbs } from './indexes.js';
 import { iterateMatches, runQuery } from './query.js';
 import { RetentionTimer } from './retention.js';
@@ -44,15 +45,15 @@ export interface LmdbAuditStore extends AuditStore, CommitLog {
 /** Opens (creating when needed) the LMDB environment at config.path. Synchronous; throws SchemaVersionError. */
 export function openAuditStore(config: Config['store'], logger: Logger, options: OpenAuditStoreOptions = {}): LmdbAuditStore {
   const readOnly = options.readOnly === true;
-  // noSubdir: false, else lmdb-js treats a directory name with a dot in it as a file name.
-  const env = open({ path: config.path, noSubdir: false, mapSize: config.mapSizeMb * MIB, maxDbs: 32, readOnly });
+  const env = openEnvironment(config, readOnly);
   let dbs: StoreDbs;
   try {
     dbs = openDbs(env);
+    if (!dbs.meta) throw new StoreOpenError(config.path, 'the LMDB environment there holds no audit store');
     checkSchemaVersion(env, dbs, config.path, readOnly);
   } catch (error) {
     void env.close();
-    throw error;
+    throw describeOpenError(config.path, error);
   }
   const mapSizeGuard = new MapSizeGuard(dbs, config.mapSizeMb);
   const queue = new WriteQueue({
