@@ -54,6 +54,7 @@ const errors = {
   401: { ...jsonResponse('No accepted credential.', 'Error'), headers: { 'WWW-Authenticate': { schema: { type: 'string' } } } },
   403: jsonResponse('No audit:read scope, or another organization without audit:read:all.', 'Error'),
   405: { ...jsonResponse('Only GET and HEAD.', 'Error'), headers: { Allow: { schema: { type: 'string' } } } },
+  404: jsonResponse('No record (details: none with that request id that the caller may read).', 'Error'),
 };
 
 const security = [{ bearer: [] }, { apiKey: [] }, { portkeyApiKey: [] }];
@@ -68,7 +69,7 @@ function publicOperation(operationId: string, summary: string, responses: Record
 
 /** The OpenAPI 3.1 document of the proxy's own endpoints, at the paths this config gives them. */
 export function openApiDocument(config: Config): Schema {
-  const { basePath, apiKeyRequestsPath, auditLogsPath, exportPath } = config.audit;
+  const { basePath, apiKeyRequestsPath, auditLogsPath, exportPath, requestDetailsPath } = config.audit;
   const exportFormats = {
     description: 'Every match, newest first, streamed.',
     content: { 'application/x-ndjson': { schema: { type: 'string' } }, 'text/csv': { schema: { type: 'string' } } },
@@ -93,6 +94,10 @@ export function openApiDocument(config: Config): Schema {
         ...auditLogFilterParameters,
         query('format', { type: 'string', enum: ['ndjson', 'csv'], default: 'ndjson' }, 'Output format; CSV has a header row.'),
       ], exportFormats),
+      [basePath + requestDetailsPath]: auditOperation('getRequestDetails', 'Everything recorded of one request id, captured bodies included', [
+        { ...query('requestId', id, 'The request id (X-Request-Id of the response, requestId of a list item).'), required: true },
+        query('organizationId', id, 'Another organization (audit:read:all only).'),
+      ], jsonResponse('The records of that request id.', 'RequestDetails')),
       [config.paths.healthz]: publicOperation('healthz', 'Liveness', { 200: jsonResponse('Alive.', 'Health') }),
       [config.paths.readyz]: publicOperation('readyz', 'Readiness',
         { 200: jsonResponse('Ready.', 'Ready'), 503: jsonResponse('Not ready.', 'Ready') }),

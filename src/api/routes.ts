@@ -7,18 +7,20 @@ import { answerApiKeyRequests } from './api-key-requests.js';
 import { answerAuditLogs } from './audit-logs.js';
 import { answerExport } from './export.js';
 import { openApiDocument } from './openapi.js';
+import { answerRequestDetails } from './request-details.js';
 import { sendApiError } from './respond.js';
 
 type Answer = (ctx: RequestContext, store: AuditStore) => void | Promise<void>;
 
 /** The audit endpoints and the OpenAPI document, by path, for the pipeline's own routes. */
 export function apiRoutes(config: Config, store: AuditStore | null): Map<string, OwnRoute> {
-  const { basePath, apiKeyRequestsPath, auditLogsPath, exportPath } = config.audit;
+  const { basePath, apiKeyRequestsPath, auditLogsPath, exportPath, requestDetailsPath } = config.audit;
   const audit = (path: string, answer: Answer): [string, OwnRoute] => [path, auditRoute(path, config.auth.realm, store, answer)];
   return new Map([
     audit(basePath + apiKeyRequestsPath, answerApiKeyRequests),
     audit(basePath + auditLogsPath, answerAuditLogs),
     audit(basePath + exportPath, answerExport),
+    audit(basePath + requestDetailsPath, answerRequestDetails),
     [config.paths.openapi, openApiRoute(JSON.stringify(openApiDocument(config)))],
   ]);
 }

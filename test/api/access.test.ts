@@ -104,7 +104,7 @@ t.test('the OpenAPI document is public, unrecorded, and names the configured pat
   const answer = await f.get('/openapi.json');
   t.equal(answer.status, 200);
   t.equal(answer.body.openapi, '3.1.0');
-  t.same(Object.keys(answer.body.paths).sort(), [REQUESTS, LOGS, EXPORT, '/healthz', '/readyz', '/metrics', '/openapi.json'].sort());
+  t.same(Object.keys(answer.body.paths).sort(), [REQUESTS, LOGS, EXPORT, `${REQUESTS}/details`, '/healthz', '/readyz', '/metrics', '/openapi.json'].sort());
   await f.flush();
   const recorded = (await f.get(`${LOGS}?uri=/openapi.json`, KEY.admin)).body;
   t.equal(recorded.total, 0, 'not recorded');

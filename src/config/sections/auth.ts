@@ -83,4 +83,6 @@ export const auditSchema = z.strictObject({
   apiKeyRequestsPath: z.string().startsWith('/').default('/api-keys/requests').describe('GET: recent requests (under basePath).'),
   auditLogsPath: z.string().startsWith('/').default('/audit-logs').describe('GET: Portkey-compatible audit logs (under basePath).'),
   exportPath: z.string().startsWith('/').default('/audit-logs/export').describe('GET: NDJSON/CSV export (under basePath).'),
+  requestDetailsPath: z.string().startsWith('/').default('/api-keys/requests/details')
+    .describe('GET: everything recorded of one request id, captured bodies included (under basePath).'),
 }).prefault({}).describe('Audit endpoints, answered by the proxy and never forwarded.');
