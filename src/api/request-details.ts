@@ -3,7 +3,7 @@ import type { AuditRecord } from '../audit/record.js';
 import type { RequestContext } from '../pipeline/context.js';
 import type { AuditStore } from '../store/store.js';
 import { isDenial, organizationScope } from './access.js';
-import { apiKeyRequestItem } from './api-key-requests.js';
+import { API_KEY_REQUEST_FIELDS, apiKeyRequestItem } from './api-key-requests.js';
 import { idParam, parseParams } from './params.js';
 import { sendApiError, sendApiJson } from './respond.js';
 
@@ -39,6 +39,11 @@ export function requestDetail(r: AuditRecord) {
     workspaceId: r.workspaceId,
   };
 }
+
+export const REQUEST_DETAIL_FIELDS = [
+  ...API_KEY_REQUEST_FIELDS, 'action', 'authError', 'country', 'outcome', 'outcomeDetail', 'query', 'requestBody',
+  'requestBodyTruncated', 'requestBytes', 'requestHeaders', 'resourceType', 'responseBody', 'responseBytes', 'ttfbMs', 'workspaceId',
+] as const satisfies readonly (keyof ReturnType<typeof requestDetail>)[];
 
 /** GET /v1/api-keys/requests/details?requestId=...: the full records of one request id in the caller's organization. */
 export async function answerRequestDetails(ctx: RequestContext, store: AuditStore): Promise<void> {
