@@ -138,6 +138,6 @@ function templateCount(path: string): number {
 async function fetchText(url: string): Promise<string> {
   const { statusCode, body } = await request(url, { headersTimeout: 10_000, bodyTimeout: 10_000 });
   const text = await body.text();
-  if (statusCode !== 200) throw new Error(`HTTP ${statusCode}`);
+  if (statusCode !== 200) throw new Error(`answered ${statusCode}`);
   return text;
 }

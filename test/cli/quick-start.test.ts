@@ -7,6 +7,9 @@ import { join } from 'node:path';
 import { CLI } from '../helpers/cli.js';
 import { TestUpstream } from '../helpers/upstream.js';
 
+// npx starts slowly on a busy machine (three runs here, each several seconds at a load of 10): more than tap's 180 s.
+t.setTimeout(600_000);
+
 /** The shell lines of the README block marked as the quick start. */
 function quickStartLines(): string[] {
   const readme = readFileSync('README.md', 'utf8');

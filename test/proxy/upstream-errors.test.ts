@@ -38,10 +38,10 @@ t.test('upstream.timeoutMs 1000 answers 504 after 1000 ms, not 1.5 s', async (t)
     t.ok(performance.now() - started >= 1000, 'not before the timeout');
   }
   // Timed from the proxy's side (arrival to answer), so a loaded test machine's client overhead is left out;
-  // 150 ms of slack for that load, while undici's coarse timer took 1.5 s.
+  // 300 ms of slack for that load (timers fire late on a busy machine), while undici's coarse timer took 1.5 s.
   const records = await recordsOf(proxy, 2);
   for (const record of records) {
-    t.ok(record.durationMs >= 1000 && record.durationMs < 1200, `answered after ${record.durationMs} ms`);
+    t.ok(record.durationMs >= 1000 && record.durationMs < 1300, `answered after ${record.durationMs} ms`);
     t.equal(record.outcome, 'upstream_timeout');
     t.equal(record.outcomeDetail, 'timeout: no response headers within 1000 ms (upstream.timeoutMs)');
   }
