@@ -4,14 +4,16 @@ import { availableParallelism } from 'node:os';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { stringify as toYaml } from 'yaml';
-import { ConfigError, loadConfig } from './config/load.js';
+import { ConfigError, loadConfig, mergeSources, type ConfigSources } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { createChainCommand } from './cli/chain-command.js';
+import { checkEverything } from './cli/check-config.js';
 import { createKeysCommand } from './cli/keys-command.js';
 import { createQueryCommand } from './cli/query-command.js';
 import { createVerifyCommand } from './cli/verify-command.js';
 import { runPrimary } from './cluster.js';
 import { createLogger } from './log.js';
+import { maskUrl } from './net/url-mask.js';
 import { startProxy } from './server.js';
 
 interface ConfigFlags {
@@ -22,6 +24,7 @@ interface ConfigFlags {
   dataDir?: string;
   workers?: string;
   logLevel?: string;
+  keysFile?: string;
 }
 
 function configOptions<T>(y: Argv<T>) {
@@ -32,12 +35,17 @@ function configOptions<T>(y: Argv<T>) {
     .option('host', { type: 'string', describe: 'listen address (listen.host)' })
     .option('data-dir', { type: 'string', describe: 'LMDB directory (store.path)' })
     .option('workers', { type: 'string', describe: 'worker processes: a number or auto (workers)' })
-    .option('log-level', { type: 'string', describe: 'fatal|error|warn|info|debug|trace|silent (log.level)' });
+    .option('log-level', { type: 'string', describe: 'fatal|error|warn|info|debug|trace|silent (log.level)' })
+    .option('keys-file', { type: 'string', describe: 'API key registry file, reloaded on change (auth.keysFile)' });
 }
 
 /** Defaults < config file < environment < flags. */
 export function configFromFlags(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
-  return loadConfig({
+  return loadConfig(configSources(flags, env));
+}
+
+function configSources(flags: ConfigFlags, env: NodeJS.ProcessEnv): ConfigSources {
+  return {
     file: flags.config ?? env.AUDIT_PROXY_CONFIG ?? null,
     env,
     overrides: {
@@ -47,8 +55,9 @@ export function configFromFlags(flags: ConfigFlags, env: NodeJS.ProcessEnv = pro
       'store.path': flags.dataDir,
       workers: flags.workers === undefined ? undefined : workersValue(flags.workers),
       'log.level': flags.logLevel,
+      'auth.keysFile': flags.keysFile,
     },
-  });
+  };
 }
 
 function workersValue(raw: string): number | string {
@@ -82,23 +91,18 @@ async function serve(flags: ConfigFlags): Promise<void> {
   process.on('SIGINT', stop);
 }
 
-/** Secrets print as *** so the effective config can be shared. */
+/** Secrets print as *** so the effective config can be shared; so do credentials inside URLs. */
 export function maskSecrets(value: unknown, key = ''): unknown {
   if (Array.isArray(value)) return value.map((v) => maskSecrets(v));
   if (value && typeof value === 'object') {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskSecrets(v, k)]));
   }
   if (typeof value !== 'string') return value;
-  return /secret|password|token|signingKey$/i.test(key) ? '***' : withoutUrlPassword(value);
+  return /secret|password|token|signingKey$/i.test(key) ? '***' : maskUrl(value);
 }
 
-/** A URL's password (postgres://user:pw@host) prints as ***. */
-function withoutUrlPassword(text: string): string {
-  return text.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/@:]*:)[^/@]*@/i, '$1***@');
-}
-
-function checkConfig(flags: ConfigFlags): void {
-  const config = configFromFlags(flags);
+async function checkConfig(flags: ConfigFlags): Promise<void> {
+  const config = await checkEverything(mergeSources(configSources(flags, process.env)));
   process.stdout.write(`# effective configuration (secrets masked)\n${toYaml(maskSecrets(config))}`);
 }
 

@@ -1,4 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
+import { answerClusterMetrics } from './cluster-metrics.js';
 import { FOLLOWERS_ENV } from './followers.js';
 import type { Logger } from './log.js';
 
@@ -44,6 +45,7 @@ export function runPrimary(count: number, logger: Logger): void {
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 
+  answerClusterMetrics();
   for (let i = 0; i < count; i++) fork(i === 0);
   logger.info({ workers: count }, 'primary started workers');
 }

@@ -53,7 +53,7 @@ export function healthRoutes(config: Config, store: AuditStore | null, metrics: 
     json(ctx, problems.length ? 503 : 200, { status: problems.length ? 'unavailable' : 'ready', problems, ...(notes && { degraded: [notes] }) });
   }));
   routes.set(config.paths.metrics, ownGet(async (ctx) => {
-    const text = await metrics.registry.metrics();
+    const text = await metrics.text();
     ctx.res.writeHead(200, { 'content-type': metrics.registry.contentType, 'cache-control': 'no-store' });
     ctx.res.end(text);
   }));

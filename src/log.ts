@@ -1,4 +1,5 @@
 import { pino, type Logger } from 'pino';
+import { build as prettyStream } from 'pino-pretty';
 import type { Config } from './config/schema.js';
 
 export type { Logger };
@@ -18,6 +19,8 @@ export function createLogger(config: Pick<Config, 'log'>, destination?: pino.Des
     base: { pid: process.pid },
     redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
   };
-  if (pretty) return pino({ ...options, transport: { target: 'pino-pretty', options: { colorize: true } } });
+  // In this thread, not as a worker transport: a transport whose stdout broke (`serve | head -1`) held every exit
+  // for 10 s waiting for its worker. Like the JSON destination, this one stops writing on EPIPE.
+  if (pretty) return pino(options, prettyStream({ colorize: true, sync: true, destination: destination ?? 1 }));
   return destination ? pino(options, destination) : pino(options);
 }

@@ -1,10 +1,14 @@
+import cluster from 'node:cluster';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { clusterMetricsReader } from './cluster-metrics.js';
 import type { AuditStore } from './store/store.js';
 import type { Outcome } from './audit/record.js';
 
-/** Prometheus metrics of one worker process. */
+/** Prometheus metrics of one worker process; under --workers N a scrape reports every worker's, aggregated. */
 export class ProxyMetrics {
   readonly registry = new Registry();
+  /** The text a scrape gets: this process's registry, or the cluster's aggregate in a worker. */
+  readonly text: () => Promise<string>;
   private readonly requests: Counter<'outcome' | 'status_class'>;
   private readonly duration: Histogram<'outcome'>;
   private readonly slowClients: Counter<'phase'>;
@@ -27,6 +31,7 @@ export class ProxyMetrics {
       labelNames: ['phase'], registers: [this.registry],
     });
     if (store) this.storeGauges(store);
+    this.text = cluster.isWorker ? clusterMetricsReader(this.registry) : () => this.registry.metrics();
   }
 
   /** A client cut off for sending its request head (never recorded: no request exists yet) or its body too slowly. */
@@ -46,14 +51,14 @@ export class ProxyMetrics {
   }
 
   private storeGauges(store: AuditStore): void {
-    const gauge = (name: string, help: string, read: () => number): void => {
-      new Gauge({ name, help, registers: [this.registry], collect() { this.set(read()); } });
+    const gauge = (name: string, help: string, read: () => number, aggregator: 'sum' | 'min' = 'sum'): void => {
+      new Gauge({ name, help, registers: [this.registry], aggregator, collect() { this.set(read()); } });
     };
     gauge('audit_proxy_store_queue_depth', 'Records waiting to be written.', () => store.health().queueDepth);
     gauge('audit_proxy_store_queue_capacity', 'Most records that may wait.', () => store.health().queueCapacity);
-    gauge('audit_proxy_store_written_total', 'Records committed by this worker.', () => store.health().written);
+    gauge('audit_proxy_store_written_total', 'Records committed (by every worker, under --workers N).', () => store.health().written);
     gauge('audit_proxy_store_dropped_total', 'Records that could not be stored (onFailure: open).', () => store.health().dropped);
     gauge('audit_proxy_store_evicted_total', 'Records evicted (oldest first) to stay below store.mapSizeMb.', () => store.health().evicted ?? 0);
-    gauge('audit_proxy_store_healthy', '1 when the store accepts records.', () => (store.accepting() ? 1 : 0));
+    gauge('audit_proxy_store_healthy', '1 when the store accepts records (in every worker).', () => (store.accepting() ? 1 : 0), 'min');
   }
 }

@@ -3,6 +3,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { once } from 'node:events';
 import type { Config } from './config/schema.js';
 import type { Logger } from './log.js';
+import { maskUrl } from './net/url-mask.js';
 import { buildServices, type Services } from './services.js';
 
 /** A listening proxy and the way to stop it. */
@@ -39,7 +40,7 @@ export async function startProxy(config: Config, logger: Logger): Promise<Runnin
   server.listen(config.listen.port, config.listen.host);
   await once(server, 'listening');
   const port = (server.address() as AddressInfo).port;
-  logger.info({ port, host: config.listen.host, upstream: config.upstream.url }, 'audit-proxy listening');
+  logger.info({ port, host: config.listen.host, upstream: maskUrl(config.upstream.url) }, 'audit-proxy listening');
   return { server, port, services, close: () => shutdown(server, services, config, logger) };
 }
 

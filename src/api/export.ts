@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { z } from 'zod';
+import type { AuditRecord } from '../audit/record.js';
 import type { RequestContext } from '../pipeline/context.js';
 import type { AuditFilter, AuditStore } from '../store/store.js';
 import { isDenial } from './access.js';
@@ -14,11 +15,16 @@ export const exportParams = z.strictObject({
   format: z.enum(['ndjson', 'csv'], 'must be ndjson or csv').default('ndjson'),
 });
 
-type ExportRow = ReturnType<typeof auditLogRecord>;
+/** Portkey's record plus what its shape has no field for: the captured error-response body. */
+function exportRow(record: AuditRecord) {
+  return { ...auditLogRecord(record), response_body: record.responseBody };
+}
+
+type ExportRow = ReturnType<typeof exportRow>;
 
 export const EXPORT_COLUMNS = [
   'timestamp', 'method', 'uri', 'request_id', 'request_body', 'query_params', 'request_headers', 'user_id', 'user_type',
-  'organisation_id', 'workspace_id', 'response_status_code', 'resource_type', 'action', 'client_ip', 'country',
+  'organisation_id', 'workspace_id', 'response_status_code', 'resource_type', 'action', 'client_ip', 'country', 'response_body',
 ] as const satisfies readonly (keyof ExportRow)[];
 
 interface Format {
@@ -75,7 +81,7 @@ async function streamRows(ctx: RequestContext, store: AuditStore, filters: Audit
   if (format.header) write(format.header);
   for await (const record of iterateUnion(store, filters)) {
     if (res.destroyed) return; // the client went away: leaving the loop ends the store's iteration
-    if (!write(format.line(auditLogRecord(record)))) {
+    if (!write(format.line(exportRow(record)))) {
       await drainedOrClosed(res);
     }
   }

@@ -9,6 +9,25 @@ function closedObject(properties: Record<string, unknown>, description: string) 
   return { type: 'object', description, properties, required: Object.keys(properties), additionalProperties: false };
 }
 
+const apiKeyRequestProperties = {
+  apiKeyId: nullableString,
+  clientIp: nullableString,
+  createdAt: dateTime,
+  durationMs: { type: 'integer', minimum: 0, description: 'Arrival to the end of the response, rounded to ms.' },
+  id: { type: 'string', description: 'UUIDv7 of the record.' },
+  method: { type: 'string' },
+  organizationId: nullableString,
+  path: { type: 'string', description: 'Path without the query string.' },
+  principalId: nullableString,
+  principalType: { type: 'string', enum: ['api_key', 'user', 'service_account', 'anonymous'] },
+  requestId: { type: 'string' },
+  routePattern: { type: 'string' },
+  serviceAccountId: nullableString,
+  statusCode: { type: 'integer', minimum: 0, description: '0 when the client left before any status was sent.' },
+  userAgent: nullableString,
+  userId: nullableString,
+};
+
 export const componentSchemas = {
   Error: closedObject({
     code: { type: 'integer', description: 'The HTTP status.' },
@@ -16,24 +35,25 @@ export const componentSchemas = {
     message: { type: 'string', description: 'What is wrong, naming the parameter and its rule (the Portkey SDK shows it as the error message).' },
     requestId: { type: 'string', description: 'This call\'s request id (also in X-Request-Id).' },
   }, 'The one error envelope of every answer the proxy gives itself.'),
-  ApiKeyRequest: closedObject({
-    apiKeyId: nullableString,
-    clientIp: nullableString,
-    createdAt: dateTime,
-    durationMs: { type: 'integer', minimum: 0, description: 'Arrival to the end of the response, rounded to ms.' },
-    id: { type: 'string', description: 'UUIDv7 of the record.' },
-    method: { type: 'string' },
-    organizationId: nullableString,
-    path: { type: 'string', description: 'Path without the query string.' },
-    principalId: nullableString,
-    principalType: { type: 'string', enum: ['api_key', 'user', 'service_account', 'anonymous'] },
-    requestId: { type: 'string' },
-    routePattern: { type: 'string' },
-    serviceAccountId: nullableString,
-    statusCode: { type: 'integer', minimum: 0, description: '0 when the client left before any status was sent.' },
-    userAgent: nullableString,
-    userId: nullableString,
-  }, 'One recorded request; null where unknown.'),
+  ApiKeyRequest: closedObject(apiKeyRequestProperties, 'One recorded request; null where unknown.'),
+  RequestDetail: closedObject({
+    ...apiKeyRequestProperties,
+    action: { type: 'string' },
+    authError: { ...nullableString, description: 'Why a presented credential was not accepted.' },
+    country: nullableString,
+    outcome: { type: 'string', enum: ['completed', 'upstream_error', 'upstream_timeout', 'client_aborted', 'rejected'] },
+    outcomeDetail: { ...nullableString, description: 'Why, for upstream errors and timeouts (e.g. "ECONNREFUSED: connection refused").' },
+    query: { type: 'object', additionalProperties: { type: ['string', 'array'], items: { type: 'string' } } },
+    requestBody: { ...nullableString, description: 'Captured request body (redacted, capped); null when not captured.' },
+    requestBodyTruncated: { type: 'boolean' },
+    requestBytes: { type: 'integer', minimum: 0 },
+    requestHeaders: { type: 'object', additionalProperties: { type: 'string' }, description: 'Request headers, credentials masked to a hint.' },
+    resourceType: { type: 'string' },
+    responseBody: { ...nullableString, description: 'Captured error-response body (capture.responseBody), redacted; null when not captured.' },
+    responseBytes: { type: 'integer', minimum: 0 },
+    ttfbMs: { type: ['number', 'null'], description: 'Arrival to the upstream\'s response headers.' },
+    workspaceId: nullableString,
+  }, 'Everything recorded of one request.'),
   ApiKeyRequests: closedObject({
     code: { type: 'integer', const: 200 },
     data: closedObject({
@@ -46,6 +66,14 @@ export const componentSchemas = {
     message: { type: 'string', const: 'success' },
     requestId: { type: 'string' },
   }, 'GET api-keys/requests answer.'),
+  RequestDetails: closedObject({
+    code: { type: 'integer', const: 200 },
+    data: closedObject({
+      items: { type: 'array', items: { $ref: '#/components/schemas/RequestDetail' }, minItems: 1, maxItems: 20 },
+    }, 'Every record of the request id, newest first.'),
+    message: { type: 'string', const: 'success' },
+    requestId: { type: 'string' },
+  }, 'GET api-keys/requests/details answer.'),
   AuditLogRecord: closedObject({
     timestamp: dateTime,
     method: { type: 'string' },

@@ -57,6 +57,7 @@ const errors = {
   403: jsonResponse('No audit:read scope, or another organization without audit:read:all.', 'Error'),
   405: { ...jsonResponse('Only GET and HEAD.', 'Error'), headers: { Allow: { schema: { type: 'string' } } } },
   503: jsonResponse('The store is disabled, the query ran past audit.queryTimeoutMs (the message names the budget), or its reader failed.', 'Error'),
+  404: jsonResponse('No record (details: none with that request id that the caller may read).', 'Error'),
 };
 
 const security = [{ bearer: [] }, { apiKey: [] }, { portkeyApiKey: [] }];
@@ -87,7 +88,7 @@ function publicOperation(operationId: string, summary: string, responses: Record
 
 /** The OpenAPI 3.1 document of the proxy's own endpoints, at the paths this config gives them. */
 export function openApiDocument(config: Config): Schema {
-  const { basePath, apiKeyRequestsPath, auditLogsPath, exportPath, statsPath, recordsPath } = config.audit;
+  const { basePath, apiKeyRequestsPath, auditLogsPath, exportPath, statsPath, recordsPath, requestDetailsPath } = config.audit;
   const exportFormats = {
     description: 'Every match, newest first, streamed.',
     content: { 'application/x-ndjson': { schema: { type: 'string' } }, 'text/csv': { schema: { type: 'string' } } },
@@ -120,6 +121,10 @@ export function openApiDocument(config: Config): Schema {
         statsParameters, jsonResponse('Buckets over the range.', 'AuditStats')),
       [basePath + recordsPath]: auditOperation('listAuditRecords', 'Whole records, newest first, cursor-paged (the viewer\'s table)',
         recordsParameters, jsonResponse('A page of records.', 'AuditRecords')),
+      [basePath + requestDetailsPath]: auditOperation('getRequestDetails', 'Everything recorded of one request id, captured bodies included', [
+        { ...query('requestId', id, 'The request id (X-Request-Id of the response, requestId of a list item).'), required: true },
+        query('organizationId', id, 'Another organization (audit:read:all only).'),
+      ], jsonResponse('The records of that request id.', 'RequestDetails')),
       [config.paths.healthz]: publicOperation('healthz', 'Liveness', { 200: jsonResponse('Alive.', 'Health') }),
       [config.paths.readyz]: publicOperation('readyz', 'Readiness',
         { 200: jsonResponse('Ready.', 'Ready'), 503: jsonResponse('Not ready.', 'Ready') }),

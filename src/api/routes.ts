@@ -16,6 +16,7 @@ import { answerAuditStats } from './audit-stats.js';
 import { cursorKey } from './cursor.js';
 import { answerExport } from './export.js';
 import { openApiDocument } from './openapi.js';
+import { answerRequestDetails } from './request-details.js';
 import { sendApiError } from './respond.js';
 
 /** `cursors` signs and checks the cursors an endpoint hands out (see cursor.ts). */
@@ -23,7 +24,7 @@ type Answer = (ctx: RequestContext, store: AuditStore, cursors: Buffer) => void 
 
 /** The audit endpoints and the OpenAPI document, by path, for the pipeline's own routes. */
 export function apiRoutes(config: Config, store: AuditStore | null, chain: Chain | null = null): Map<string, OwnRoute> {
-  const { basePath, apiKeyRequestsPath, auditLogsPath, exportPath, statsPath, recordsPath } = config.audit;
+  const { basePath, apiKeyRequestsPath, auditLogsPath, exportPath, statsPath, recordsPath, requestDetailsPath } = config.audit;
   // The installation secret lives beside the store (config.store.path), as the principal resolver keeps it.
   const cursors = cursorKey(loadFingerprintSecret(config.auth.fingerprintSecret, config.store.path));
   const audit = (path: string, answer: Answer): [string, OwnRoute] => [path, auditRoute(path, config.auth, store, (ctx, s) => answer(ctx, s, cursors))];
@@ -35,6 +36,7 @@ export function apiRoutes(config: Config, store: AuditStore | null, chain: Chain
     audit(basePath + auditLogsPath + PROOF_PATH, (ctx) => withChain(ctx, chain, answerProof)),
     audit(basePath + statsPath, answerAuditStats),
     audit(basePath + recordsPath, answerAuditRecords),
+    audit(basePath + requestDetailsPath, answerRequestDetails),
     [config.paths.openapi, openApiRoute(JSON.stringify(openApiDocument(config)))],
   ]);
 }

@@ -22,6 +22,8 @@ export interface AuditRecord {
   /** What the client received; 0 when the client left before any status was sent. */
   statusCode: number;
   outcome: Outcome;
+  /** Why, for upstream errors and timeouts; absent in records written before it was kept. */
+  outcomeDetail?: string | null;
   durationMs: number;
   /** Arrival to the upstream's response headers; null when there were none. */
   ttfbMs: number | null;

@@ -2,6 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { request } from 'undici';
 import { parse as parseYaml } from 'yaml';
 import type { Config } from '../config/schema.js';
+import { yamlProblem } from '../config/load.js';
+import { maskUrl } from '../net/url-mask.js';
 
 export interface RouteInfo {
   routePattern: string;
@@ -105,8 +107,16 @@ function patternRegex(pattern: string): RegExp {
 }
 
 async function openApiRules(source: string): Promise<CompiledRule[]> {
-  const text = /^https?:\/\//.test(source) ? await fetchText(source) : await readFile(source, 'utf8');
-  const doc = parseYaml(text) as { paths?: Record<string, Record<string, { tags?: string[]; 'x-audit-action'?: string }>> };
+  let doc: { paths?: Record<string, Record<string, { tags?: string[]; 'x-audit-action'?: string }>> };
+  try {
+    const text = /^https?:\/\//.test(source) ? await fetchText(source) : await readFile(source, 'utf8');
+    doc = parseYaml(text) as typeof doc;
+  } catch (err) {
+    // A file system error says its code (ENOENT, EACCES); a YAML error its line and column.
+    const reason = (err as NodeJS.ErrnoException).syscall ? (err as NodeJS.ErrnoException).code : yamlProblem(err);
+    throw new Error(`routes.openapi: cannot load ${maskUrl(source)}: ${reason}`);
+  }
+  if (typeof doc !== 'object' || doc === null) throw new Error(`routes.openapi: ${maskUrl(source)} is not an OpenAPI document`);
   const rules: CompiledRule[] = [];
   // Literal paths before templated ones, so /users/me wins over /users/{id}.
   const paths = Object.entries(doc.paths ?? {}).sort(([a], [b]) => templateCount(a) - templateCount(b));
@@ -128,6 +138,6 @@ function templateCount(path: string): number {
 async function fetchText(url: string): Promise<string> {
   const { statusCode, body } = await request(url, { headersTimeout: 10_000, bodyTimeout: 10_000 });
   const text = await body.text();
-  if (statusCode !== 200) throw new Error(`routes.openapi: ${url} answered ${statusCode}`);
+  if (statusCode !== 200) throw new Error(`answered ${statusCode}`);
   return text;
 }

@@ -3,6 +3,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { stringify } from 'yaml';
 import type { KeyEntry } from '../config/sections/auth.js';
 import { sha256 } from '../principal/digest.js';
+import { appendKeyEntry } from './keys-file.js';
 
 type Print = (text: string) => void;
 
@@ -13,6 +14,7 @@ interface NewKeyArgs {
   workspace?: string;
   scope?: string[];
   name?: string;
+  'keys-file'?: string;
 }
 
 /** `audit-proxy keys hash|new`: registry digests and fresh keys. print is injectable so tests can read the output. */
@@ -41,16 +43,25 @@ function hashCommand(print: Print): CommandModule<object, { key: string }> {
 function newCommand(print: Print): CommandModule<object, NewKeyArgs> {
   return {
     command: 'new',
-    describe: 'Generate a strong API key, print it once, and print its registry entry to paste',
+    describe: 'Generate a strong API key and print it once; its registry entry goes into --keys-file, or is printed to paste',
     builder: (yargs) => yargs
       .option('org', { type: 'string', demandOption: true, describe: 'organization id' })
       .option('service-account', { type: 'string', describe: 'service account id' })
       .option('user', { type: 'string', describe: 'user id' })
       .option('workspace', { type: 'string', describe: 'workspace id' })
       .option('scope', { type: 'string', array: true, describe: 'scope, repeatable (e.g. audit:read)' })
-      .option('name', { type: 'string', describe: 'a label for people' }),
+      .option('name', { type: 'string', describe: 'a label for people' })
+      .option('keys-file', { type: 'string', describe: 'add the entry (its digest, never the key) to this keys file; print only the key' }),
     handler: (args) => {
       const key = `ak_${randomBytes(32).toString('base64url')}`;
+      const file = args['keys-file'];
+      if (file !== undefined) {
+        const entry = registryEntry(key, args);
+        appendKeyEntry(file, entry);
+        process.stderr.write(`added ${entry.id} to ${file} (its digest only); the key is on stdout, shown only now\n`);
+        print(key);
+        return;
+      }
       print('API key (shown only now; store it safely):');
       print(`  ${key}`);
       print('Registry entry (add under auth.keys or to the keys file):');

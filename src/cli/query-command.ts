@@ -1,36 +1,35 @@
 import type { Argv, CommandModule } from 'yargs';
-import { API_KEY_REQUEST_FIELDS, apiKeyRequestItem } from '../api/api-key-requests.js';
-import { csvCell } from '../api/export.js';
 import { isoTimeMs } from '../api/params.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { fleetSchema } from '../config/sections/fleet.js';
 import { storeSchema } from '../config/sections/store.js';
-import { createLogger } from '../log.js';
-import { openAuditStore } from '../store/index.js';
-import type { AuditFilter } from '../store/store.js';
-
-type Print = (text: string) => void;
-type Item = ReturnType<typeof apiKeyRequestItem>;
+import { createLogger, type Logger } from '../log.js';
+import { InvalidCursorError, openAuditStore, type LmdbAuditStore } from '../store/index.js';
+import type { AuditFilter, AuditStore } from '../store/store.js';
+import { follow } from './query-follow.js';
+import { RecordPrinter, type Format, type Print } from './query-output.js';
 
 interface QueryArgs {
   org?: string;
   'api-key-id'?: string;
   'service-account-id'?: string;
   'user-id'?: string;
+  'request-id'?: string;
   method?: string;
   status?: number;
   path?: string;
   from?: string;
   to?: string;
   limit: number;
-  format: 'table' | 'json' | 'ndjson' | 'csv';
+  cursor?: string;
+  follow: boolean;
+  full: boolean;
+  format: Format;
   'data-dir'?: string;
   config?: string;
   fleet?: boolean;
 }
-
-const TABLE_COLUMNS = ['createdAt', 'method', 'statusCode', 'path', 'principalType', 'principalId', 'organizationId', 'durationMs'] as const;
 
 /** `audit-proxy query`: reads the LMDB store directly and read-only (safe beside a running server), or with --fleet the fleet's PostgreSQL; newest first. */
 export function createQueryCommand(print: Print = (text) => process.stdout.write(`${text}\n`)): CommandModule<object, QueryArgs> {
@@ -42,43 +41,78 @@ export function createQueryCommand(print: Print = (text) => process.stdout.write
       .option('api-key-id', { type: 'string', describe: 'API key id' })
       .option('service-account-id', { type: 'string', describe: 'service account id' })
       .option('user-id', { type: 'string', describe: 'user id' })
+      .option('request-id', { type: 'string', describe: 'request id (X-Request-Id of the response)' })
       .option('method', { type: 'string', describe: 'HTTP method, any case' })
       .option('status', { type: 'number', describe: 'response status code' })
       .option('path', { type: 'string', describe: 'exact path, without the query string' })
       .option('from', { type: 'string', describe: 'earliest time, ISO 8601 (inclusive)' })
       .option('to', { type: 'string', describe: 'latest time, ISO 8601 (inclusive)' })
-      .option('limit', { type: 'number', default: 20, describe: 'most records printed' })
+      .option('limit', { type: 'number', default: 20, describe: 'most records printed (one page)' })
+      .option('cursor', { type: 'string', describe: 'continue after the page that printed this cursor (on stderr)' })
+      .option('follow', { alias: 'f', type: 'boolean', default: false, describe: 'then print new records as they are committed, like tail -f' })
+      .option('full', { type: 'boolean', default: false, describe: 'every recorded field: headers, bodies, query, sizes, outcome detail' })
       .option('format', { choices: ['table', 'json', 'ndjson', 'csv'] as const, default: 'table' as const, describe: 'output format' })
       .option('data-dir', { type: 'string', describe: 'LMDB directory (store.path)' })
       .option('config', { alias: 'c', type: 'string', describe: 'config file whose store.path to read' })
       .option('fleet', { type: 'boolean', describe: 'read the whole fleet from PostgreSQL (fleet.postgres.url, or env AUDIT_PROXY_FLEET_POSTGRES_URL)' }) as unknown as Argv<QueryArgs>,
     handler: async (args) => {
       const problem = flagProblem(args);
-      if (problem) {
-        // A usage error: exit 2 like the CLI's others (a yargs check would exit 1, as an internal failure).
-        process.stderr.write(`audit-proxy: ${problem}\n`);
-        process.exitCode = 2;
-        return;
-      }
+      if (problem) return usageError(problem);
       const filter = filterOf(args);
       const logger = createLogger({ log: { level: 'warn', pretty: 'false', requests: false } }, process.stderr);
-      if (args.fleet) {
-        const { openFleetReader } = await import('../fleet/fleet.js'); // pg is loaded only for --fleet
-        const { reader, close } = openFleetReader(fleetConfig(args), logger);
-        try {
-          return printItems(await takeItems(reader.iterate(filter), args.limit), args.format, print);
-        } finally {
-          await close();
-        }
-      }
-      const store = openAuditStore(storeConfig(args), logger, { readOnly: true });
+      const printer = new RecordPrinter(args.format, args.full, print);
       try {
-        printItems(await takeItems(store.iterate(filter), args.limit), args.format, print);
-      } finally {
-        await store.close();
+        await (args.fleet ? printFleetPage(args, filter, logger, printer) : printLocal(args, filter, logger, printer));
+      } catch (err) {
+        if (!(err instanceof InvalidCursorError)) throw err;
+        usageError('--cursor is not one this command printed (pass it unchanged, with the same filters)');
       }
     },
   };
+}
+
+async function printLocal(args: QueryArgs, filter: AuditFilter, logger: Logger, printer: RecordPrinter): Promise<void> {
+  const store = openAuditStore(storeConfig(args), logger, { readOnly: true });
+  try {
+    await printPage(store, filter, args, printer);
+  } finally {
+    await store.close();
+  }
+}
+
+/** One page of the whole fleet, from PostgreSQL (pg is loaded only for --fleet). */
+async function printFleetPage(args: QueryArgs, filter: AuditFilter, logger: Logger, printer: RecordPrinter): Promise<void> {
+  const { openFleetReader } = await import('../fleet/fleet.js');
+  const { reader, close } = openFleetReader(fleetConfig(args), logger);
+  try {
+    await printPage(reader, filter, args, printer);
+  } finally {
+    await close();
+  }
+}
+
+/** A usage error: exit 2 like the CLI's others (a yargs check would exit 1, as an internal failure). */
+function usageError(problem: string): void {
+  process.stderr.write(`audit-proxy: ${problem}\n`);
+  process.exitCode = 2;
+}
+
+/** One page, newest first (oldest first before --follow, so the stream reads in order); the next cursor on stderr. */
+async function printPage(store: Pick<AuditStore, 'query'>, filter: AuditFilter, args: QueryArgs, printer: RecordPrinter): Promise<void> {
+  const page = await store.query(filter, { limit: args.limit, cursor: args.cursor });
+  if (!args.follow || !isLocal(store)) {
+    printer.all(page.items);
+    if (page.nextCursor) process.stderr.write(`more: audit-proxy query ... --cursor ${page.nextCursor}\n`);
+    return;
+  }
+  const oldestFirst = [...page.items].reverse();
+  printer.header(oldestFirst);
+  for (const record of oldestFirst) printer.one(record);
+  await follow(store, filter, printer);
+}
+
+function isLocal(store: Pick<AuditStore, 'query'>): store is LmdbAuditStore {
+  return 'readLog' in store;
 }
 
 /** --data-dir alone needs no config file (and no upstream); --config reads store.path and the rest of store.*. */
@@ -107,6 +141,9 @@ function parsedFleet(tree: unknown): Config['fleet'] {
 function flagProblem(args: QueryArgs): string | null {
   if (!Number.isInteger(args.limit) || args.limit < 1) return '--limit must be a positive integer';
   if (args.status !== undefined && !Number.isInteger(args.status)) return '--status must be an integer';
+  if (args.follow && args.format === 'json') return '--follow prints a record per line: use --format table, ndjson or csv';
+  if (args.follow && args.cursor !== undefined) return '--follow starts from the newest records: leave out --cursor';
+  if (args.follow && args.fleet) return '--follow reads this proxy\'s own store: leave out --fleet';
   for (const name of ['from', 'to'] as const) {
     if (args[name] !== undefined && Number.isNaN(isoTimeMs(args[name]))) {
       return `--${name} must be an ISO 8601 date or date-time, e.g. 2026-11-23T11:21:44Z or 20261123T112144Z (no zone means UTC)`;
@@ -119,33 +156,7 @@ function filterOf(args: QueryArgs): AuditFilter {
   const time = (value: string | undefined) => (value === undefined ? undefined : isoTimeMs(value));
   return {
     organizationId: args.org, apiKeyId: args['api-key-id'], serviceAccountId: args['service-account-id'], userId: args['user-id'],
+    requestId: args['request-id'],
     method: args.method?.toUpperCase(), statusCode: args.status, path: args.path, fromMs: time(args.from), toMs: time(args.to),
   };
-}
-
-async function takeItems(records: AsyncIterable<Parameters<typeof apiKeyRequestItem>[0]>, limit: number): Promise<Item[]> {
-  const items: Item[] = [];
-  for await (const record of records) {
-    if (items.length === limit) break;
-    items.push(apiKeyRequestItem(record));
-  }
-  return items;
-}
-
-function printItems(items: Item[], format: QueryArgs['format'], print: Print): void {
-  if (format === 'json') return print(JSON.stringify(items, null, 2));
-  if (format === 'ndjson') return items.forEach((item) => print(JSON.stringify(item)));
-  if (format === 'csv') {
-    print(API_KEY_REQUEST_FIELDS.map(csvCell).join(','));
-    return items.forEach((item) => print(API_KEY_REQUEST_FIELDS.map((field) => csvCell(item[field])).join(',')));
-  }
-  printTable(items, print);
-}
-
-/** Aligned columns for people; the other formats carry every field. */
-function printTable(items: Item[], print: Print): void {
-  const rows = [[...TABLE_COLUMNS], ...items.map((item) => TABLE_COLUMNS.map((column) => String(item[column] ?? '-')))];
-  const widths = TABLE_COLUMNS.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  for (const row of rows) print(row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
-  print(`${items.length} record${items.length === 1 ? '' : 's'}`);
 }

@@ -42,12 +42,17 @@ export interface ConfigSources {
 }
 
 export function loadConfig(sources: ConfigSources = {}): Readonly<Config> {
+  return parseConfig(mergeSources(sources));
+}
+
+/** The file, environment and flags merged, before validation (check-config inspects files it names even when invalid). */
+export function mergeSources(sources: ConfigSources): Record<string, unknown> {
   const tree: Tree = sources.file ? readConfigFile(sources.file) : {};
   for (const [key, value] of Object.entries(envOverrides(sources.env ?? {}))) setPath(tree, key, value);
   for (const [key, value] of Object.entries(sources.overrides ?? {})) {
     if (value !== undefined) setPath(tree, key, value);
   }
-  return parseConfig(tree);
+  return tree;
 }
 
 export function parseConfig(tree: unknown): Readonly<Config> {
@@ -65,13 +70,18 @@ function readConfigFile(file: string): Tree {
   }
   let parsed: unknown;
   try {
-    parsed = parseYaml(text, { prettyErrors: false });
+    parsed = parseYaml(text);
   } catch (err) {
-    throw new ConfigError([`config file ${file} is not valid YAML/JSON: ${(err as Error).message.split('\n')[0]}`]);
+    throw new ConfigError([`config file ${file} is not valid YAML/JSON: ${yamlProblem(err)}`]);
   }
   if (parsed == null) return {};
   if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError([`config file ${file} must hold a mapping`]);
   return parsed as Tree;
+}
+
+/** A YAML syntax error in one line: what and where ("... at line 3, column 1"). */
+export function yamlProblem(err: unknown): string {
+  return (err as Error).message.split('\n')[0]!.replace(/:$/, '');
 }
 
 function envOverrides(env: NodeJS.ProcessEnv): Record<string, unknown> {

@@ -17,6 +17,8 @@ export class RequestContext {
   peerTrusted = false;
   statusCode = 0;
   outcome: Outcome = 'completed';
+  /** Why the outcome is not completed, when the proxy knows (e.g. "ECONNREFUSED: connection refused"). */
+  outcomeDetail: string | null = null;
   ttfbMs: number | null = null;
   requestBytes = 0;
   responseBytes = 0;

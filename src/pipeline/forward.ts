@@ -1,12 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Pool, type Dispatcher } from 'undici';
+import { Pool, errors, type Dispatcher } from 'undici';
 import type { Config } from '../config/schema.js';
 import { ERRORS } from '../errors.js';
 import type { RequestContext } from './context.js';
 import { BodyCapture } from './capture.js';
 import { downstreamResponseHeaders, firstValue, hasRequestBody, upstreamRequestHeaders } from './headers.js';
 import { BodyDecodeError, PacedBody, SlowBodyError, decodedBody } from './request-body.js';
-import { classifyUpstreamError } from './upstream-errors.js';
+import { classifyUpstreamError, describeUpstreamError } from './upstream-errors.js';
 
 /** Carries one request to the upstream and its response back; the pipeline does not care how. */
 export interface Transport {
@@ -39,16 +39,19 @@ export class UndiciTransport implements Transport {
   private readonly uploads: Pool;
   private readonly basePath: string;
   private readonly changeOrigin: boolean;
+  private readonly headersTimeoutMs: number;
 
   constructor(upstream: Config['upstream'], private readonly server: Config['server']) {
     const url = new URL(upstream.url);
     this.basePath = url.pathname === '/' ? '' : url.pathname.replace(/\/$/, '');
     this.changeOrigin = upstream.changeOrigin;
+    this.headersTimeoutMs = upstream.timeoutMs;
     const options = {
       pipelining: 1,
       keepAliveTimeout: upstream.keepAliveTimeoutMs,
       connectTimeout: upstream.connectTimeoutMs,
-      headersTimeout: upstream.timeoutMs,
+      // undici's own headers timer ticks every ~500 ms (1000 ms fired after 1.5 s); ForwardHandler keeps an exact one.
+      headersTimeout: 0,
       bodyTimeout: upstream.bodyTimeoutMs,
       connect: { servername: url.hostname },
     };
@@ -58,7 +61,7 @@ export class UndiciTransport implements Transport {
 
   forward(ctx: RequestContext, options: ForwardOptions): void {
     const { req } = ctx;
-    const handler = new ForwardHandler(ctx, options);
+    const handler = new ForwardHandler(ctx, options, this.headersTimeoutMs);
     if (!hasRequestBody(req.headers)) {
       this.dispatch(this.pool, ctx, null, handler);
       return;
@@ -68,6 +71,7 @@ export class UndiciTransport implements Transport {
     const body = new PacedBody(decodedBody(req), pace, (chunk) => {
       ctx.requestBytes += chunk.length;
       ctx.requestBody?.add(chunk);
+      handler.requestProgress();
     });
     ctx.res.once('close', () => body.stop()); // however the exchange ended, the watchdog's timer goes with it
     body.prefetch(this.server.requestBufferBytes).then(() => {
@@ -112,14 +116,41 @@ function ignoreClientError(): void {
 class ForwardHandler implements Dispatcher.DispatchHandler {
   private controller: Dispatcher.DispatchController | null = null;
   private clientGone = false;
+  /** Waits for the response head from dispatch on (restarted by every request body chunk, as undici's did). */
+  private headersTimer: NodeJS.Timeout | null = null;
+  private timedOut: Error | null = null;
+  private timeoutAnswered = false;
   private readonly res: ServerResponse;
 
-  constructor(private readonly ctx: RequestContext, private readonly options: ForwardOptions) {
+  constructor(private readonly ctx: RequestContext, private readonly options: ForwardOptions, private readonly timeoutMs: number) {
     this.res = ctx.res;
     this.res.once('close', this.onClientClose);
+    this.headersTimer = setTimeout(this.onHeadersTimeout, timeoutMs);
   }
 
+  requestProgress(): void {
+    this.headersTimer?.refresh();
+  }
+
+  private stopHeadersTimer(): void {
+    if (this.headersTimer) clearTimeout(this.headersTimer);
+    this.headersTimer = null;
+  }
+
+  private readonly onHeadersTimeout = (): void => {
+    this.headersTimer = null;
+    this.timedOut = new errors.HeadersTimeoutError();
+    // Before a socket was assigned there is no controller yet: answer now, abort once one comes.
+    if (this.controller) {
+      this.controller.abort(this.timedOut);
+      return;
+    }
+    this.timeoutAnswered = true;
+    this.answerError(this.timedOut);
+  };
+
   private readonly onClientClose = (): void => {
+    this.stopHeadersTimer();
     if (this.res.writableFinished) return;
     this.clientGone = true; // the pipeline records the outcome; here the upstream request is let go
     this.controller?.abort(new ClientGoneError('client closed the connection'));
@@ -132,10 +163,12 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
     if (this.clientGone) controller.abort(new ClientGoneError('client closed the connection'));
+    else if (this.timedOut) controller.abort(this.timedOut);
   }
 
   onResponseStart(_c: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>, statusMessage?: string): void {
     if (statusCode < 200) return; // 1xx: node answers 100-continue itself; others carry nothing to forward
+    this.stopHeadersTimer();
     const { ctx, res } = this;
     ctx.ttfbMs = ctx.elapsedMs();
     ctx.statusCode = statusCode;
@@ -161,6 +194,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(_c: Dispatcher.DispatchController | null, err: Error): void {
+    this.stopHeadersTimer();
     const { ctx, res } = this;
     if (err instanceof SlowBodyError || err instanceof BodyDecodeError) {
       this.refuseBody(err);
@@ -171,8 +205,14 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
       res.destroy();
       return;
     }
-    const code = classifyUpstreamError(err);
-    const { status, outcome, message } = ERRORS[code];
+    if (this.timeoutAnswered) return; // the 504 went out before a socket was assigned; this is the abort's echo
+    this.answerError(this.timedOut ?? err);
+  }
+
+  private answerError(err: Error): void {
+    const { ctx, res } = this;
+    const { status, outcome, message } = ERRORS[classifyUpstreamError(err)];
+    ctx.outcomeDetail = describeUpstreamError(err, this.timeoutMs);
     if (res.headersSent) {
       ctx.outcome = outcome;
       res.destroy(); // mid-body: the client must see a broken response, not a short "complete" one

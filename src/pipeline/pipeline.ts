@@ -268,6 +268,8 @@ export class Pipeline {
       this.requestLog.info({
         requestId: ctx.requestId, method: ctx.req.method, path: ctx.pathname, status: ctx.statusCode,
         durationMs: Math.round(durationMs * 1000) / 1000, outcome: ctx.outcome,
+        ...(ctx.outcomeDetail !== null && { outcomeDetail: ctx.outcomeDetail }),
+        principalId: ctx.principal.principalId, clientIp: ctx.clientIp,
       }, 'request');
     }
     const { store } = this.deps;

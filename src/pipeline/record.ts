@@ -40,6 +40,7 @@ export class RecordBuilder {
       action: route.action,
       statusCode: ctx.statusCode,
       outcome: ctx.outcome,
+      outcomeDetail: ctx.outcomeDetail,
       durationMs: round3(ctx.elapsedMs()),
       ttfbMs: ctx.ttfbMs === null ? null : round3(ctx.ttfbMs),
       requestBytes: ctx.requestBytes,

@@ -21,3 +21,24 @@ export function errorCode(err: unknown): string {
   if (typeof e?.cause?.code === 'string') return e.cause.code;
   return typeof e?.code === 'string' ? e.code : 'UNKNOWN';
 }
+
+const CAUSES: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ENOTFOUND: 'host name not found',
+  EAI_AGAIN: 'DNS lookup failed for now',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ECONNRESET: 'connection reset by the upstream',
+  EPIPE: 'connection closed by the upstream while sending',
+  UND_ERR_SOCKET: 'connection closed by the upstream',
+  UND_ERR_CONNECT_TIMEOUT: 'connect timeout (upstream.connectTimeoutMs)',
+  UND_ERR_BODY_TIMEOUT: 'response body stalled (upstream.bodyTimeoutMs)',
+};
+
+/** Why a forward failed, for the log line and the record: "ECONNREFUSED: connection refused". */
+export function describeUpstreamError(err: unknown, timeoutMs: number): string {
+  const code = errorCode(err);
+  if (code === 'UND_ERR_HEADERS_TIMEOUT') return `timeout: no response headers within ${timeoutMs} ms (upstream.timeoutMs)`;
+  const cause = CAUSES[code] ?? ((err as Error | null)?.message || 'unknown error');
+  return `${code}: ${cause}`;
+}

@@ -1,6 +1,7 @@
 import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import { request } from 'undici';
 import type { Logger } from '../log.js';
+import { maskUrl } from '../net/url-mask.js';
 
 export interface JwksOptions {
   url: string;
@@ -56,10 +57,10 @@ export class JwksSource {
       }
       this.keySet = createLocalJWKSet((await body.json()) as JSONWebKeySet);
       this.fetchedAt = Date.now();
-      this.logger.debug({ url }, 'JWKS fetched');
+      this.logger.debug({ url: maskUrl(url) }, 'JWKS fetched');
       return true;
     } catch (err) {
-      this.logger.warn({ url, problem: (err as Error).message }, 'JWKS fetch failed');
+      this.logger.warn({ url: maskUrl(url), problem: (err as Error).message }, 'JWKS fetch failed');
       return false;
     }
   }

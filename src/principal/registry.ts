@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { yamlProblem } from '../config/load.js';
 import { keyEntrySchema, type KeyEntry } from '../config/sections/auth.js';
 import type { Logger } from '../log.js';
 import { registryPrincipal } from './build.js';
@@ -87,7 +88,7 @@ export class KeyRegistry {
   }
 }
 
-function readKeysFile(file: string): string {
+export function readKeysFile(file: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (err) {
@@ -99,9 +100,9 @@ function readKeysFile(file: string): string {
 export function parseKeysFile(file: string, text: string): KeyEntry[] {
   let parsed: unknown;
   try {
-    parsed = parseYaml(text, { prettyErrors: false });
+    parsed = parseYaml(text);
   } catch (err) {
-    throw new Error(`keys file ${file} is not valid YAML/JSON: ${(err as Error).message.split('\n')[0]}`);
+    throw new Error(`keys file ${file} is not valid YAML/JSON: ${yamlProblem(err)}`);
   }
   parsed ??= [];
   const result = Array.isArray(parsed) ? keyListSchema.safeParse(parsed) : keysDocumentSchema.safeParse(parsed);

@@ -1,4 +1,4 @@
-import { open, type RootDatabase } from 'lmdb';
+import type { RootDatabase } from 'lmdb';
 import type { AuditRecord } from '../audit/record.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
@@ -10,6 +10,7 @@ import type { Position } from './cursor.js';
 import { lastSeq } from './log-batches.js';
 import { PostingsBuilder } from './postings.js';
 import { SCHEMA_KEY, migrateToV2 } from './migrate.js';
+import { describeOpenError, openEnvironment, StoreOpenError } from './environment.js';
 import { iterateMatches, runQuery } from './query.js';
 import { RetentionTimer } from './retention.js';
 import { StatsRollup } from './stats-rollup.js';
@@ -20,7 +21,6 @@ export { StoreFullError } from './map-size.js';
 
 /** Layout version written to `meta`; bump it (and add a migration) when keys or values change shape. */
 export const SCHEMA_VERSION = 2;
-const MIB = 1024 * 1024;
 
 export class SchemaVersionError extends Error {
   constructor(path: string, found: unknown) {
@@ -45,15 +45,15 @@ export interface LmdbAuditStore extends AuditStore, CommitLog {
 /** Opens (creating when needed) the LMDB environment at config.path. Synchronous; throws SchemaVersionError. */
 export function openAuditStore(config: Config['store'], logger: Logger, options: OpenAuditStoreOptions = {}): LmdbAuditStore {
   const readOnly = options.readOnly === true;
-  // noSubdir: false, else lmdb-js treats a directory name with a dot in it as a file name.
-  const env = open({ path: config.path, noSubdir: false, mapSize: config.mapSizeMb * MIB, maxDbs: 32, readOnly });
+  const env = openEnvironment(config, readOnly);
   let dbs: StoreDbs;
   try {
     dbs = openDbs(env);
+    if (!dbs.meta) throw new StoreOpenError(config.path, 'the LMDB environment there holds no audit store');
     checkSchemaVersion(env, dbs, config.path, readOnly, logger);
   } catch (error) {
     void env.close();
-    throw error;
+    throw describeOpenError(config.path, error);
   }
   const log = new LmdbCommitLog(dbs);
   const removable = () => log.removableThrough();

@@ -105,7 +105,7 @@ t.test('the OpenAPI document is public, unrecorded, and names the configured pat
   t.equal(answer.status, 200);
   t.equal(answer.body.openapi, '3.1.0');
   t.same(Object.keys(answer.body.paths).sort(),
-    [REQUESTS, LOGS, EXPORT, `${LOGS}/checkpoint`, `${LOGS}/proof`, `${LOGS}/records`, `${LOGS}/stats`, '/healthz', '/readyz', '/metrics', '/openapi.json'].sort());
+    [REQUESTS, LOGS, EXPORT, `${REQUESTS}/details`, `${LOGS}/checkpoint`, `${LOGS}/proof`, `${LOGS}/records`, `${LOGS}/stats`, '/healthz', '/readyz', '/metrics', '/openapi.json'].sort());
   await f.flush();
   const recorded = (await f.get(`${LOGS}?uri=/openapi.json`, KEY.admin)).body;
   t.equal(recorded.total, 0, 'not recorded');

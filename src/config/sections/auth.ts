@@ -93,4 +93,6 @@ export const auditSchema = z.strictObject({
     .describe('Time budget of one audit query (of each page of an export), queueing included; past it the scan is cancelled and the answer is 503.'),
   readWorkers: z.number().int().min(1).max(64).default(2)
     .describe('Reader threads answering audit queries off the proxy\'s event loop (each opens the store read-only).'),
+  requestDetailsPath: z.string().startsWith('/').default('/api-keys/requests/details')
+    .describe('GET: everything recorded of one request id, captured bodies included (under basePath).'),
 }).prefault({}).describe('Audit endpoints, answered by the proxy and never forwarded.');

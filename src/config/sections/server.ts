@@ -63,7 +63,11 @@ export const serverSchema = z.strictObject({
   message: 'headersTimeoutMs must not exceed requestTimeoutMs', path: ['headersTimeoutMs'],
 });
 
-export const workersSchema = z.union([z.literal('auto'), z.number().int().min(1).max(256)])
+const WORKERS_ACCEPTED = 'must be auto (one per core) or a whole number from 1 to 256';
+export const workersSchema = z.union([
+  z.literal('auto'),
+  z.number().int(WORKERS_ACCEPTED).min(1, WORKERS_ACCEPTED).max(256, WORKERS_ACCEPTED),
+], { error: WORKERS_ACCEPTED })
   .default(1).describe('Worker processes sharing the port; auto = one per core.');
 
 export const logSchema = z.strictObject({
