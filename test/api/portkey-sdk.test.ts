@@ -41,9 +41,16 @@ t.test('a Portkey client reads /audit-logs with x-portkey-api-key and gets Portk
 });
 
 t.test('the reader\'s own calls are in the trail, keyed by its x-portkey-api-key', async (t) => {
-  await f.flush(); // the previous test's reads are recorded once answered
   const reader = client(KEY.aReader);
-  const answer = (await reader.get('/audit-logs?uri=/v1/audit-logs&page_size=100')) as any;
+  // The previous test's reads are recorded when their responses close, which may come just after the client's
+  // last byte: flush and read until one is there (each read is itself recorded only after it is answered).
+  let answer: any;
+  for (let tries = 0; tries < 50; tries++) {
+    await f.flush();
+    answer = await reader.get('/audit-logs?uri=/v1/audit-logs&page_size=100');
+    if (answer.total >= 1) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
   t.ok(answer.total >= 1);
   t.ok(answer.records.every((r: any) => r.user_id === 'key-a-reader' && r.action === 'read' && r.resource_type === 'audit_logs'));
   t.match(JSON.parse(answer.records[0].request_headers)['x-portkey-api-key'], /…/, 'the key is masked to a hint');

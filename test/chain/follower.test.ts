@@ -10,6 +10,7 @@ import { generateSignerKey, NoteKeyError, parseSignerKey, parseVerifierKey, veri
 import { KEY_FILE_NAME, loadOrCreateSigningKey, readSigningKey } from '../../src/chain/signing-key.js';
 import { TreeStore } from '../../src/chain/tree-store.js';
 import { verifyChain } from '../../src/chain/verify.js';
+import { RawLog } from './fixtures/raw-log.js';
 import { openChain } from '../../src/chain/service.js';
 import { parseConfig } from '../../src/config/load.js';
 import { chainSchema } from '../../src/config/sections/chain.js';
@@ -107,12 +108,9 @@ t.test('verify names a record put in another\'s place, and checkpoints that do n
   await new ChainFollower(store, tree, signer, options, logger).close();
   store.append(makeRecord());
   await store.flush();
-  const log = store.env.openDB<Key[], number>({ name: 'log' });
-  const intruder = log.get(7)!;
-  await store.env.transaction(() => {
-    log.put(4, intruder);
-    log.remove(7);
-  });
+  const log = new RawLog(store.env);
+  const intruder = log.keyOf(7);
+  await store.env.transaction(() => log.move(7, 4));
   const { signCheckpoint } = await import('../../src/chain/checkpoint.js');
   const root = tree.rootAt(6);
   await tree.putCheckpoint(9, signCheckpoint({ origin: signer.name, size: 9, root }, signer));

@@ -13,6 +13,7 @@ import { parseCheckpointNote, signedBy } from '../helpers/c2sp.js';
 import { CliProcess, runCli, type CliRun } from '../helpers/cli.js';
 import { TestUpstream } from '../helpers/upstream.js';
 import { KEY, keyEntries } from '../api/fixtures/audit.js';
+import { RawLog } from './fixtures/raw-log.js';
 
 const root = mkdtempSync(join(tmpdir(), 'audit-proxy-chain-'));
 const live = join(root, 'live');
@@ -106,7 +107,7 @@ function rawDbs(dir: string) {
   return {
     env,
     records: env.openDB<Buffer, Key>({ name: 'records', encoding: 'binary' }),
-    log: env.openDB<Key[], number>({ name: 'log' }),
+    log: new RawLog(env),
     checkpoints: env.openDB<string, number>({ name: 'chain_checkpoints', encoding: 'string' }),
   };
 }
@@ -152,7 +153,7 @@ t.test('one flipped byte of one record in the LMDB data file', async (t) => {
 t.test('a record deleted through lmdb-js', async (t) => {
   const dir = copyOfLive('deleted');
   const db = rawDbs(dir);
-  const key = db.log.get(12)!;
+  const key = db.log.keyOf(12);
   await db.records.remove(key as Key);
   await db.env.close();
   const result = await verify(dir);
@@ -163,7 +164,7 @@ t.test('a record deleted through lmdb-js', async (t) => {
 t.test('two records\' values swapped', async (t) => {
   const dir = copyOfLive('swapped');
   const db = rawDbs(dir);
-  const [a, b] = [db.log.get(3)! as Key, db.log.get(15)! as Key];
+  const [a, b] = [db.log.keyOf(3) as Key, db.log.keyOf(15) as Key];
   const [va, vb] = [db.records.getBinary(a)!, db.records.getBinary(b)!];
   await db.env.transaction(() => {
     db.records.put(a, Buffer.from(vb));

@@ -12,7 +12,7 @@ t.test('check-config: a bad URL is a one-line error; a good one prints with its 
   }
   const good = runCli(['check-config', '--upstream', 'http://127.0.0.1:9'], { AUDIT_PROXY_FLEET_POSTGRES_URL: 'postgres://audit:s%23kr1t@db:5432/audit?sslmode=require' });
   t.equal(good.status, 0, good.stderr);
-  t.match(good.stdout, 'url: postgres://audit:***@db:5432/audit?sslmode=require');
+  t.match(good.stdout, 'url: postgres://***:***@db:5432/audit?sslmode=require'); // user and password both masked (net/url-mask.ts)
   t.notMatch(good.stdout, /kr1t/);
 });
 
