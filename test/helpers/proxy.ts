@@ -72,3 +72,16 @@ export async function recordsOf(proxy: TestProxy, count = 1): Promise<AuditRecor
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/** The committed record of one request id, waiting for it (it is appended when the response closes, which may come
+ * just after the client has read the last byte). */
+export async function recordOf(proxy: TestProxy, requestId: string): Promise<AuditRecord | undefined> {
+  const store = proxy.services.store!;
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    await store.flush();
+    const [record] = (await store.query({ requestId }, { limit: 1 })).items;
+    if (record || Date.now() > deadline) return record;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

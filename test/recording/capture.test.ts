@@ -1,7 +1,7 @@
 import t from 'tap';
 import { request } from 'undici';
 import { TestUpstream } from '../helpers/upstream.js';
-import { recordsOf, startTestProxy, type TestProxy } from '../helpers/proxy.js';
+import { recordOf, recordsOf, startTestProxy, type TestProxy } from '../helpers/proxy.js';
 
 let upstream: TestUpstream;
 let proxy: TestProxy;
@@ -28,7 +28,7 @@ t.teardown(async () => {
 async function send(path: string, init: Parameters<typeof request>[1] & { id: string }) {
   const res = await request(`${proxy.url}${path}`, { ...init, headers: { ...(init.headers as object), 'x-request-id': init.id } });
   await res.body.dump();
-  return (await recordsOf(proxy)).find((r) => r.requestId === init.id);
+  return recordOf(proxy, init.id);
 }
 
 t.test('credential headers are masked down to a hint; the rest are kept', async (t) => {
