@@ -4,7 +4,12 @@ import type { Logger } from '../../log.js';
 import { InvalidCursorError } from '../cursor.js';
 import type { AuditFilter, PageRequest, QueryResult } from '../store.js';
 import { QueryTimeoutError, ReaderFailedError } from './errors.js';
-import type { QueryMessage, ReaderData, Reply } from './protocol.js';
+import type { CloseMessage, QueryMessage, ReaderData, Reply } from './protocol.js';
+
+/** How long closing waits for a thread to finish opening, and then to end, before terminating it. */
+const CLOSE_WAIT_MS = 5_000;
+
+const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
 export interface ReadPoolOptions {
   store: Config['store'];
@@ -76,12 +81,28 @@ class Reader {
     if (!this.closed) this.start();
   }
 
+  /**
+   * Asks the thread to close its store and end, once it has finished opening it: a thread terminated inside lmdb's
+   * native open aborts the whole process. Terminated only if it does not end within CLOSE_WAIT_MS.
+   */
   async close(): Promise<void> {
     this.closed = true;
     this.markReady();
     this.pending?.(new ReaderFailedError('the store is closing'));
     this.pending = null;
-    await this.worker?.terminate();
+    const worker = this.worker;
+    if (!worker) return;
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    if (!this.booted) await Promise.race([exited, this.booting(worker), delay(CLOSE_WAIT_MS)]);
+    worker.postMessage({ close: true } satisfies CloseMessage);
+    const ended = await Promise.race([exited.then(() => true), delay(CLOSE_WAIT_MS).then(() => false)]);
+    if (!ended) await worker.terminate();
+  }
+
+  private booting(worker: Worker): Promise<void> {
+    return new Promise((resolve) => worker.on('message', (reply: Reply) => {
+      if ('ready' in reply) resolve();
+    }));
   }
 
   private start(): void {

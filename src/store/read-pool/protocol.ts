@@ -1,6 +1,11 @@
 import type { Config } from '../../config/schema.js';
 import type { AuditFilter, PageRequest, QueryResult } from '../store.js';
 
+/** main -> reader: close the store and let the thread end (terminating a thread inside lmdb's native code aborts the process). */
+export interface CloseMessage {
+  close: true;
+}
+
 /** main -> reader: one query; the reader answers it with exactly one Reply carrying the same id. */
 export interface QueryMessage {
   id: number;

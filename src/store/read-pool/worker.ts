@@ -3,7 +3,7 @@ import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
 import { openAuditStore } from '../index.js';
-import type { QueryMessage, ReaderData, Reply } from './protocol.js';
+import type { CloseMessage, QueryMessage, ReaderData, Reply } from './protocol.js';
 
 /** Nice value of reader threads: on a busy machine the thread proxying traffic gets the CPU first. */
 const READER_NICE = 10;
@@ -13,7 +13,8 @@ const port = parentPort!;
 setPriority(READER_NICE);
 const store = openAuditStore((workerData as ReaderData).store, pino({ enabled: false }), { readOnly: true });
 
-port.on('message', (message: QueryMessage) => {
+port.on('message', (message: QueryMessage | CloseMessage) => {
+  if ('close' in message) return void store.close().finally(() => port.close());
   void answer(message).then((reply) => port.postMessage(reply));
 });
 port.postMessage({ ready: true } satisfies Reply);
