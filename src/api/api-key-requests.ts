@@ -1,25 +1,17 @@
 import { z } from 'zod';
 import type { AuditRecord } from '../audit/record.js';
 import type { RequestContext } from '../pipeline/context.js';
-import type { AuditFilter, AuditStore } from '../store/store.js';
+import type { AuditStore } from '../store/store.js';
 import { isDenial, organizationScope } from './access.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
-import { idParam, integerParam, methodParam, parseParams, pathParam, statusParam, timeParam } from './params.js';
+import { integerParam, parseParams, storeFilter, storeFilterParams } from './params.js';
 import { sendApiError, sendApiJson } from './respond.js';
 
 export const apiKeyRequestsParams = z.strictObject({
   limit: integerParam(1, 100).default(20),
   offset: integerParam(0).default(0),
   cursor: z.string().min(1, 'must not be empty').optional(),
-  organizationId: idParam.optional(),
-  serviceAccountId: idParam.optional(),
-  apiKeyId: idParam.optional(),
-  userId: idParam.optional(),
-  method: methodParam.optional(),
-  statusCode: statusParam.optional(),
-  path: pathParam.optional(),
-  from: timeParam.optional(),
-  to: timeParam.optional(),
+  ...storeFilterParams,
 });
 
 export type ApiKeyRequestsParams = z.output<typeof apiKeyRequestsParams>;
@@ -51,13 +43,6 @@ export const API_KEY_REQUEST_FIELDS = [
   'requestId', 'routePattern', 'serviceAccountId', 'statusCode', 'userAgent', 'userId',
 ] as const satisfies readonly (keyof ReturnType<typeof apiKeyRequestItem>)[];
 
-export function apiKeyRequestsFilter(p: ApiKeyRequestsParams, organizationId: string | undefined): AuditFilter {
-  return {
-    organizationId, apiKeyId: p.apiKeyId, serviceAccountId: p.serviceAccountId, userId: p.userId, method: p.method,
-    statusCode: p.statusCode, path: p.path, fromMs: p.from, toMs: p.to,
-  };
-}
-
 /** Problems no single parameter shows: a cursor with an offset, a time range ending before it starts. */
 function crossCheck(p: ApiKeyRequestsParams): string | null {
   if (p.cursor !== undefined && p.offset !== 0) return 'offset must be 0 or absent when cursor is given';
@@ -74,7 +59,7 @@ export async function answerApiKeyRequests(ctx: RequestContext, store: AuditStor
   if (problem) return sendApiError(ctx, 400, problem);
   const scope = organizationScope(ctx.principal, p.organizationId, 'organizationId');
   if (isDenial(scope)) return sendApiError(ctx, scope.status, scope.message);
-  const filter = apiKeyRequestsFilter(p, scope.organizationId);
+  const filter = storeFilter(p, scope.organizationId);
   const storeCursor = p.cursor === undefined ? undefined : decodeCursor(filter, p.cursor, cursors);
   if (storeCursor === null) return sendApiError(ctx, 400, 'cursor is not valid for these filters (pass data.nextCursor unchanged, with the same filters)');
   const page = await store.query(filter, { limit: p.limit, offset: p.offset, cursor: storeCursor });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { AuditFilter } from '../store/store.js';
 
 /** A query string parsed and validated, or the one message that says what is wrong with it. */
 export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
@@ -62,6 +63,29 @@ export const methodParam = z.string()
 export const statusParam = integerParam(0, 599);
 
 export const pathParam = z.string().startsWith('/', 'must be a path starting with /').max(2048, 'must be at most 2048 characters');
+
+/** The filters the store answers itself, as query parameters: shared by every endpoint that reads records. */
+export const storeFilterParams = {
+  organizationId: idParam.optional(),
+  serviceAccountId: idParam.optional(),
+  apiKeyId: idParam.optional(),
+  userId: idParam.optional(),
+  method: methodParam.optional(),
+  statusCode: statusParam.optional(),
+  path: pathParam.optional(),
+  from: timeParam.optional(),
+  to: timeParam.optional(),
+};
+
+type StoreFilterParams = z.output<z.ZodObject<typeof storeFilterParams>>;
+
+/** The store filter those parameters ask for, within the organization scope the caller was granted. */
+export function storeFilter(p: StoreFilterParams, organizationId: string | undefined): AuditFilter {
+  return {
+    organizationId, apiKeyId: p.apiKeyId, serviceAccountId: p.serviceAccountId, userId: p.userId, method: p.method,
+    statusCode: p.statusCode, path: p.path, fromMs: p.from, toMs: p.to,
+  };
+}
 
 /**
  * Validates a raw query string against a strict zod object of string parameters: a repeated parameter, an unknown

@@ -3,23 +3,15 @@ import type { AuditRecord } from '../audit/record.js';
 import type { RequestContext } from '../pipeline/context.js';
 import type { AuditFilter } from '../store/store.js';
 import { isDenial, organizationScope, type Denial } from './access.js';
-import { idParam, methodParam, pathParam, statusParam, timeParam } from './params.js';
+import { idParam, storeFilter, storeFilterParams } from './params.js';
 
 const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
 
 /** The filters of the records and stats endpoints (the viewer's): the store's, plus status class and route. */
 export const recordFilterParams = {
-  organizationId: idParam.optional(),
-  serviceAccountId: idParam.optional(),
-  apiKeyId: idParam.optional(),
-  userId: idParam.optional(),
-  method: methodParam.optional(),
-  statusCode: statusParam.optional(),
+  ...storeFilterParams,
   statusClass: z.enum(STATUS_CLASSES, 'must be one of 1xx, 2xx, 3xx, 4xx, 5xx').optional(),
-  path: pathParam.optional(),
   routePattern: idParam.optional(),
-  from: timeParam.optional(),
-  to: timeParam.optional(),
 };
 
 type RecordFilterParams = z.output<z.ZodObject<typeof recordFilterParams>>;
@@ -37,10 +29,7 @@ export function recordSelection(ctx: RequestContext, p: RecordFilterParams): Rec
   if (p.from !== undefined && p.to !== undefined && p.to < p.from) return { status: 400, message: 'to must not be before from' };
   const scope = organizationScope(ctx.principal, p.organizationId, 'organizationId');
   if (isDenial(scope)) return scope;
-  const filter: AuditFilter = {
-    organizationId: scope.organizationId, apiKeyId: p.apiKeyId, serviceAccountId: p.serviceAccountId, userId: p.userId,
-    method: p.method, statusCode: p.statusCode, path: p.path, fromMs: p.from, toMs: p.to,
-  };
+  const filter = storeFilter(p, scope.organizationId);
   const { statusClass, routePattern } = p;
   const classDigit = statusClass === undefined ? undefined : Number(statusClass[0]);
   const match = classDigit === undefined && routePattern === undefined ? null : (record: AuditRecord) =>

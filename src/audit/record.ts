@@ -1,4 +1,4 @@
-import type { PrincipalType } from '../principal/principal.js';
+import type { PrincipalType } from '../principal/principal-type.js';
 
 /** How a request ended, from the client's point of view. */
 export type Outcome = 'completed' | 'upstream_error' | 'upstream_timeout' | 'client_aborted' | 'rejected';

@@ -74,7 +74,7 @@ export function createQueryCommand(print: Print = (text) => process.stdout.write
 async function printLocal(args: QueryArgs, filter: AuditFilter, logger: Logger, printer: RecordPrinter): Promise<void> {
   const store = openAuditStore(storeConfig(args), logger, { readOnly: true });
   try {
-    await printPage(store, filter, args, printer);
+    await (args.follow ? printAndFollow(store, filter, args, printer) : printPage(store, filter, args, printer));
   } finally {
     await store.close();
   }
@@ -97,22 +97,20 @@ function usageError(problem: string): void {
   process.exitCode = 2;
 }
 
-/** One page, newest first (oldest first before --follow, so the stream reads in order); the next cursor on stderr. */
+/** One page, newest first; the next cursor on stderr. */
 async function printPage(store: Pick<AuditStore, 'query'>, filter: AuditFilter, args: QueryArgs, printer: RecordPrinter): Promise<void> {
   const page = await store.query(filter, { limit: args.limit, cursor: args.cursor });
-  if (!args.follow || !isLocal(store)) {
-    printer.all(page.items);
-    if (page.nextCursor) process.stderr.write(`more: audit-proxy query ... --cursor ${page.nextCursor}\n`);
-    return;
-  }
+  printer.all(page.items);
+  if (page.nextCursor) process.stderr.write(`more: audit-proxy query ... --cursor ${page.nextCursor}\n`);
+}
+
+/** The newest page oldest first, so the stream reads in order, then every record committed after it. */
+async function printAndFollow(store: LmdbAuditStore, filter: AuditFilter, args: QueryArgs, printer: RecordPrinter): Promise<void> {
+  const page = await store.query(filter, { limit: args.limit });
   const oldestFirst = [...page.items].reverse();
   printer.header(oldestFirst);
   for (const record of oldestFirst) printer.one(record);
   await follow(store, filter, printer);
-}
-
-function isLocal(store: Pick<AuditStore, 'query'>): store is LmdbAuditStore {
-  return 'readLog' in store;
 }
 
 /** --data-dir alone needs no config file (and no upstream); --config reads store.path and the rest of store.*. */

@@ -1,5 +1,6 @@
-/** Who made a request, as far as the proxy could tell. Filled by the principal resolver. */
-export type PrincipalType = 'api_key' | 'user' | 'service_account' | 'anonymous';
+import type { PrincipalType } from './principal-type.js';
+
+export type { PrincipalType };
 
 /** How the principal was established. */
 export type AuthScheme = 'api_key' | 'jwt' | 'introspection' | 'identity_header' | 'none';

@@ -1,26 +1,23 @@
 import t from 'tap';
-import { FORMULA_BODY, KEY, ORG_A_TOTAL, TRAFFIC, contractChecker, sendTraffic, startFixture, type Answer, type Fixture } from './fixtures/audit.js';
+import { FORMULA_BODY, KEY, ORG_A_TOTAL, TRAFFIC, contractGet, type ContractGet, sendTraffic, startFixture, type Answer, type Fixture } from './fixtures/audit.js';
 
 const PATH = '/v1/audit-logs';
 const RECORD_FIELDS = ['timestamp', 'method', 'uri', 'request_id', 'request_body', 'query_params', 'request_headers', 'user_id',
   'user_type', 'organisation_id', 'workspace_id', 'response_status_code', 'resource_type', 'action', 'client_ip', 'country'];
 
 let f: Fixture;
-let violation: (path: string, answer: Answer) => string | null;
+let get: ContractGet;
 
 t.before(async () => {
   f = await startFixture();
   await sendTraffic(f);
-  violation = await contractChecker(f);
+  get = await contractGet(f);
 });
 t.teardown(() => f.close());
 
 /** The admin reads org-a (its own reads are recorded under org-admin, so org-a's totals stay fixed). */
-async function logs(query: string, org = 'org-a'): Promise<Answer> {
-  const answer = await f.get(`${PATH}?organisation_id=${org}${query ? `&${query}` : ''}`, KEY.admin);
-  const problem = violation(PATH, answer);
-  if (problem) throw new Error(`${PATH}?${query} breaks the OpenAPI contract: ${problem}`);
-  return answer;
+function logs(query: string, org = 'org-a'): Promise<Answer> {
+  return get(PATH, `organisation_id=${org}${query ? `&${query}` : ''}`);
 }
 
 async function records(query: string): Promise<{ records: any[]; total: number }> {

@@ -2,23 +2,15 @@ import t from 'tap';
 import { leafHash, verifyConsistency, verifyInclusion } from '../../src/chain/merkle.js';
 import { parseCheckpointNote, signedBy } from '../helpers/c2sp.js';
 import { runCli } from '../helpers/cli.js';
-import { KEY, contractChecker, sendTraffic, startFixture, type Answer, type Fixture } from '../api/fixtures/audit.js';
+import { KEY, contractGet, type ContractGet, sendTraffic, startFixture, type Answer, type Fixture } from '../api/fixtures/audit.js';
 
 const CHECKPOINT = '/v1/audit-logs/checkpoint';
 const PROOF = '/v1/audit-logs/proof';
 
 let f: Fixture;
-let violation: (path: string, answer: Answer) => string | null;
+let get: ContractGet;
 let beforeAnyRecord: Answer;
 let publicKey: string;
-
-/** GET as the admin (or another key), checked against the OpenAPI document. */
-async function get(path: string, query = '', key: string = KEY.admin): Promise<Answer> {
-  const answer = await f.get(`${path}${query ? `?${query}` : ''}`, key);
-  const problem = violation(path, answer);
-  if (problem) throw new Error(`${path}?${query} breaks the OpenAPI contract: ${problem}`);
-  return answer;
-}
 
 /** The newest checkpoint once it covers every record committed so far. */
 async function currentCheckpoint(): Promise<Answer> {
@@ -34,7 +26,7 @@ async function currentCheckpoint(): Promise<Answer> {
 
 t.before(async () => {
   f = await startFixture({ chain: { pollMs: 20, checkpointIntervalMs: 100 } });
-  violation = await contractChecker(f);
+  get = await contractGet(f);
   beforeAnyRecord = await get(CHECKPOINT);
   await sendTraffic(f);
   publicKey = runCli(['chain', 'public-key', '--data-dir', f.proxy.dataDir]).stdout;

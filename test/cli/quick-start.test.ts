@@ -1,11 +1,11 @@
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, symlinkSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { CLI } from '../helpers/cli.js';
 import { TestUpstream } from '../helpers/upstream.js';
+import { freePort } from '../helpers/ports.js';
 
 // npx starts slowly on a busy machine (three runs here, each several seconds at a load of 10): more than tap's 180 s.
 t.setTimeout(600_000);
@@ -38,13 +38,6 @@ function auditAnswers(output: string): AuditAnswer[] {
   return answers;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  return port;
-}
 
 t.test('the README quick start, run as written in an empty directory, reaches a 200 with the request in it', async (t) => {
   const upstream = await new TestUpstream().start();

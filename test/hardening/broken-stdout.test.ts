@@ -2,20 +2,13 @@ import t from 'tap';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { request } from 'undici';
 import { CLI, runCli } from '../helpers/cli.js';
 import { TestUpstream } from '../helpers/upstream.js';
+import { freePort } from '../helpers/ports.js';
 
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  return port;
-}
 
 /** `audit-proxy serve | head -1`: the reader takes the first line and goes away; later log lines hit EPIPE. */
 for (const [pretty, signal] of [['false', 'SIGTERM'], ['true', 'SIGINT']] as const) {

@@ -1,9 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { chmodSync, chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './ports.js';
 
 /** Debian's PostgreSQL 15 (`.ci/run` installs the `postgresql` package when it is missing). */
 export const PG_BIN = process.env.AUDIT_PROXY_PG_BIN ?? '/usr/lib/postgresql/15/bin';
@@ -102,12 +102,3 @@ async function waitReady(port: number, child: ChildProcess, stderr: () => string
   }
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}

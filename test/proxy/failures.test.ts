@@ -1,18 +1,10 @@
 import t from 'tap';
-import { createServer } from 'node:net';
-import { once } from 'node:events';
 import { request } from 'undici';
 import { TestUpstream } from '../helpers/upstream.js';
 import { recordsOf, startTestProxy } from '../helpers/proxy.js';
 import { rawRequest } from '../helpers/raw.js';
+import { freePort } from '../helpers/ports.js';
 
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  return port;
-}
 
 t.test('an upstream that refuses connections gives 502 JSON, and the proxy lives on', async (t) => {
   const port = await freePort();

@@ -1,20 +1,12 @@
 import t from 'tap';
-import { createServer } from 'node:net';
-import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { request } from 'undici';
 import { TestUpstream } from '../helpers/upstream.js';
 import { recordsOf, startTestProxy, type TestProxy } from '../helpers/proxy.js';
 import { describeUpstreamError } from '../../src/pipeline/upstream-errors.js';
+import { freePort } from '../helpers/ports.js';
 
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  return port;
-}
 
 function requestLine(proxy: TestProxy): Record<string, unknown> {
   const line = proxy.logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'request');

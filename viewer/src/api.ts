@@ -17,41 +17,9 @@ export function apiPaths(): ApiPaths {
   };
 }
 
-export type PrincipalType = 'api_key' | 'service_account' | 'user' | 'anonymous';
-
-export interface AuditRecord {
-  id: string;
-  requestId: string;
-  createdAt: string;
-  method: string;
-  path: string;
-  query: Record<string, string | string[]>;
-  routePattern: string;
-  resourceType: string;
-  action: string;
-  statusCode: number;
-  outcome: string;
-  durationMs: number;
-  ttfbMs: number | null;
-  requestBytes: number;
-  responseBytes: number;
-  clientIp: string;
-  country: string | null;
-  userAgent: string | null;
-  principalType: PrincipalType;
-  principalId: string | null;
-  apiKeyId: string | null;
-  serviceAccountId: string | null;
-  userId: string | null;
-  organizationId: string | null;
-  workspaceId: string | null;
-  authError: string | null;
-  requestHeaders: Record<string, string>;
-  requestBody: string | null;
-  requestBodyTruncated: boolean;
-  responseBody: string | null;
-  upstream: string;
-}
+/** The record as the records endpoint serves it: the server's own type, so the two cannot drift apart. */
+export type { AuditRecord } from '../../src/audit/record.js';
+import type { AuditRecord } from '../../src/audit/record.js';
 
 export interface RecordsPage {
   items: AuditRecord[];
