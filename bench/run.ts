@@ -79,12 +79,12 @@ async function fleetRows(quick: boolean): Promise<Row[]> {
 
 async function apiRows(quick: boolean): Promise<Row[]> {
   const f = await runApiBench(quick);
-  const section = `Audit endpoint over HTTP, GET /v1/api-keys/requests (${f.records.toLocaleString('en-US')} records, end to end)`;
+  const section = `Audit endpoints over HTTP (${f.records.toLocaleString('en-US')} records, end to end, one keep-alive connection)`;
   return [
-    row(section, 'first page, organization p99', f.firstPageOrgP99Ms, 'ms', { op: '<=', bound: 3 }),
-    row(section, 'first page, organization + apiKeyId p99', f.firstPageOrgApiKeyP99Ms, 'ms', { op: '<=', bound: 3 }),
-    row(section, 'first page, organization + serviceAccountId p99', f.firstPageOrgServiceAccountP99Ms, 'ms', { op: '<=', bound: 3 }),
+    ...Object.entries(f.firstPageP99Ms).map(([name, ms]) => row(section, `first page, ${name} p99`, ms, 'ms', { op: '<=', bound: 3 })),
     row(section, `cursor page ${f.cursorDepth.toLocaleString('en-US')} deep p99`, f.cursorPageDeepP99Ms, 'ms', { op: '<=', bound: 3 }),
+    ...Object.entries(f.totalP99Ms).map(([name, { ms, total }]) =>
+      row(section, `audit-logs page + total, ${name} (${total.toLocaleString('en-US')} matches) p99`, ms, 'ms', { op: '<=', bound: 20 })),
   ];
 }
 
@@ -153,7 +153,7 @@ async function main(): Promise<void> {
   const flags = parseFlags(process.argv.slice(2));
   const started = Date.now();
   const rows: Row[] = [];
-  const notes: string[] = ['issue 5: GET /v1/api-keys/requests returns no total; the total count is measured through the store API'];
+  const notes: string[] = ['GET /v1/api-keys/requests returns no total: totals over HTTP are measured through GET /v1/audit-logs, which answers one with every page'];
   const scenario = async (name: string, run: () => Promise<Row[]>): Promise<void> => {
     if (!flags.only.has(name)) return;
     try {
