@@ -1,4 +1,3 @@
-import { v7 as uuidv7 } from 'uuid';
 import type { AuditRecord } from '../audit/record.js';
 import { BUILT_IN_MASKED_HEADERS, maskHeaders } from '../audit/mask.js';
 import { BodyRedactor } from '../audit/redact.js';
@@ -29,7 +28,7 @@ export class RecordBuilder {
     const route: RouteInfo = ctx.resource ?? this.routes.classify(method, ctx.pathname);
     const contentType = req.headers['content-type'];
     return {
-      id: uuidv7({ msecs: ctx.createdAtMs }),
+      id: ctx.recordId,
       requestId: ctx.requestId,
       createdAt: new Date(ctx.createdAtMs).toISOString(),
       method,
