@@ -27,6 +27,8 @@ export class RequestContext {
   responseBytes = 0;
   requestBody: BodyCapture | null = null;
   responseBody: BodyCapture | null = null;
+  /** The upstream response's Content-Type (a proxied response's headers never reach res.getHeader). */
+  responseContentType: string | undefined = undefined;
   /** Not recorded: the proxy's own health and metrics endpoints, and excluded routes. */
   unrecorded = false;
   /** A WebSocket upgrade: no response object, the tunnel sets status and outcome. */

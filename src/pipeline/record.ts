@@ -4,7 +4,6 @@ import { BodyRedactor } from '../audit/redact.js';
 import { RouteClassifier, type RouteInfo } from '../audit/route.js';
 import type { Config } from '../config/schema.js';
 import type { RequestContext } from './context.js';
-import { firstValue } from './headers.js';
 
 /** Turns a finished request's context into its AuditRecord: masked, redacted, classified. */
 export class RecordBuilder {
@@ -60,7 +59,7 @@ export class RecordBuilder {
       requestBody: ctx.requestBody ? this.redactor.redact(ctx.requestBody.text(), contentType) : null,
       requestBodyTruncated: ctx.requestBody?.truncated ?? false,
       responseBody: ctx.responseBody
-        ? this.redactor.redact(ctx.responseBody.text(), firstValue(ctx.res.getHeader('content-type')))
+        ? this.redactor.redact(ctx.responseBody.text(), ctx.responseContentType)
         : null,
       upstream: this.upstream,
     };
