@@ -4,6 +4,7 @@ import { BodyRedactor } from '../audit/redact.js';
 import { RouteClassifier, type RouteInfo } from '../audit/route.js';
 import type { Config } from '../config/schema.js';
 import type { RequestContext } from './context.js';
+import { isoTime } from './iso-time.js';
 
 /** Turns a finished request's context into its AuditRecord: masked, redacted, classified. */
 export class RecordBuilder {
@@ -29,7 +30,7 @@ export class RecordBuilder {
     return {
       id: ctx.recordId,
       requestId: ctx.requestId,
-      createdAt: new Date(ctx.createdAtMs).toISOString(),
+      createdAt: isoTime(ctx.createdAtMs),
       method,
       path: ctx.pathname,
       query: this.redactor.redactQuery(parseQuery(ctx.search)),
