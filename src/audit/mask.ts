@@ -9,9 +9,19 @@ export const BUILT_IN_MASKED_HEADERS = [
 /** Any header whose name, lowercase letters and digits only, ends so is masked too (`X-Vendor-Session-Token`). */
 const SENSITIVE_NAME_ENDINGS = ['token', 'secret', 'password', 'passwd', 'apikey', 'credential', 'credentials', 'signature'];
 
+/** Header names seen lately and whether they are sensitive: clients send the same few dozen names again and again. */
+const verdicts = new Map<string, boolean>();
+const VERDICTS_KEPT = 1_024;
+
 function sensitiveHeaderName(name: string): boolean {
-  const normalized = name.replace(/[^a-z0-9]/g, '');
-  return SENSITIVE_NAME_ENDINGS.some((ending) => normalized.endsWith(ending));
+  let verdict = verdicts.get(name);
+  if (verdict === undefined) {
+    const normalized = name.replace(/[^a-z0-9]/g, '');
+    verdict = SENSITIVE_NAME_ENDINGS.some((ending) => normalized.endsWith(ending));
+    if (verdicts.size >= VERDICTS_KEPT) verdicts.clear();
+    verdicts.set(name, verdict);
+  }
+  return verdict;
 }
 
 const ELLIPSIS = '…';

@@ -7,8 +7,13 @@ const WIDE_CHARSET = /charset\s*=\s*"?(?:utf-?16|utf-?32|ucs-?2|ucs-?4)/i;
 const FORM_SEPARATOR = /([&;])/;
 const VERDICTS_KEPT = 1_024;
 const BACKSLASH = 0x5c;
+const QUOTE = 0x22;
+/** What JSON.parse would not accept but a regular expression's \\s does: the gate errs on the side of looking. */
+const WHITESPACE = /\s/;
 /** What may stand between the words of a sensitive name (`access_token`, `Access-Token`, `accessToken`). */
 const BETWEEN_WORDS = '[^a-z0-9"\\\\]*';
+/** Longer key names are tested without being remembered (a hostile body must not fill the verdicts with KiBs). */
+const VERDICT_KEY_MAX = 64;
 /** Without a Content-Type (proxied error responses are recorded without theirs) a body shaped name=value... is a form. */
 const FORM_SHAPE = /^[^\s={}[\]"<>]+=\S*$/;
 
@@ -24,8 +29,6 @@ function spelledKey(key: string): string {
 export class BodyRedactor {
   /** A name ending with a sensitive key, then nothing but punctuation (`X-Api-Key`, `user[password]`, `token[]`). */
   private readonly sensitiveName: RegExp;
-  /** Some `"name":` in JSON text whose name is sensitive (exact for text without backslashes). */
-  private readonly anySensitiveKey: RegExp;
   private readonly plainKey: RegExp;
   /** Names seen lately and whether they are sensitive: a body repeats its key names (arrays of objects). */
   private readonly verdicts = new Map<string, boolean>();
@@ -33,7 +36,6 @@ export class BodyRedactor {
   constructor(sensitiveKeys: readonly string[]) {
     const spelled = [...new Set(sensitiveKeys.map(spelledKey).filter(Boolean))].join('|') || '(?!)';
     this.sensitiveName = new RegExp(`(?:${spelled})[^a-z0-9]*$`, 'i');
-    this.anySensitiveKey = new RegExp(`(?:${spelled})${BETWEEN_WORDS}"\\s*:`, 'i');
     const names = sensitiveKeys.map(escapeRegex).join('|') || '(?!)';
     // A safety net for text that is not JSON (quotes out of step): "key": value wherever it appears.
     this.plainKey = new RegExp(`"(?:${names})"\\s*:\\s*`, 'gi');
@@ -53,9 +55,25 @@ export class BodyRedactor {
     if (text.includes('\0') || (contentType !== undefined && WIDE_CHARSET.test(contentType))) return UNREDACTABLE;
     const type = mediaType(contentType);
     if (type === 'application/x-www-form-urlencoded' || (type === '' && FORM_SHAPE.test(text))) return this.redactFields(text);
-    // The common case, at the speed of one regular expression: no escape can spell a key, no key to redact.
-    if (!text.includes('\\') && !this.anySensitiveKey.test(text)) return text;
+    // The common case: no escape can spell a key, and no key present is sensitive.
+    if (!text.includes('\\') && !this.hasSensitiveKey(text)) return text;
     return this.redactPlainKeys(this.redactJsonKeys(text));
+  }
+
+  /**
+   * Whether text without backslashes has some `"name":` (whitespace allowed before the colon) whose name ends with
+   * a sensitive key. Only the strings before a colon are looked at, so a 16 KiB value costs one scan for ':'
+   * instead of a case-insensitive regular expression tried at every position (130 µs per request measured).
+   */
+  hasSensitiveKey(text: string): boolean {
+    for (let colon = text.indexOf(':'); colon !== -1; colon = text.indexOf(':', colon + 1)) {
+      let quote = colon - 1;
+      while (quote >= 0 && WHITESPACE.test(text[quote]!)) quote--;
+      if (quote < 0 || text.charCodeAt(quote) !== QUOTE) continue;
+      const name = text.slice(text.lastIndexOf('"', quote - 1) + 1, quote);
+      if (name.length > VERDICT_KEY_MAX ? this.sensitiveName.test(name) : this.isSensitive(name)) return true;
+    }
+    return false;
   }
 
   /** Query parameters with sensitive names redacted; `a=1;token=x` hides a field in a value, which is redacted too. */

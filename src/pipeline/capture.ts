@@ -1,3 +1,5 @@
+import { isAscii } from 'node:buffer';
+
 /** Keeps the first maxBytes of a body as it streams past; never holds up or copies the stream itself. */
 export class BodyCapture {
   private readonly chunks: Buffer[] = [];
@@ -22,8 +24,14 @@ export class BodyCapture {
     this.kept += chunk.length;
   }
 
+  /** The kept bytes as UTF-8 text; ASCII chunks (most JSON) are decoded one by one, without joining them first. */
   text(): string {
-    return Buffer.concat(this.chunks, this.kept).toString('utf8');
+    let text = '';
+    for (const chunk of this.chunks) {
+      if (!isAscii(chunk)) return Buffer.concat(this.chunks, this.kept).toString('utf8');
+      text += chunk.toString('latin1');
+    }
+    return text;
   }
 }
 

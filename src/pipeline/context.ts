@@ -4,11 +4,14 @@ import type { Outcome } from '../audit/record.js';
 import { errorBody, sendJson } from '../errors.js';
 import { ANONYMOUS, type Principal } from '../principal/principal.js';
 import type { BodyCapture } from './capture.js';
+import { uuidv7 } from './uuid7.js';
 
 /** Everything one request's stages read and fill, from arrival to the record. */
 export class RequestContext {
   readonly startedAt = performance.now();
   readonly createdAtMs = Date.now();
+  /** The record's id, taken on arrival so ids follow arrival order. */
+  readonly recordId = uuidv7(this.createdAtMs);
   readonly pathname: string;
   readonly search: string;
   principal: Principal = ANONYMOUS;
@@ -24,6 +27,8 @@ export class RequestContext {
   responseBytes = 0;
   requestBody: BodyCapture | null = null;
   responseBody: BodyCapture | null = null;
+  /** The upstream response's Content-Type (a proxied response's headers never reach res.getHeader). */
+  responseContentType: string | undefined = undefined;
   /** Not recorded: the proxy's own health and metrics endpoints, and excluded routes. */
   unrecorded = false;
   /** A WebSocket upgrade: no response object, the tunnel sets status and outcome. */

@@ -172,8 +172,9 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     const { ctx, res } = this;
     ctx.ttfbMs = ctx.elapsedMs();
     ctx.statusCode = statusCode;
-    if (statusCode >= 400 && this.options.errorBodyMaxBytes > 0 && this.options.isTextLike(firstValue(headers['content-type']))) {
-      ctx.responseBody = new BodyCapture(this.options.errorBodyMaxBytes);
+    if (statusCode >= 400 && this.options.errorBodyMaxBytes > 0) {
+      ctx.responseContentType = firstValue(headers['content-type']);
+      if (this.options.isTextLike(ctx.responseContentType)) ctx.responseBody = new BodyCapture(this.options.errorBodyMaxBytes);
     }
     res.writeHead(statusCode, statusMessage || undefined, downstreamResponseHeaders(headers, ctx.requestId));
     // Without a length the body may trickle (SSE, long polls): let the client see the headers now.

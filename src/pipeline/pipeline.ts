@@ -18,6 +18,7 @@ import type { Transport } from './forward.js';
 import { forwardedView } from './headers.js';
 import type { RecordBuilder } from './record.js';
 import { requestIdFor } from './request-id.js';
+import { RequestLog } from './request-log.js';
 import { parseTarget, type Target } from './target.js';
 import { answerOnSocket, type WebSocketTransport } from './websocket.js';
 
@@ -66,7 +67,7 @@ export class Pipeline {
   private readonly capture: CapturePolicy;
   private readonly countryHeader: string | null;
   private readonly logRequests: boolean;
-  private readonly requestLog: Logger;
+  private readonly requestLog: RequestLog;
   private readonly repeatedCredential: (rawHeaders: readonly string[]) => string | null;
   /** HTTP requests between arrival and their response's close (a graceful shutdown waits for 0). */
   inFlight = 0;
@@ -76,9 +77,7 @@ export class Pipeline {
     this.capture = new CapturePolicy(deps.config.capture);
     this.countryHeader = deps.config.client.countryHeader?.toLowerCase() ?? null;
     this.logRequests = deps.config.log.requests;
-    // The request line has fixed keys, none of them a redact path, so the redaction walk (about 2/3 of a line's
-    // cost) finds nothing on it; every other line keeps it.
-    this.requestLog = deps.logger.child({}, { redact: [] });
+    this.requestLog = new RequestLog(deps.logger);
     this.repeatedCredential = createRepeatedCredentialCheck(deps.config.auth.apiKeyHeaders);
   }
 
@@ -264,14 +263,7 @@ export class Pipeline {
     if (!ctx.upgrade && !ctx.res.writableFinished && ctx.outcome === 'completed') ctx.outcome = 'client_aborted';
     const durationMs = ctx.elapsedMs();
     this.deps.metrics.observe(ctx.outcome, ctx.statusCode, durationMs);
-    if (this.logRequests) {
-      this.requestLog.info({
-        requestId: ctx.requestId, method: ctx.req.method, path: ctx.pathname, status: ctx.statusCode,
-        durationMs: Math.round(durationMs * 1000) / 1000, outcome: ctx.outcome,
-        ...(ctx.outcomeDetail !== null && { outcomeDetail: ctx.outcomeDetail }),
-        principalId: ctx.principal.principalId, clientIp: ctx.clientIp,
-      }, 'request');
-    }
+    if (this.logRequests) this.requestLog.write(ctx, durationMs);
     const { store } = this.deps;
     if (!store || ctx.unrecorded) return;
     store.append(this.deps.records.build(ctx));

@@ -1,11 +1,10 @@
-import { v7 as uuidv7 } from 'uuid';
 import type { AuditRecord } from '../audit/record.js';
 import { BUILT_IN_MASKED_HEADERS, maskHeaders } from '../audit/mask.js';
 import { BodyRedactor } from '../audit/redact.js';
 import { RouteClassifier, type RouteInfo } from '../audit/route.js';
 import type { Config } from '../config/schema.js';
 import type { RequestContext } from './context.js';
-import { firstValue } from './headers.js';
+import { isoTime } from './iso-time.js';
 
 /** Turns a finished request's context into its AuditRecord: masked, redacted, classified. */
 export class RecordBuilder {
@@ -29,9 +28,9 @@ export class RecordBuilder {
     const route: RouteInfo = ctx.resource ?? this.routes.classify(method, ctx.pathname);
     const contentType = req.headers['content-type'];
     return {
-      id: uuidv7({ msecs: ctx.createdAtMs }),
+      id: ctx.recordId,
       requestId: ctx.requestId,
-      createdAt: new Date(ctx.createdAtMs).toISOString(),
+      createdAt: isoTime(ctx.createdAtMs),
       method,
       path: ctx.pathname,
       query: this.redactor.redactQuery(parseQuery(ctx.search)),
@@ -61,7 +60,7 @@ export class RecordBuilder {
       requestBody: ctx.requestBody ? this.redactor.redact(ctx.requestBody.text(), contentType) : null,
       requestBodyTruncated: ctx.requestBody?.truncated ?? false,
       responseBody: ctx.responseBody
-        ? this.redactor.redact(ctx.responseBody.text(), firstValue(ctx.res.getHeader('content-type')))
+        ? this.redactor.redact(ctx.responseBody.text(), ctx.responseContentType)
         : null,
       upstream: this.upstream,
     };

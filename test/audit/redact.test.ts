@@ -1,4 +1,5 @@
 import t from 'tap';
+import fc from 'fast-check';
 import { BodyRedactor } from '../../src/audit/redact.js';
 
 const redactor = new BodyRedactor(['password', 'token']);
@@ -43,4 +44,35 @@ t.test('issue 10, finding 9: every spelling of a sensitive name is redacted', as
   t.equal(r.redact('{}', 'application/json; charset="UTF-16"'), '[unredactable body omitted]', 'a UTF-16 charset');
   t.same(r.redactQuery({ 'token[]': ['s11', 's12'], a: '1;token=s13', b: ['x', 'y;API_KEY=s14'], c: 'plain' }),
     { 'token[]': '[REDACTED]', a: '1;token=[REDACTED]', b: ['x', 'y;API_KEY=[REDACTED]'], c: 'plain' });
+});
+
+t.test('issue 11: the key check before the JSON walk', async (t) => {
+  const r = new BodyRedactor(['password', 'access_token']);
+  const big = `{"data":"${'a'.repeat(16_373)}"}`;
+  t.equal(r.redact(big, 'application/json'), big, 'a 16 KiB value without a sensitive key is kept as sent');
+  t.equal(r.redact(`{"data":"${'password'.repeat(500)}"}`, 'application/json'), `{"data":"${'password'.repeat(500)}"}`,
+    'a key name inside a value is not a key');
+  t.equal(r.redact('{"PassWord" \n\t: "s1"}', 'application/json'), '{"PassWord" \n\t: "[REDACTED]"}', 'mixed case, space before the colon');
+  t.equal(r.redact('{"\\u0070assword":"s2"}', 'application/json'), '{"\\u0070assword":"[REDACTED]"}', 'an escaped key');
+  t.equal(r.redact('{"a":1,"x_Access-Token":"s3","b":"cut sho', 'application/json'), '{"a":1,"x_Access-Token":"[REDACTED]","b":"cut sho',
+    'a body cut short after a sensitive key');
+  t.equal(r.redact('{"a":1,"passw', 'application/json'), '{"a":1,"passw', 'a body cut inside a key: no key, nothing to hide');
+  t.equal(r.redact(`{"${'x'.repeat(200)}password":"s4"}`, 'application/json'), `{"${'x'.repeat(200)}password":"[REDACTED]"}`,
+    'a long key ending with a sensitive name');
+  t.equal(r.redact('user=a&pass%77ord=s5', 'application/x-www-form-urlencoded'), 'user=a&pass%77ord=[REDACTED]', 'form bodies keep their own walk');
+  t.equal(r.redact(':"password": "s6"', 'text/plain'), ':"password": "[REDACTED]"', 'a colon before any quote');
+});
+
+t.test('issue 11: the key check agrees with the regular expression it replaced', async (t) => {
+  const keys = ['password', 'access_token'];
+  const r = new BodyRedactor(keys);
+  const between = '[^a-z0-9"\\\\]*';
+  const spelled = keys.map((k) => k.split('_').join(between)).join('|');
+  const replaced = new RegExp(`(?:${spelled})${between}"\\s*:`, 'i');
+  const piece = fc.constantFrom('"', ':', ' ', '\n', '\u00a0', 'a', 'x', '-', '_', 'Pass', 'word', 'ACCESS', 'token', '{', ',', 'password');
+  fc.assert(fc.property(fc.array(piece, { maxLength: 40 }), (pieces) => {
+    const text = pieces.join('');
+    return r.hasSensitiveKey(text) === replaced.test(text);
+  }), { numRuns: 5_000 });
+  t.pass('5,000 texts agree');
 });

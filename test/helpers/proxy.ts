@@ -30,7 +30,7 @@ export async function startTestProxy(upstreamUrl: string, overrides: DeepPartial
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
-      logs.push(chunk.toString('utf8'));
+      logs.push(...chunk.toString('utf8').split(/(?<=\n)/)); // request lines of one turn come in one write
       done();
     },
   });

@@ -17,6 +17,14 @@ t.before(async () => {
     res.writeHead(422, { 'content-type': 'application/json' });
     res.end('{"error":"invalid","token":"leaked-token-value"}');
   });
+  upstream.routes.set('/v1/fail-form', (_req, res) => {
+    res.writeHead(400, { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' });
+    res.end('error=invalid grant&access_token=leaked-form-token');
+  });
+  upstream.routes.set('/v1/fail-json', (_req, res) => {
+    res.writeHead(409, { 'content-type': 'application/json; charset=utf-8' });
+    res.end('{"error":"conflict","Token":"leaked-json-token"}');
+  });
   proxy = await startTestProxy(upstream.url, {
     routes: { rules: [{ pattern: '/v1/orgs/:org/members/:id', resourceType: 'members', action: 'member.manage', methods: ['POST'] }] },
     capture: { responseBody: { enabled: true, maxBytes: 1024 } },
@@ -83,6 +91,18 @@ t.test('error responses keep their body when capture.responseBody is on, redacte
   t.equal(record.statusCode, 422);
   t.equal(record.outcome, 'completed');
   t.equal(record.responseBody, '{"error":"invalid","token":"[REDACTED]"}');
+});
+
+t.test('issue 11: an error body is redacted by the Content-Type the upstream sent', async (t) => {
+  for (const path of ['/v1/fail-form', '/v1/fail-json']) {
+    const res = await request(`${proxy.url}${path}`, { headers: { 'x-request-id': `rec${path}` } });
+    await res.body.dump();
+  }
+  const records = await recordsOf(proxy);
+  const form = records.find((r) => r.requestId === 'rec/v1/fail-form')!;
+  t.equal(form.responseBody, 'error=invalid grant&access_token=[REDACTED]', 'a form body (not form-shaped by itself)');
+  const json = records.find((r) => r.requestId === 'rec/v1/fail-json')!;
+  t.equal(json.responseBody, '{"error":"conflict","Token":"[REDACTED]"}', 'JSON with a charset');
 });
 
 t.test('failed and aborted requests are recorded with their outcome and time taken', async (t) => {
