@@ -51,12 +51,13 @@ export class FollowerThread {
     this.closing = true;
     const { worker, exited } = this;
     worker.ref(); // while closing, the thread's last checkpoint keeps the process alive
-    await Promise.race([this.booted, exited]);
+    await Promise.race([this.booted, exited, delay(CLOSE_WAIT_MS)]);
     worker.postMessage({ close: true });
     const ended = await Promise.race([exited.then(() => true), delay(CLOSE_WAIT_MS).then(() => false)]);
     if (!ended) {
       this.logger.error('Merkle log thread did not close in time; ending it (the next start catches up)');
-      await worker.terminate();
+      worker.unref(); // a thread stuck in native code cannot be terminated: it must not hold the exit either
+      await Promise.race([worker.terminate(), delay(CLOSE_WAIT_MS)]);
     }
   }
 

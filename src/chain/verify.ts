@@ -92,7 +92,7 @@ interface Walk {
 }
 
 /**
- * One pass in seq order, a leaf tile (or up to the next checkpoint) at a time: each stored record hashed straight from
+ * One pass in seq order, CHUNK leaves (or up to the next checkpoint) at a time: each stored record hashed straight from
  * the bytes the commit log visits and compared with its stored leaf, then the tree above the stored leaves recomputed
  * level by level and compared with the stored tiles, and each checkpoint's root with the tree of its size.
  */
@@ -104,9 +104,11 @@ function walkLeaves(
   const stops = [...expectedRoots.keys()].sort((a, b) => a - b);
   const edge = new TreeEdge();
   const stored = new StoredTiles(tree);
+  let stop = 0;
   while (edge.size < report.leaves) {
     const from = edge.size;
-    const to = Math.min(report.leaves, (Math.floor(from / CHUNK) + 1) * CHUNK, stops.find((size) => size > from) ?? Infinity);
+    while (stop < stops.length && stops[stop]! <= from) stop++;
+    const to = Math.min(report.leaves, (Math.floor(from / CHUNK) + 1) * CHUNK, stops[stop] ?? Infinity);
     const leaves = checkLeaves(log, stored, from, to, walk, problem);
     edge.append(leaves).forEach((row, level) => {
       if (level > 0) compareRow(stored, level, Math.floor(from / 2 ** level), row, problem);
