@@ -1,15 +1,15 @@
 import type { Logger } from '../log.js';
-import type { CommitLog, LogEntry } from '../store/store.js';
+import type { CommitLog } from '../store/store.js';
 import { signCheckpoint } from './checkpoint.js';
-import { leafHash, type Frontier } from './merkle.js';
+import { HASH_BYTES, leafHash, type TreeEdge } from './merkle.js';
 import type { NoteSigner } from './note.js';
-import type { AppendBatch, TreeStore } from './tree-store.js';
+import type { LeafRecords, TreeStore } from './tree-store.js';
 
 /** The follower's name in the commit log: its persisted position, and the pin that holds retention back. */
 export const CHAIN_FOLLOWER = 'chain';
 
 /** Records hashed per transaction: small enough that one batch never holds the event loop for long. */
-const BATCH = 500;
+const BATCH = 1024;
 
 export interface FollowerOptions {
   pollMs: number;
@@ -22,7 +22,7 @@ export interface FollowerOptions {
  * tree grows. Runs in one process only (runsFollowers), so it is the log's only writer.
  */
 export class ChainFollower {
-  private frontier: Frontier;
+  private edge: TreeEdge | null = null;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private lastCheckpointAt = 0;
@@ -36,7 +36,6 @@ export class ChainFollower {
     private readonly logger: Logger,
   ) {
     log.pin(CHAIN_FOLLOWER);
-    this.frontier = tree.frontierAt(tree.size());
   }
 
   start(): void {
@@ -64,30 +63,36 @@ export class ChainFollower {
   }
 
   private async catchUp(): Promise<void> {
+    if (!this.edge) {
+      await this.tree.migrate();
+      this.edge = this.tree.edgeAt(this.tree.size());
+    }
     for (;;) {
-      const size = this.frontier.size;
-      const entries = contiguous(this.log.readLog(size, BATCH), size + 1);
-      if (entries.length === 0) {
-        this.reportGap(size);
+      const edge: TreeEdge = this.edge;
+      const { hashes, leaves } = this.read(edge.size + 1);
+      if (leaves.ids.length === 0) {
+        this.reportGap(edge.size);
         return;
       }
-      const batch = this.hash(entries);
-      await this.tree.append(batch).catch((error: unknown) => {
-        this.frontier = this.tree.frontierAt(this.tree.size()); // the hashes just added were not stored
+      await this.tree.append(edge.append(hashes), leaves).catch((error: unknown) => {
+        this.edge = null; // the hashes just added were not stored: start again from what is
         throw error;
       });
-      await this.log.setPosition(CHAIN_FOLLOWER, this.frontier.size);
+      await this.log.setPosition(CHAIN_FOLLOWER, edge.size);
     }
   }
 
-  private hash(entries: LogEntry[]): AppendBatch {
-    const batch: AppendBatch = { leaves: [], nodes: [] };
-    for (const entry of entries) {
-      const hash = leafHash(entry.bytes);
-      batch.leaves.push({ seq: entry.seq, hash, createdAtMs: entry.createdAtMs, id: entry.id });
-      this.frontier.append(hash, (level, index, node) => batch.nodes.push({ level, index, hash: node }));
-    }
-    return batch;
+  /** The leaf hashes of the committed records from `firstSeq` on, up to the first hole, and their records. */
+  private read(firstSeq: number): { hashes: Buffer; leaves: LeafRecords } {
+    const leaves: LeafRecords = { firstSeq, createdAtMs: [], ids: [] };
+    const hashes = Buffer.allocUnsafe(BATCH * HASH_BYTES);
+    this.log.visitLog(firstSeq, firstSeq + BATCH - 1, (seq, createdAtMs, id, bytes) => {
+      if (seq !== firstSeq + leaves.ids.length) return;
+      hashes.set(leafHash(bytes), leaves.ids.length * HASH_BYTES);
+      leaves.createdAtMs.push(createdAtMs);
+      leaves.ids.push(id);
+    });
+    return { hashes: hashes.subarray(0, leaves.ids.length * HASH_BYTES), leaves };
   }
 
   /** A committed seq whose record is gone before the log read it can never be logged: say so once, loudly. */
@@ -98,19 +103,13 @@ export class ChainFollower {
   }
 
   private async checkpointIfDue(force: boolean): Promise<void> {
-    const size = this.frontier.size;
+    if (!this.edge) return;
+    const size = this.edge.size;
     const latest = this.tree.latestCheckpoint();
     if (size === 0 || (latest && latest.size >= size)) return;
     if (!force && Date.now() - this.lastCheckpointAt < this.options.checkpointIntervalMs) return;
-    const note = signCheckpoint({ origin: this.signer.name, size, root: this.frontier.root() }, this.signer);
+    const note = signCheckpoint({ origin: this.signer.name, size, root: this.edge.root() }, this.signer);
     await this.tree.putCheckpoint(size, note);
     this.lastCheckpointAt = Date.now();
   }
-}
-
-/** The run of entries that continues the log at `nextSeq` without a hole. */
-function contiguous(entries: LogEntry[], nextSeq: number): LogEntry[] {
-  let n = 0;
-  while (n < entries.length && entries[n]!.seq === nextSeq + n) n++;
-  return n === entries.length ? entries : entries.slice(0, n);
 }

@@ -185,3 +185,51 @@ export class Frontier {
     return root;
   }
 }
+
+/**
+ * The right edge of a tree kept per level, for appending many leaves at once and hashing level by level: carries[L]
+ * is the last node of level L while it has no right sibling (bit L of size is set). No object per leaf or node.
+ */
+export class TreeEdge {
+  size: number;
+  readonly carries: Array<Buffer | undefined>;
+
+  constructor(size = 0, carries: Array<Buffer | undefined> = []) {
+    this.size = size;
+    this.carries = carries;
+  }
+
+  /**
+   * Appends leaf hashes (concatenated, 32 bytes each). Returns the nodes this completes, per level: rows[0] the leaves
+   * themselves, rows[L] the new nodes of level L, the first at index floor(previous size / 2^L).
+   */
+  append(leaves: Buffer): Buffer[] {
+    const rows: Buffer[] = [];
+    let row = leaves;
+    for (let level = 0; row.length > 0; level++) {
+      rows.push(row);
+      const carry = this.carries[level];
+      const count = row.length / HASH_BYTES + (carry ? 1 : 0);
+      const node = (k: number): Buffer => (carry ? (k === 0 ? carry : slot(row, k - 1)) : slot(row, k));
+      const parents = Buffer.allocUnsafe(Math.floor(count / 2) * HASH_BYTES);
+      let k = 0;
+      for (; k + 1 < count; k += 2) parents.set(nodeHash(node(k), node(k + 1)), (k / 2) * HASH_BYTES);
+      this.carries[level] = k < count ? Buffer.from(node(k)) : undefined;
+      row = parents;
+    }
+    this.size += leaves.length / HASH_BYTES;
+    return rows;
+  }
+
+  /** The RFC 9162 root of the leaves appended so far: the carries folded from the lowest level up. */
+  root(): Buffer {
+    let root: Buffer | undefined;
+    for (const carry of this.carries) if (carry) root = root ? nodeHash(carry, root) : carry;
+    return root ?? EMPTY_ROOT;
+  }
+}
+
+/** The k-th 32-byte hash of a row of concatenated hashes. */
+export function slot(row: Buffer, k: number): Buffer {
+  return row.subarray(k * HASH_BYTES, (k + 1) * HASH_BYTES);
+}

@@ -1,8 +1,7 @@
 import type { Database, RootDatabase } from 'lmdb';
-import { EMPTY_ROOT, Frontier, HASH_BYTES, nodeHash, splitPoint } from './merkle.js';
-
-/** Node keys: level * LEVEL_STRIDE + index, one ordered number (2^44 leaves is far beyond any store). */
-const LEVEL_STRIDE = 2 ** 44;
+import { LegacyTree } from './legacy-tree.js';
+import { EMPTY_ROOT, HASH_BYTES, nodeHash, slot, splitPoint, TreeEdge } from './merkle.js';
+import { openBinary, packRecords, TILE_WIDTH, tileParts, TileDbs, unpackRecords, type TileSource } from './tiles.js';
 
 export class NoMerkleLogError extends Error {
   override name = 'NoMerkleLogError';
@@ -19,50 +18,77 @@ export interface LeafEntry {
   id: string;
 }
 
-/** A leaf the follower appends, with the interior nodes it completed. */
-export interface AppendBatch {
-  leaves: LeafEntry[];
-  nodes: Array<{ level: number; index: number; hash: Buffer }>;
+/** Leaves the follower appends: the first one's seq, and per leaf its record's creation time and id. */
+export interface LeafRecords {
+  firstSeq: number;
+  createdAtMs: number[];
+  ids: string[];
 }
 
 /**
- * The Merkle log's databases in the store's LMDB environment. Leaves (level 0) are kept by seq with the record they
- * hash; interior nodes of perfect subtrees by level and index (tlog-tiles' "stored hashes", one per entry). Nothing is
- * ever removed, so a range retention pruned keeps its subtree hashes and proofs over it still work.
+ * The Merkle log's databases in the store's LMDB environment: the tree's hashes as tiles (tiles.ts), the leaves'
+ * records beside them, `chain_ids` (record id -> seq) and the signed checkpoints. Nothing is ever removed, so a range
+ * retention pruned keeps its hashes and proofs over it still work. A store written by the first release (one entry per
+ * node) is read as it is until the follower's process migrates it (legacy-tree.ts).
  */
 export class TreeStore {
-  private readonly leaves: Database<Buffer, number>;
-  private readonly nodes: Database<Buffer, number>;
+  private readonly own: TileDbs | null;
+  private legacy: LegacyTree | null;
   private readonly ids: Database<number, string>;
   private readonly checkpoints: Database<string, number>;
 
   /** Creates the databases when missing; in a read-only environment without them, throws NoMerkleLogError. */
   constructor(private readonly env: RootDatabase) {
-    const open = <V, K extends number | string>(name: string, encoding?: 'binary' | 'string') => {
-      const db = env.openDB<V, K>({ name, ...(encoding ? { encoding } : {}) }) as Database<V, K> | undefined;
-      if (!db) throw new NoMerkleLogError();
-      return db;
-    };
-    this.leaves = open<Buffer, number>('chain_leaves', 'binary');
-    this.nodes = open<Buffer, number>('chain_nodes', 'binary');
-    this.ids = open<number, string>('chain_ids');
-    this.checkpoints = open<string, number>('chain_checkpoints', 'string');
+    this.legacy = LegacyTree.open(env);
+    // In a read-only environment, a database that is not there is not created: opening it gives undefined.
+    const tiles = openBinary(env, 'chain_tiles', true);
+    const records = openBinary(env, 'chain_leaf_records', true);
+    const ids = env.openDB<number, string>({ name: 'chain_ids' }) as Database<number, string> | undefined;
+    const checkpoints = env.openDB<string, number>({ name: 'chain_checkpoints', encoding: 'string' }) as Database<string, number> | undefined;
+    this.own = tiles && records ? new TileDbs(tiles, records) : null;
+    if (!ids || !checkpoints || (!this.legacy && !this.own)) throw new NoMerkleLogError();
+    this.ids = ids;
+    this.checkpoints = checkpoints;
+  }
+
+  /** The layout that holds the log: the first release's until migrated. */
+  private get source(): TileSource {
+    if (this.legacy?.size() === 0) this.legacy = null; // another process migrated it
+    return this.legacy ?? this.own!;
+  }
+
+  /** Rewrites a first-release log as tiles (in the follower's process, before it appends). */
+  async migrate(): Promise<void> {
+    if (!this.legacy || !this.own) return;
+    await this.legacy.migrateTo(this.env, this.own);
+    this.legacy = null;
   }
 
   /** Leaves in the log (leaf index = seq - 1). */
   size(): number {
-    for (const seq of this.leaves.getKeys({ reverse: true, limit: 1 })) return seq as number;
-    return 0;
+    return this.source.size();
+  }
+
+  /** The stored hashes of level `level`, nodes from index * TILE_WIDTH, concatenated (a copy). */
+  tile(level: number, index: number): Buffer | undefined {
+    return this.source.tile(level, index);
   }
 
   leaf(seq: number): LeafEntry | undefined {
-    const value = this.leaves.getBinary(seq);
-    return value ? decodeLeaf(seq, value) : undefined;
+    for (const leaf of this.leafRange(seq, seq)) return leaf;
+    return undefined;
   }
 
-  /** Leaves with seq in [fromSeq, toSeq], ascending, read lazily. */
+  /** Leaves with seq in [fromSeq, toSeq], ascending, read a tile at a time. */
   *leafRange(fromSeq: number, toSeq: number): Generator<LeafEntry> {
-    for (const { key, value } of this.leaves.getRange({ start: fromSeq, end: toSeq + 1 })) yield decodeLeaf(key as number, value);
+    for (let index = Math.floor((fromSeq - 1) / TILE_WIDTH); index * TILE_WIDTH < toSeq; index++) {
+      const hashes = this.source.tile(0, index);
+      const records = unpackRecords(this.source.recordsTile(index) ?? Buffer.alloc(0));
+      for (let k = 0; k < records.length && (k + 1) * HASH_BYTES <= (hashes?.length ?? 0); k++) {
+        const seq = index * TILE_WIDTH + k + 1;
+        if (seq >= fromSeq && seq <= toSeq) yield { seq, hash: Buffer.from(slot(hashes!, k)), ...records[k]! };
+      }
+    }
   }
 
   /** The seq of the record with this id, if the log has it. */
@@ -72,14 +98,9 @@ export class TreeStore {
 
   /** The stored hash of the perfect subtree at (level, index); undefined when the log does not have it. */
   node(level: number, index: number): Buffer | undefined {
-    if (level === 0) return this.leaf(index + 1)?.hash;
-    return this.nodes.getBinary(level * LEVEL_STRIDE + index);
-  }
-
-  /** Stored nodes of one level with index in [from, to), ascending: one cursor instead of a lookup each. */
-  *levelRange(level: number, from: number, to: number): Generator<{ index: number; hash: Buffer }> {
-    const range = this.nodes.getRange({ start: level * LEVEL_STRIDE + from, end: level * LEVEL_STRIDE + to });
-    for (const { key, value } of range) yield { index: (key as number) - level * LEVEL_STRIDE, hash: value };
+    const tile = this.source.tile(level, Math.floor(index / TILE_WIDTH));
+    const k = index % TILE_WIDTH;
+    return tile && tile.length >= (k + 1) * HASH_BYTES ? Buffer.from(slot(tile, k)) : undefined;
   }
 
   /** MTH(D[lo:hi]) from stored hashes: perfect aligned ranges are one read, others split as RFC 9162 does. */
@@ -99,27 +120,35 @@ export class TreeStore {
     return size === 0 ? EMPTY_ROOT : this.subtree(0, size);
   }
 
-  /** The right edge of the tree of `size` leaves, to continue appending. */
-  frontierAt(size: number): Frontier {
-    const nodes: Array<{ level: number; hash: Buffer }> = [];
-    let lo = 0;
-    for (let level = Math.floor(Math.log2(Math.max(size, 1))); level >= 0; level--) {
-      const width = 2 ** level;
-      if (lo + width > size) continue;
-      nodes.push({ level, hash: this.subtree(lo, lo + width) });
-      lo += width;
+  /** The right edge of the tree of `size` leaves per level, to continue appending level by level. */
+  edgeAt(size: number): TreeEdge {
+    const carries: Array<Buffer | undefined> = [];
+    for (let level = 0; 2 ** level <= size; level++) {
+      const count = Math.floor(size / 2 ** level);
+      carries.push(count % 2 === 1 ? this.subtree((count - 1) * 2 ** level, count * 2 ** level) : undefined);
     }
-    return new Frontier(size, nodes);
+    return new TreeEdge(size, carries);
   }
 
-  /** Writes leaves, their id index entries and completed nodes in one transaction. */
-  append(batch: AppendBatch): Promise<boolean> {
+  /**
+   * Writes appended leaves in one transaction: `rows` as TreeEdge.append returned them (level 0 the leaf hashes), the
+   * leaves' records, their id index entries and the new size.
+   */
+  append(rows: Buffer[], leaves: LeafRecords): Promise<boolean> {
+    const previous = leaves.firstSeq - 1;
+    const own = this.own!; // a writable environment always has the tile databases
     return this.env.transaction(() => {
-      for (const leaf of batch.leaves) {
-        this.leaves.put(leaf.seq, encodeLeaf(leaf));
-        this.ids.put(leaf.id, leaf.seq);
+      rows.forEach((row, level) => {
+        for (const [index, offset, hashes] of tileParts(Math.floor(previous / 2 ** level), row)) own.extendTile(level, index, offset, hashes);
+      });
+      for (let done = 0; done < leaves.ids.length;) {
+        const index = Math.floor((previous + done) / TILE_WIDTH);
+        const take = Math.min(leaves.ids.length - done, (index + 1) * TILE_WIDTH - previous - done);
+        own.extendRecords(index, packRecords(leaves.createdAtMs.slice(done, done + take), leaves.ids.slice(done, done + take)));
+        done += take;
       }
-      for (const node of batch.nodes) this.nodes.put(node.level * LEVEL_STRIDE + node.index, node.hash);
+      for (let i = 0; i < leaves.ids.length; i++) this.ids.put(leaves.ids[i]!, leaves.firstSeq + i);
+      own.setSize(previous + leaves.ids.length);
       return true;
     });
   }
@@ -142,22 +171,4 @@ export class TreeStore {
     const range = this.checkpoints.getRange({ start: afterSize + 1, ...(limit === Infinity ? {} : { limit }) });
     return Array.from(range, ({ key, value }) => ({ size: key as number, note: value }));
   }
-}
-
-function encodeLeaf(leaf: LeafEntry): Buffer {
-  const id = Buffer.from(leaf.id);
-  const out = Buffer.allocUnsafe(HASH_BYTES + 8 + id.length);
-  leaf.hash.copy(out, 0);
-  out.writeDoubleBE(leaf.createdAtMs, HASH_BYTES);
-  id.copy(out, HASH_BYTES + 8);
-  return out;
-}
-
-function decodeLeaf(seq: number, value: Buffer): LeafEntry {
-  return {
-    seq,
-    hash: Buffer.from(value.subarray(0, HASH_BYTES)),
-    createdAtMs: value.readDoubleBE(HASH_BYTES),
-    id: value.toString('utf8', HASH_BYTES + 8),
-  };
 }

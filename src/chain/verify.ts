@@ -1,8 +1,9 @@
-import type { CommitLog, LogEntry } from '../store/store.js';
+import type { CommitLog } from '../store/store.js';
 import { openCheckpoint, type Checkpoint } from './checkpoint.js';
-import { consistencyProof, Frontier, leafHash, verifyConsistency } from './merkle.js';
+import { consistencyProof, HASH_BYTES, leafHash, slot, TreeEdge, verifyConsistency } from './merkle.js';
 import type { NoteVerifier } from './note.js';
-import type { LeafEntry, TreeStore } from './tree-store.js';
+import { TILE_WIDTH } from './tiles.js';
+import type { TreeStore } from './tree-store.js';
 
 export interface VerifyOptions {
   verifier: NoteVerifier;
@@ -24,12 +25,13 @@ export interface VerifyReport {
   checkpoints: number;
 }
 
-const PAGE = 4096;
 const PROGRESS_EVERY = 1 << 16;
+/** Leaves per step of the walk (16 tiles): one commit-log read and one pass up the tree each. */
+const CHUNK = 16 * TILE_WIDTH;
 
 /** A leaf whose stored record does not hash to it. */
 interface Mismatch {
-  leaf: LeafEntry;
+  seq: number;
   storedId: string;
   storedHash: Buffer;
 }
@@ -51,7 +53,7 @@ export function verifyChain(log: CommitLog, tree: TreeStore, options: VerifyOpti
   if (saved && saved.size <= report.leaves) expectedRoots.set(saved.size, { name: `--checkpoint at tree size ${saved.size}`, root: saved.root });
 
   const walk = walkLeaves(log, tree, report, problem, expectedRoots, options.progress);
-  reportMismatches(walk.mismatches, problem);
+  reportMismatches(tree, walk.mismatches, problem);
   reportMissing(tree, walk.missing, walk.oldestKept, report, problem);
   checkConsistency(tree, checkpoints, problem);
   return report;
@@ -89,45 +91,67 @@ interface Walk {
   oldestKept: [number, string] | null;
 }
 
-/** One pass in seq order over the log's leaves beside the store's commit log. */
+/**
+ * One pass in seq order, CHUNK leaves (or up to the next checkpoint) at a time: each stored record hashed straight from
+ * the bytes the commit log visits and compared with its stored leaf, then the tree above the stored leaves recomputed
+ * level by level and compared with the stored tiles, and each checkpoint's root with the tree of its size.
+ */
 function walkLeaves(
   log: CommitLog, tree: TreeStore, report: VerifyReport, problem: (line: string) => void,
   expectedRoots: Map<number, { name: string; root: Buffer }>, progress?: (done: number, total: number) => void,
 ): Walk {
   const walk: Walk = { mismatches: [], missing: [], oldestKept: null };
-  const entries = new CommitLogReader(log, (entry) => {
-    if (!walk.oldestKept || compareKey(entry, walk.oldestKept) < 0) walk.oldestKept = [entry.createdAtMs, entry.id];
-  });
-  const frontier = new Frontier();
-  let expected = 1;
-  const stored = new StoredNodes(tree);
-  const onNode = (level: number, index: number, hash: Buffer): void => {
-    if (!stored.at(level, index)?.equals(hash)) problem(`tree node at level ${level}, index ${index}: differs from the leaves below it`);
-  };
-  for (const leaf of tree.leafRange(1, report.leaves)) {
-    for (; expected < leaf.seq; expected++) {
-      problem(`seq ${expected}: the log has no leaf for it (removed from the log)`);
-      frontier.append(Buffer.alloc(32), onNode);
-    }
-    expected++;
-    const entry = entries.at(leaf.seq);
-    if (!entry) addToRuns(walk.missing, leaf.seq);
-    else {
-      const storedHash = leafHash(entry.bytes);
-      if (entry.id !== leaf.id || !storedHash.equals(leaf.hash)) walk.mismatches.push({ leaf, storedId: entry.id, storedHash });
-    }
-    frontier.append(leaf.hash, onNode);
-    const expectedRoot = expectedRoots.get(frontier.size);
-    if (expectedRoot && !frontier.root().equals(expectedRoot.root)) problem(`${expectedRoot.name}: root hash differs from the tree (the log was rewritten)`);
-    if (leaf.seq % PROGRESS_EVERY === 0) progress?.(leaf.seq, report.leaves);
+  const stops = [...expectedRoots.keys()].sort((a, b) => a - b);
+  const edge = new TreeEdge();
+  const stored = new StoredTiles(tree);
+  let stop = 0;
+  while (edge.size < report.leaves) {
+    const from = edge.size;
+    while (stop < stops.length && stops[stop]! <= from) stop++;
+    const to = Math.min(report.leaves, (Math.floor(from / CHUNK) + 1) * CHUNK, stops[stop] ?? Infinity);
+    const leaves = checkLeaves(log, stored, from, to, walk, problem);
+    edge.append(leaves).forEach((row, level) => {
+      if (level > 0) compareRow(stored, level, Math.floor(from / 2 ** level), row, problem);
+    });
+    const expectedRoot = expectedRoots.get(edge.size);
+    if (expectedRoot && !edge.root().equals(expectedRoot.root)) problem(`${expectedRoot.name}: root hash differs from the tree (the log was rewritten)`);
+    if (Math.floor(to / PROGRESS_EVERY) > Math.floor(from / PROGRESS_EVERY)) progress?.(to, report.leaves);
   }
-  report.unlogged = entries.countAfter(report.leaves);
+  log.visitLog(report.leaves + 1, log.lastSeq(), () => report.unlogged++);
   progress?.(report.leaves, report.leaves);
   return walk;
 }
 
-function compareKey(entry: LogEntry, key: [number, string]): number {
-  return entry.createdAtMs - key[0] || (entry.id < key[1] ? -1 : entry.id > key[1] ? 1 : 0);
+/**
+ * Leaves [from, to) (indexes; seq = index + 1): the stored hashes, with zeros for leaves the log lacks (named), after
+ * hashing every stored record among them against its leaf.
+ */
+function checkLeaves(log: CommitLog, stored: StoredTiles, from: number, to: number, walk: Walk, problem: (line: string) => void): Buffer {
+  const leaves = Buffer.alloc((to - from) * HASH_BYTES);
+  const have = stored.copy(0, from, to, leaves);
+  for (let index = from + have; index < to; index++) problem(`seq ${index + 1}: the log has no leaf for it (removed from the log)`);
+  let next = from + 1;
+  log.visitLog(from + 1, to, (seq, createdAtMs, id, bytes) => {
+    if (!walk.oldestKept || createdAtMs < walk.oldestKept[0] || (createdAtMs === walk.oldestKept[0] && id < walk.oldestKept[1])) walk.oldestKept = [createdAtMs, id];
+    for (; next < seq; next++) addToRuns(walk.missing, next);
+    next = seq + 1;
+    if (seq > from + have) return;
+    const storedHash = leafHash(bytes);
+    if (!storedHash.equals(slot(leaves, seq - 1 - from))) walk.mismatches.push({ seq, storedId: id, storedHash });
+  });
+  for (; next <= from + have; next++) addToRuns(walk.missing, next);
+  return leaves;
+}
+
+/** Names every node of `row` (level, from index `first`) that differs from the stored one. */
+function compareRow(stored: StoredTiles, level: number, first: number, row: Buffer, problem: (line: string) => void): void {
+  const count = row.length / HASH_BYTES;
+  const kept = Buffer.alloc(row.length);
+  const have = stored.copy(level, first, first + count, kept);
+  if (have === count && kept.equals(row)) return;
+  for (let k = 0; k < count; k++) {
+    if (k >= have || !slot(kept, k).equals(slot(row, k))) problem(`tree node at level ${level}, index ${first + k}: differs from the leaves below it`);
+  }
 }
 
 function addToRuns(runs: Array<[number, number]>, seq: number): void {
@@ -136,71 +160,39 @@ function addToRuns(runs: Array<[number, number]>, seq: number): void {
   else runs.push([seq, seq]);
 }
 
-const NODE_CHUNK = 1024;
-
-/** The stored interior nodes, read level by level in chunks as the walk completes them in index order. */
-class StoredNodes {
-  private readonly chunks = new Map<number, { from: number; hashes: Map<number, Buffer> }>();
+/** The stored tiles, the current one of each level kept while the walk moves through it. */
+class StoredTiles {
+  private readonly current = new Map<number, { index: number; hashes: Buffer | undefined }>();
 
   constructor(private readonly tree: TreeStore) {}
 
-  at(level: number, index: number): Buffer | undefined {
-    let chunk = this.chunks.get(level);
-    if (!chunk || index < chunk.from || index >= chunk.from + NODE_CHUNK) {
-      const hashes = new Map<number, Buffer>();
-      for (const node of this.tree.levelRange(level, index, index + NODE_CHUNK)) hashes.set(node.index, node.hash);
-      chunk = { from: index, hashes };
-      this.chunks.set(level, chunk);
+  /** Copies the stored nodes [from, to) of `level` into `out` up to the first one missing; returns how many. */
+  copy(level: number, from: number, to: number, out: Buffer): number {
+    let done = 0;
+    while (from + done < to) {
+      const index = Math.floor((from + done) / TILE_WIDTH);
+      let tile = this.current.get(level);
+      if (tile?.index !== index) {
+        tile = { index, hashes: this.tree.tile(level, index) };
+        this.current.set(level, tile);
+      }
+      const start = ((from + done) % TILE_WIDTH) * HASH_BYTES;
+      const end = Math.min(tile.hashes?.length ?? 0, start + (to - from - done) * HASH_BYTES);
+      if (end <= start) return done;
+      tile.hashes!.copy(out, done * HASH_BYTES, start, end);
+      done += (end - start) / HASH_BYTES;
+      if (end % (TILE_WIDTH * HASH_BYTES) !== 0 && from + done < to) return done;
     }
-    return chunk.hashes.get(index);
-  }
-}
-
-/**
- * Reads the commit log forward by seq in pages. A page of `limit` log entries reaches at least seq afterSeq + limit, so
- * continuing after max(that, the last entry returned) skips none, even where records are missing.
- */
-class CommitLogReader {
-  private page: LogEntry[] = [];
-  private index = 0;
-  private readThrough = 0;
-
-  constructor(private readonly log: CommitLog, private readonly onEntry: (entry: LogEntry) => void) {}
-
-  /** The stored entry at seq (seqs asked for ascend), or undefined when its record is not in the store. */
-  at(seq: number): LogEntry | undefined {
-    for (;;) {
-      while (this.index < this.page.length && this.page[this.index]!.seq < seq) this.index++;
-      if (this.index < this.page.length) return this.page[this.index]!.seq === seq ? this.page[this.index] : undefined;
-      if (seq <= this.readThrough || !this.next()) return undefined;
-    }
-  }
-
-  /** How many stored entries lie beyond seq (read to the end). */
-  countAfter(seq: number): number {
-    let count = 0;
-    do {
-      count += this.page.slice(this.index).filter((entry) => entry.seq > seq).length;
-      this.index = this.page.length;
-    } while (this.next());
-    return count;
-  }
-
-  private next(): boolean {
-    const afterSeq = this.readThrough;
-    this.page = this.log.readLog(afterSeq, PAGE);
-    this.index = 0;
-    for (const entry of this.page) this.onEntry(entry);
-    const last = this.page[this.page.length - 1]?.seq ?? 0;
-    this.readThrough = Math.max(afterSeq + PAGE, last);
-    return this.page.length > 0 || afterSeq < this.log.lastSeq();
+    return done;
   }
 }
 
 /** Names each mismatch: a record from another seq (reordered), another record (inserted), or the same one changed. */
-function reportMismatches(mismatches: Mismatch[], problem: (line: string) => void): void {
-  const loggedAt = new Map(mismatches.map((m) => [m.leaf.hash.toString('base64'), m.leaf]));
-  for (const { leaf, storedId, storedHash } of mismatches) {
+function reportMismatches(tree: TreeStore, mismatches: Mismatch[], problem: (line: string) => void): void {
+  const leaves = mismatches.map((m) => tree.leaf(m.seq)!);
+  const loggedAt = new Map(leaves.map((leaf) => [leaf.hash.toString('base64'), leaf]));
+  for (const [i, { storedId, storedHash }] of mismatches.entries()) {
+    const leaf = leaves[i]!;
     const moved = loggedAt.get(storedHash.toString('base64'));
     const where = `seq ${leaf.seq} id ${leaf.id}`;
     if (moved && moved.seq !== leaf.seq) problem(`${where}: reordered: it holds the record logged at seq ${moved.seq} (id ${moved.id})`);

@@ -1,8 +1,8 @@
 import type { Key } from 'lmdb';
 import type { AuditRecord } from '../audit/record.js';
-import type { CommitLog, LogEntry } from './store.js';
+import type { CommitLog, LogEntry, LogVisitor } from './store.js';
 import type { StoreDbs } from './indexes.js';
-import { lastSeq, logPositions } from './log-batches.js';
+import { lastSeq, logPositions, visitLogPositions } from './log-batches.js';
 
 const POSITION_PREFIX = 'position:';
 
@@ -19,6 +19,14 @@ export class LmdbCommitLog implements CommitLog {
       if (bytes) entries.push({ seq, id, createdAtMs: ms, bytes: Buffer.from(bytes) });
     }
     return entries;
+  }
+
+  visitLog(fromSeq: number, toSeq: number, visit: LogVisitor): void {
+    visitLogPositions(this.dbs, fromSeq, toSeq, (seq, ms, id) => {
+      const bytes = this.dbs.records.getBinaryFast([ms, id] as Key);
+      // lmdb-js returns its shared read buffer with `length` overridden to the value's size: view just the value
+      if (bytes) visit(seq, ms, id, bytes.subarray(0, bytes.length));
+    });
   }
 
   readRecords(afterSeq: number, limit: number): AuditRecord[] {

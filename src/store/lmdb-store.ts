@@ -75,6 +75,7 @@ export function openAuditStore(config: Config['store'], logger: Logger, options:
   return {
     env,
     readLog: (afterSeq, limit) => log.readLog(afterSeq, limit),
+    visitLog: (fromSeq, toSeq, visit) => log.visitLog(fromSeq, toSeq, visit),
     readRecords: (afterSeq, limit) => log.readRecords(afterSeq, limit),
     lastSeq: () => log.lastSeq(),
     position: (name) => log.position(name),

@@ -1,6 +1,6 @@
 import type { AuditRecord } from '../audit/record.js';
 import type { StoreDbs } from './indexes.js';
-import { decodePositions, encodePositions, slotCount } from './positions.js';
+import { decodePositions, encodePositions, slotCount, visitSlots } from './positions.js';
 
 /**
  * The commit log as one entry per write batch: key = the batch's first seq, value = [ms, id] of each of its records
@@ -40,6 +40,14 @@ export function logPositions(dbs: StoreDbs, afterSeq: number, limit: number): Lo
     }
   }
   return out;
+}
+
+/** Positions with seq in [fromSeq, toSeq], ascending, without an object per position; removed records are left out. */
+export function visitLogPositions(dbs: StoreDbs, fromSeq: number, toSeq: number, visit: (seq: number, ms: number, id: string) => void): void {
+  for (const { key, value } of dbs.log.getRange({ start: batchKeyOf(dbs, fromSeq) ?? fromSeq, end: toSeq + 1 })) {
+    const first = key as number;
+    visitSlots(value, fromSeq - first, toSeq - first + 1, (slot, ms, id) => visit(first + slot, ms, id));
+  }
 }
 
 /** Takes the records out of the log (inside a transaction). */

@@ -42,3 +42,15 @@ export function decodePositions(value: Uint8Array): (Position | null)[] {
   }
   return out;
 }
+
+/** Visits slots [from, to) of a packed value in order, skipping earlier ones without decoding them; removed ones too. */
+export function visitSlots(value: Uint8Array, from: number, to: number, visit: (slot: number, ms: number, id: string) => void): void {
+  const buffer = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  const end = Math.min(to, buffer.readUInt32LE(0));
+  let at = HEADER;
+  for (let i = 0; i < end; i++) {
+    const length = buffer.readUInt16LE(at + 8);
+    if (i >= from && length > 0) visit(i, buffer.readDoubleLE(at), buffer.toString('utf8', at + SLOT_FIXED, at + SLOT_FIXED + length));
+    at += SLOT_FIXED + length;
+  }
+}

@@ -79,6 +79,8 @@ export interface LogEntry {
   bytes: Buffer;
 }
 
+export type LogVisitor = (seq: number, createdAtMs: number, id: string, bytes: Uint8Array) => void;
+
 /**
  * The store's commit log, for followers that must see every committed record once, in order, and persist how far
  * they got. A follower registered with `pin` keeps retention from removing records it has not passed.
@@ -86,6 +88,11 @@ export interface LogEntry {
 export interface CommitLog {
   /** Entries with seq > afterSeq, ascending, at most `limit`; entries whose record was pruned are left out. */
   readLog(afterSeq: number, limit: number): LogEntry[];
+  /**
+   * Each stored entry with seq in [fromSeq, toSeq], ascending, as readLog gives it but without copying or an object per
+   * entry: `bytes` is valid only during the call (for bulk hashing).
+   */
+  visitLog(fromSeq: number, toSeq: number, visit: LogVisitor): void;
   /** The records of readLog(afterSeq, limit), decoded (each carries its seq). */
   readRecords(afterSeq: number, limit: number): AuditRecord[];
   /** The highest committed seq (0 for an empty store). */

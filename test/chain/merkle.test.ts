@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import t from 'tap';
-import { consistencyProof, EMPTY_ROOT, Frontier, inclusionProof, leafHash, verifyConsistency, verifyInclusion } from '../../src/chain/merkle.js';
+import { consistencyProof, EMPTY_ROOT, Frontier, inclusionProof, leafHash, TreeEdge, verifyConsistency, verifyInclusion } from '../../src/chain/merkle.js';
 
 /** RFC 9162 2.1.1 MTH, recursively, straight from its definition (independent of src/chain/merkle.ts). */
 function sha(...parts: Uint8Array[]): Buffer {
@@ -53,6 +53,30 @@ t.test('the frontier computes MTH and stores exactly the perfect subtrees', asyn
   }));
   t.ok(new Frontier().root().equals(EMPTY_ROOT));
   t.ok(EMPTY_ROOT.equals(mth([])));
+});
+
+t.test('the edge appends batches level by level: every new perfect subtree once, and MTH after each batch', async (t) => {
+  fc.assert(fc.property(leavesArb, fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1 }), (leaves, cuts) => {
+    const edge = new TreeEdge();
+    let done = 0;
+    for (let i = 0; done < leaves.length; i++) {
+      const batch = leaves.slice(done, done + cuts[i % cuts.length]!);
+      const rows = edge.append(Buffer.concat(batch.map((leaf) => leafHash(leaf))));
+      rows.forEach((row, level) => {
+        const width = 2 ** level;
+        const first = Math.floor(done / width);
+        for (let k = 0; k < row.length / 32; k++) {
+          const expected = mth(leaves.slice((first + k) * width, (first + k + 1) * width));
+          if (expected.length !== 32 || (first + k + 1) * width > done + batch.length || !row.subarray(k * 32, k * 32 + 32).equals(expected)) throw new Error(`node ${level}/${first + k} is wrong`);
+        }
+        if (Math.floor((done + batch.length) / width) !== first + row.length / 32) throw new Error(`level ${level} misses nodes`);
+      });
+      done += batch.length;
+      if (edge.size !== done || !edge.root().equals(mth(leaves.slice(0, done)))) throw new Error(`root differs at size ${done}`);
+    }
+    return true;
+  }));
+  t.ok(new TreeEdge().root().equals(EMPTY_ROOT));
 });
 
 t.test('every inclusion proof verifies, and no altered one does', async (t) => {

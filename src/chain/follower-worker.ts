@@ -1,0 +1,33 @@
+// The Merkle log's follower on a thread of its own: reading, hashing and writing the tree never run on the event loop
+// that proxies traffic. The store's environment is shared with the main thread (lmdb-js opens it once per process).
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { parentPort, workerData } from 'node:worker_threads';
+import { pino } from 'pino';
+import { LmdbCommitLog } from '../store/commit-log.js';
+import { openEnvironment } from '../store/environment.js';
+import { openDbs } from '../store/indexes.js';
+import { ChainFollower } from './follower.js';
+import type { FollowerData, FollowerReply } from './follower-thread.js';
+import { TreeStore } from './tree-store.js';
+
+const data = workerData as FollowerData;
+const port = parentPort!;
+const send = (reply: FollowerReply): void => port.postMessage(reply);
+// Log lines go to the main thread's logger (its destination and redaction), one message each.
+const logger = pino({ level: data.logLevel, base: null, timestamp: false }, { write: (line: string) => send({ log: line }) });
+// The main thread created the store; this thread never creates one (lmdb-js would make the directory, and loops in
+// mkdir when the process's working directory was removed under it).
+if (!existsSync(join(data.store.path, 'data.mdb'))) throw new Error(`the audit store at ${data.store.path} is gone`);
+const env = openEnvironment(data.store, false);
+const follower = new ChainFollower(new LmdbCommitLog(openDbs(env)), new TreeStore(env), data.signer, data.options, logger);
+follower.start();
+
+port.on('message', () => {
+  // The only message is close: catch up with what the store committed, sign a last checkpoint, close, end.
+  void follower.close().then(() => env.close()).finally(() => {
+    send({ closed: true });
+    port.close();
+  });
+});
+send({ ready: true });
