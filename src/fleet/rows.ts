@@ -27,25 +27,31 @@ export const COPY_COLUMNS = ['id', 'created_at', 'node_id', 'seq', ...Object.val
 
 /** The record as one line of COPY text format (tab-separated, \N for null). */
 export function copyLine(record: AuditRecord, nodeId: string): string {
-  const cells: (string | number | null)[] = [
-    record.id, record.createdAt, nodeId, record.seq ?? 0,
-    record.organizationId ?? NO_ORGANIZATION, record.requestId, record.apiKeyId, record.serviceAccountId, record.userId,
-    record.statusCode, record.method.toUpperCase(), record.path, record.principalType, record.workspaceId,
-    record.resourceType, record.action, record.clientIp, record.country,
-  ];
-  return `${cells.map(copyCell).join('\t')}\t${copyText(JSON.stringify(record))}\n`;
+  return `${copyCell(record.id)}\t${copyCell(record.createdAt)}\t${copyCell(nodeId)}\t${record.seq ?? 0}\t`
+    + `${copyCell(record.organizationId ?? NO_ORGANIZATION)}\t${copyCell(record.requestId)}\t${copyCell(record.apiKeyId)}\t`
+    + `${copyCell(record.serviceAccountId)}\t${copyCell(record.userId)}\t${record.statusCode}\t${copyCell(record.method.toUpperCase())}\t`
+    + `${copyCell(record.path)}\t${copyCell(record.principalType)}\t${copyCell(record.workspaceId)}\t${copyCell(record.resourceType)}\t`
+    + `${copyCell(record.action)}\t${copyCell(record.clientIp)}\t${copyCell(record.country)}\t${copyJson(JSON.stringify(record))}\n`;
 }
 
-function copyCell(value: string | number | null): string {
+/** Characters COPY text format must escape (and NUL, which PostgreSQL text cannot hold). */
+const NEEDS_ESCAPE = /[\\\t\n\r\0]/;
+
+function copyCell(value: string | null): string {
   if (value === null) return '\\N';
-  if (typeof value === 'number') return String(value);
+  if (!NEEDS_ESCAPE.test(value)) return value;
   // PostgreSQL text cannot hold NUL; the record column keeps the exact value (json escapes it).
   return copyText(value.replaceAll('\0', '\uFFFD'));
 }
 
+/** JSON text holds no raw control characters (JSON.stringify escapes them), so only its backslashes need doubling. */
+function copyJson(json: string): string {
+  return json.includes('\\') ? json.replaceAll('\\', '\\\\') : json;
+}
+
 /** COPY text-format escaping: backslash, and the tab, newline and carriage return that delimit. */
 function copyText(text: string): string {
-  return /[\\\t\n\r]/.test(text) ? text.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c]!) : text;
+  return text.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c]!);
 }
 
 const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };

@@ -22,6 +22,11 @@ export interface ShipperOptions {
 /** Longest a shutdown waits for the batch in flight, and then for the sink to close. */
 const STOP_WAIT_MS = 5_000;
 
+interface Batch {
+  records: AuditRecord[];
+  encoded: string[];
+}
+
 export type ShipperState = 'starting' | 'shipping' | 'failing';
 
 /**
@@ -69,15 +74,20 @@ export class Shipper {
   private async run(): Promise<void> {
     let consecutiveFailures = 0;
     let prepared = false;
+    let next: Batch | null = null;
     while (!this.stopping) {
       try {
         if (!prepared) await this.sink.prepare();
         prepared = true;
-        const shipped = await this.shipOne();
-        if (shipped === 0) await this.maintainOrIdle();
+        next = await this.shipOne(next ?? this.nextBatch(this.acked));
         consecutiveFailures = 0;
         this.enter('shipping', null);
+        if (next.records.length === 0) {
+          next = null;
+          await this.maintainOrIdle();
+        }
       } catch (error) {
+        next = null; // read again from the acknowledged position
         consecutiveFailures++;
         this.failures++;
         this.enter('failing', describeError(error));
@@ -86,23 +96,31 @@ export class Shipper {
     }
   }
 
-  /** Sends the next batch; resolves with how many records it held (0 when there was nothing new). */
-  private async shipOne(): Promise<number> {
-    const batch = this.nextBatch();
-    if (batch.records.length === 0) return 0;
-    await this.sink.write(batch.records, batch.encoded);
+  /**
+   * Sends `batch` and, while the sink works on it, reads and encodes the one after it; resolves with that one (empty
+   * when there was nothing new). The position still moves only after the sink acknowledged, batch by batch, in order.
+   */
+  private async shipOne(batch: Batch): Promise<Batch> {
+    if (batch.records.length === 0) return batch;
+    const writing = this.sink.write(batch.records, batch.encoded);
     const last = batch.records[batch.records.length - 1]!.seq!;
+    let following: Batch;
+    try {
+      following = this.nextBatch(last);
+    } finally {
+      await writing;
+    }
     await this.log.setPosition(FLEET_FOLLOWER, last);
     this.acked = last;
     this.shippedRecords += batch.records.length;
     this.shippedBatches++;
     this.options.onShipped?.(batch.records, Date.now());
-    return batch.records.length;
+    return following;
   }
 
-  /** Committed records after the acknowledged position, up to batchRows and batchBytes (always at least one). */
-  private nextBatch(): { records: AuditRecord[]; encoded: string[] } {
-    const candidates = this.log.readRecords(this.acked, this.options.batchRows);
+  /** Committed records after `afterSeq`, up to batchRows and batchBytes (always at least one). */
+  private nextBatch(afterSeq: number): Batch {
+    const candidates = this.log.readRecords(afterSeq, this.options.batchRows);
     const records: AuditRecord[] = [];
     const encoded: string[] = [];
     let bytes = 0;
