@@ -79,7 +79,7 @@ async function shippingRate(dir: string, url: string, count: number): Promise<{ 
   // Schema and partitions first, so the figure is shipping alone.
   const sink = new PostgresSink({ connection: { connectionString: url }, nodeId: 'bench', partitionsAheadDays: 1, retentionDays: 0 }, logger);
   await sink.prepare();
-  await sink.write([benchRecord(0)], [sink.encode(benchRecord(0))]);
+  await sink.write([benchRecord(0)], [sink.encode(benchRecord(0), undefined)]);
   await sink.close();
   const started = performance.now();
   const fleet = openFleet(config, local, logger, { ships: true, registry: new Registry() });
@@ -124,7 +124,7 @@ async function bulkLoad(url: string, from: number, to: number): Promise<number> 
   const sink = new PostgresSink({ connection: { connectionString: url }, nodeId: 'bulk', partitionsAheadDays: 1, retentionDays: 0 }, logger);
   for (let start = from; start < to; start += LOAD_BATCH) {
     const batch = Array.from({ length: Math.min(LOAD_BATCH, to - start) }, (_, i) => ({ ...benchRecord(start + i), seq: start + i + 1 }));
-    await sink.write(batch, batch.map((record) => sink.encode(record)));
+    await sink.write(batch, batch.map((record) => sink.encode(record, undefined)));
   }
   await sink.close();
   const client = new pg.Client(url);

@@ -22,16 +22,21 @@ export const FILTER_COLUMNS = {
   country: 'country',
 } as const satisfies Record<Exclude<keyof AuditFilter, 'fromMs' | 'toMs'>, string>;
 
-/** Columns in COPY order: the filter columns, the time, who shipped it, and the whole record. */
-export const COPY_COLUMNS = ['id', 'created_at', 'node_id', 'seq', ...Object.values(FILTER_COLUMNS), 'record'] as const;
+/** Columns in COPY order: the filter columns, the time, who shipped it, the whole record and its stored bytes. */
+export const COPY_COLUMNS = ['id', 'created_at', 'node_id', 'seq', ...Object.values(FILTER_COLUMNS), 'record', 'stored'] as const;
 
 /** The record as one line of COPY text format (tab-separated, \N for null). */
-export function copyLine(record: AuditRecord, nodeId: string): string {
+export function copyLine(record: AuditRecord, nodeId: string, stored: Uint8Array | undefined): string {
   return `${copyCell(record.id)}\t${copyCell(record.createdAt)}\t${copyCell(nodeId)}\t${record.seq ?? 0}\t`
     + `${copyCell(record.organizationId ?? NO_ORGANIZATION)}\t${copyCell(record.requestId)}\t${copyCell(record.apiKeyId)}\t`
     + `${copyCell(record.serviceAccountId)}\t${copyCell(record.userId)}\t${record.statusCode}\t${copyCell(record.method.toUpperCase())}\t`
     + `${copyCell(record.path)}\t${copyCell(record.principalType)}\t${copyCell(record.workspaceId)}\t${copyCell(record.resourceType)}\t`
-    + `${copyCell(record.action)}\t${copyCell(record.clientIp)}\t${copyCell(record.country)}\t${copyJson(JSON.stringify(record))}\n`;
+    + `${copyCell(record.action)}\t${copyCell(record.clientIp)}\t${copyCell(record.country)}\t${copyJson(JSON.stringify(record))}\t${copyBytes(stored)}\n`;
+}
+
+/** bytea in hex form; its backslash doubled for COPY text format. */
+function copyBytes(stored: Uint8Array | undefined): string {
+  return stored === undefined ? '\\N' : `\\\\x${Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength).toString('hex')}`;
 }
 
 /** Characters COPY text format must escape (and NUL, which PostgreSQL text cannot hold). */

@@ -2,10 +2,19 @@ import type { AuditRecord } from '../audit/record.js';
 import type { Logger } from '../log.js';
 import type { CommitLog } from '../store/store.js';
 import { describeError } from './errors.js';
-import type { Sink } from './sink.js';
+import type { SignedCheckpoint, Sink } from './sink.js';
 
 /** The shipper's follower name in the commit log: its acknowledged position, and the pin that keeps retention off. */
 export const FLEET_FOLLOWER = 'fleet';
+/** The position of the last checkpoint shipped (a tree size; never pins records). */
+export const FLEET_CHECKPOINTS = 'fleet-checkpoints';
+/** Checkpoints sent in one statement. */
+const CHECKPOINT_BATCH = 500;
+
+/** Where the node's signed checkpoints are kept (the Merkle log's TreeStore), in tree-size order. */
+export interface CheckpointSource {
+  checkpointsAfter(afterSize: number, limit?: number): SignedCheckpoint[];
+}
 
 export interface ShipperOptions {
   batchRows: number;
@@ -15,6 +24,8 @@ export interface ShipperOptions {
   idleMs: number;
   /** How often the sink's upkeep (partitions ahead, retention) runs. */
   maintainEveryMs: number;
+  /** With the Merkle log on: its signed checkpoints ship after the records they cover. */
+  checkpoints?: CheckpointSource;
   /** Called after each batch is acknowledged, with the time it was. */
   onShipped?: (batch: readonly AuditRecord[], ackedAtMs: number) => void;
 }
@@ -80,6 +91,7 @@ export class Shipper {
         if (!prepared) await this.sink.prepare();
         prepared = true;
         next = await this.shipOne(next ?? this.nextBatch(this.acked));
+        await this.shipCheckpoints();
         consecutiveFailures = 0;
         this.enter('shipping', null);
         if (next.records.length === 0) {
@@ -118,14 +130,28 @@ export class Shipper {
     return following;
   }
 
-  /** Committed records after `afterSeq`, up to batchRows and batchBytes (always at least one). */
+  /** Signed checkpoints whose records are all acknowledged, after the last one shipped. */
+  private async shipCheckpoints(): Promise<void> {
+    const source = this.options.checkpoints;
+    if (!source) return;
+    for (;;) {
+      const shipped = this.log.position(FLEET_CHECKPOINTS);
+      const due = source.checkpointsAfter(shipped, CHECKPOINT_BATCH).filter((c) => c.size <= this.acked);
+      if (due.length === 0) return;
+      await this.sink.writeCheckpoints(due);
+      await this.log.setPosition(FLEET_CHECKPOINTS, due[due.length - 1]!.size);
+    }
+  }
+
+  /** Committed records after `afterSeq` with their stored bytes, up to batchRows and batchBytes (always at least one). */
   private nextBatch(afterSeq: number): Batch {
     const candidates = this.log.readRecords(afterSeq, this.options.batchRows);
+    const stored = new Map(this.log.readLog(afterSeq, this.options.batchRows).map((entry) => [entry.seq, entry.bytes]));
     const records: AuditRecord[] = [];
     const encoded: string[] = [];
     let bytes = 0;
     for (const record of candidates) {
-      const line = this.sink.encode(record);
+      const line = this.sink.encode(record, stored.get(record.seq!));
       bytes += line.length;
       if (records.length > 0 && bytes > this.options.batchBytes) break;
       records.push(record);

@@ -21,7 +21,7 @@ async function spreadRecords(url: string): Promise<AuditRecord[]> {
   const records = ages.map((age, i) => ({ ...makeRecord({ ms: now - age, organizationId: 'org-w', path: `/a\tb\\c\nd/${i}` }), seq: i + 1 }));
   const sink = new PostgresSink({ connection: { connectionString: url }, nodeId: 'n1', partitionsAheadDays: 2, retentionDays: 0 }, capturingLogger().logger);
   await sink.prepare();
-  await sink.write(records, records.map((record) => sink.encode(record)));
+  await sink.write(records, records.map((record) => sink.encode(record, undefined)));
   await sink.close();
   return records.sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt));
 }
