@@ -128,8 +128,8 @@ async function walkNode(
   options: FleetVerifyOptions,
 ): Promise<void> {
   const walk = new NodeWalk(node, checkpoints, problem);
-  await client.query(`DECLARE node_rows NO SCROLL CURSOR FOR SELECT seq, id, stored FROM ${RECORDS_TABLE} WHERE node_id = $1 ORDER BY seq, id`
-    .replace('$1', quoteLiteral(node)));
+  // DECLARE takes no bind parameters: the node id goes in as a quoted literal.
+  await client.query(`DECLARE node_rows NO SCROLL CURSOR FOR SELECT seq, id, stored FROM ${RECORDS_TABLE} WHERE node_id = ${quoteLiteral(node)} ORDER BY seq, id`);
   try {
     let previous: Row | null = null;
     for (;;) {
