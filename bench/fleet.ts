@@ -1,7 +1,7 @@
 // Fleet sink benchmark against a local PostgreSQL 15 (a throwaway cluster, fsync on): shipping rate from one proxy's
 // store, delivery lag under a steady 5,000 records/s, first-page and count latencies over a large table.
 // Standalone: `npx tsc -p . && node dist/bench/fleet.js [--quick] [--records N]`.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -12,6 +12,8 @@ import { parseConfig } from '../src/config/load.js';
 import { openFleet, openFleetReader } from '../src/fleet/fleet.js';
 import { connectionConfig } from '../src/fleet/connection.js';
 import { PostgresSink } from '../src/fleet/postgres-sink.js';
+import { verifyFleet } from '../src/fleet/verify.js';
+import { generateSignerKey, parseSignerKey } from '../src/chain/note.js';
 import { FLEET_FOLLOWER, Shipper } from '../src/fleet/shipper.js';
 import { openAuditStore } from '../src/store/index.js';
 import type { AuditFilter, PageRequest } from '../src/store/store.js';
@@ -30,11 +32,18 @@ export interface FleetBenchOptions {
 export interface FleetFigures {
   shippedRecords: number;
   shipPerSec: number;
+  /** CPU per shipped record: the shipping process, and every process of the PostgreSQL cluster. */
+  shipNodeCpuUs: number;
+  shipPostgresCpuUs: number;
+  /** Records per second `verify --fleet` rehashes from PostgreSQL (the shipped records, one node). */
+  verifyPerSec: number;
   lagSeconds: number;
   lagP99Ms: number;
   lagMaxMs: number;
   tableRecords: number;
   bytesPerRecord: number;
+  /** Average size of a shipped record's stored bytes (the bulk-loaded rows carry none, so add this to bytesPerRecord). */
+  storedBytesPerRecord: number;
   /** Filter name -> p99 ms of the first page (20 newest). */
   firstPageP99Ms: Record<string, number>;
   cursorDeepP99Ms: number;
@@ -48,12 +57,13 @@ export async function runFleetBench({ quick = false, records }: FleetBenchOption
   try {
     const url = await postgres.database();
     const shipCount = quick ? 50_000 : 200_000;
-    const { shipPerSec } = await shippingRate(dir, url, shipCount);
+    const shipping = await shippingRate(dir, url, shipCount, postgres.port);
+    const verifyPerSec = await verifyRate(url);
     const lag = await lagUnderLoad(join(dir, 'lag'), url, quick ? 5 : 10);
     const tableRecords = records ?? (quick ? 300_000 : 1_000_000);
-    const bytesPerRecord = await bulkLoad(url, shipCount, tableRecords);
+    const { bytesPerRecord, storedBytesPerRecord } = await bulkLoad(url, shipCount, tableRecords);
     const latency = await readLatency(url, quick ? 50 : 200);
-    return { shippedRecords: shipCount, shipPerSec, ...lag, tableRecords, bytesPerRecord, ...latency };
+    return { shippedRecords: shipCount, ...shipping, verifyPerSec, ...lag, tableRecords, bytesPerRecord, storedBytesPerRecord, ...latency };
   } finally {
     rmSync(dir, { recursive: true, force: true });
     await postgres.close();
@@ -68,7 +78,7 @@ function fleetConfig(dataDir: string, url: string) {
 }
 
 /** Records committed to LMDB first, then shipped from a standing start: the rate of catching up. */
-async function shippingRate(dir: string, url: string, count: number): Promise<{ shipPerSec: number }> {
+async function shippingRate(dir: string, url: string, count: number, port: number): Promise<{ shipPerSec: number; shipNodeCpuUs: number; shipPostgresCpuUs: number }> {
   const config = fleetConfig(join(dir, 'ship'), url);
   const local = openAuditStore(config.store, logger);
   for (let i = 0; i < count; i++) {
@@ -79,14 +89,36 @@ async function shippingRate(dir: string, url: string, count: number): Promise<{ 
   // Schema and partitions first, so the figure is shipping alone.
   const sink = new PostgresSink({ connection: { connectionString: url }, nodeId: 'bench', partitionsAheadDays: 1, retentionDays: 0 }, logger);
   await sink.prepare();
-  await sink.write([benchRecord(0)], [sink.encode(benchRecord(0))]);
+  await sink.write([benchRecord(0)], [sink.encode(benchRecord(0), undefined)]);
   await sink.close();
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
+  const postgresBefore = clusterCpuUs(port);
   const fleet = openFleet(config, local, logger, { ships: true, registry: new Registry() });
   await until(() => fleet.shipper!.position() >= local.lastSeq());
   const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  const postgresUs = clusterCpuUs(port) - postgresBefore;
   await fleet.store.close();
-  return { shipPerSec: Math.round(count / seconds) };
+  return {
+    shipPerSec: Math.round(count / seconds),
+    shipNodeCpuUs: Math.round((cpu.user + cpu.system) / count),
+    shipPostgresCpuUs: Math.round(postgresUs / count),
+  };
+}
+
+/** The shipped records rehashed in seq order by verify --fleet's walk (no checkpoints to compare: the hashing and the reading). */
+async function verifyRate(url: string): Promise<number> {
+  const client = new pg.Client(url);
+  await client.connect();
+  try {
+    const key = parseSignerKey(generateSignerKey('bench.example/log'));
+    const started = performance.now();
+    const report = await verifyFleet(client, { keyOf: () => key, problem: () => undefined, note: () => undefined });
+    return Math.round(report.records / ((performance.now() - started) / 1000));
+  } finally {
+    await client.end();
+  }
 }
 
 /** Records stamped now, appended at LOAD_RATE per second: arrival to PostgreSQL's acknowledgement, per record. */
@@ -120,22 +152,23 @@ async function lagUnderLoad(dataDir: string, url: string, seconds: number): Prom
 }
 
 /** Fills the table to `to` records through the sink; resolves with bytes on disk per record (table and indexes). */
-async function bulkLoad(url: string, from: number, to: number): Promise<number> {
+async function bulkLoad(url: string, from: number, to: number): Promise<{ bytesPerRecord: number; storedBytesPerRecord: number }> {
   const sink = new PostgresSink({ connection: { connectionString: url }, nodeId: 'bulk', partitionsAheadDays: 1, retentionDays: 0 }, logger);
   for (let start = from; start < to; start += LOAD_BATCH) {
     const batch = Array.from({ length: Math.min(LOAD_BATCH, to - start) }, (_, i) => ({ ...benchRecord(start + i), seq: start + i + 1 }));
-    await sink.write(batch, batch.map((record) => sink.encode(record)));
+    await sink.write(batch, batch.map((record) => sink.encode(record, undefined)));
   }
   await sink.close();
   const client = new pg.Client(url);
   await client.connect();
   await client.query('VACUUM ANALYZE audit_records');
   const { rows } = await client.query<{ bytes: string }>("SELECT sum(pg_total_relation_size(inhrelid)) AS bytes FROM pg_inherits WHERE inhparent = 'audit_records'::regclass");
+  const stored = await client.query<{ bytes: string }>('SELECT avg(pg_column_size(stored)) AS bytes FROM audit_records WHERE stored IS NOT NULL');
   await client.end();
-  return Math.round(Number(rows[0]!.bytes) / to);
+  return { bytesPerRecord: Math.round(Number(rows[0]!.bytes) / to), storedBytesPerRecord: Math.round(Number(stored.rows[0]!.bytes)) };
 }
 
-async function readLatency(url: string, runs: number): Promise<Omit<FleetFigures, 'shippedRecords' | 'shipPerSec' | 'lagSeconds' | 'lagP99Ms' | 'lagMaxMs' | 'tableRecords' | 'bytesPerRecord'>> {
+async function readLatency(url: string, runs: number): Promise<Omit<FleetFigures, 'shippedRecords' | 'shipPerSec' | 'shipNodeCpuUs' | 'shipPostgresCpuUs' | 'verifyPerSec' | 'lagSeconds' | 'lagP99Ms' | 'lagMaxMs' | 'tableRecords' | 'bytesPerRecord' | 'storedBytesPerRecord'>> {
   const fleet = fleetConfig('/nonexistent', url).fleet;
   const { reader, close } = openFleetReader(fleet, logger);
   try {
@@ -172,6 +205,26 @@ async function readLatency(url: string, runs: number): Promise<Omit<FleetFigures
     await close();
   }
 }
+
+/** CPU µs used so far by the postgres server listening on this port and its children (from /proc; Linux only). */
+function clusterCpuUs(port: number): number {
+  const stats = readdirSync('/proc').filter((name) => /^\d+$/.test(name)).map((pid) => {
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      return { pid: Number(pid), ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]), cmdline };
+    } catch {
+      return null; // the process ended while listed
+    }
+  }).filter((stat) => stat !== null);
+  const server = stats.find((stat) => /postgres\0/.test(stat.cmdline) && stat.cmdline.includes(`\0-p\0${port}\0`));
+  if (!server) return 0;
+  const ticks = stats.filter((stat) => stat.pid === server.pid || stat.ppid === server.pid).reduce((sum, stat) => sum + stat.ticks, 0);
+  return ticks * (1_000_000 / CLOCK_TICKS_PER_SEC);
+}
+
+/** USER_HZ on Linux. */
+const CLOCK_TICKS_PER_SEC = 100;
 
 async function p99(run: () => Promise<unknown>, runs: number): Promise<number> {
   for (let i = 0; i < 5; i++) await run();

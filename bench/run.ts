@@ -68,12 +68,16 @@ async function fleetRows(quick: boolean): Promise<Row[]> {
   const section = `Fleet sink, PostgreSQL 15 on this machine (fsync on; ${f.tableRecords.toLocaleString('en-US')} records for reads)`;
   return [
     row(section, `shipping from one proxy (${f.shippedRecords.toLocaleString('en-US')} records)`, f.shipPerSec, 'records/s', { op: '>=', bound: 25_000 }),
+    row(section, 'shipping CPU per record, shipping process', f.shipNodeCpuUs, 'µs'),
+    row(section, 'shipping CPU per record, PostgreSQL (all its processes)', f.shipPostgresCpuUs, 'µs'),
+    row(section, 'verify --fleet, records rehashed from PostgreSQL', f.verifyPerSec, 'records/s'),
     row(section, `delivery lag p99 at 5,000 records/s for ${f.lagSeconds} s`, f.lagP99Ms, 'ms', { op: '<=', bound: 2_000 }),
     ...Object.entries(f.firstPageP99Ms).map(([name, ms]) => row(section, `first page, ${name} p99`, ms, 'ms', { op: '<=', bound: 10 })),
     row(section, 'cursor page 10,000 deep p99', f.cursorDeepP99Ms, 'ms', { op: '<=', bound: 10 }),
     row(section, 'first page + total, organization p99', f.countOrgP99Ms, 'ms'),
     row(section, 'first page + total, organization + apiKeyId p99', f.countOrgApiKeyP99Ms, 'ms'),
     row(section, 'bytes on disk per record (table + indexes)', f.bytesPerRecord, 'bytes'),
+    row(section, 'stored bytes shipped per record (for verify --fleet; add to the above)', f.storedBytesPerRecord, 'bytes'),
   ];
 }
 

@@ -45,7 +45,7 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
   // With fleet.postgres.url, LMDB stays the first write (the outbox) and the audit endpoints read the whole fleet.
   // Loaded only when configured: a proxy without a fleet never loads pg.
   const fleet: Fleet | null = local && config.fleet.postgres.url !== null
-    ? (await import('./fleet/fleet.js')).openFleet(config, local, logger, { ships: runsFollowers(), registry: metrics.registry }) : null;
+    ? (await import('./fleet/fleet.js')).openFleet(config, local, logger, { ships: runsFollowers(), registry: metrics.registry, checkpoints: chain?.tree }) : null;
   // Without a fleet, audit reads run on reader threads (src/store/read-pool/) so a heavy query never stalls traffic.
   const store: AuditStore | null = fleet?.store ?? (local ? new PooledReadStore(local, {
     store: config.store, size: config.audit.readWorkers, timeoutMs: config.audit.queryTimeoutMs, logger,

@@ -121,7 +121,7 @@ function storeConfig(args: QueryArgs): Config['store'] {
 }
 
 /** --fleet reads fleet.* from --config, else the URL from AUDIT_PROXY_FLEET_POSTGRES_URL (and PGPASSWORD). */
-function fleetConfig(args: QueryArgs): Config['fleet'] {
+export function fleetConfig(args: { config?: string | undefined }): Config['fleet'] {
   const fleet = args.config === undefined
     ? parsedFleet({ postgres: { url: process.env.AUDIT_PROXY_FLEET_POSTGRES_URL ?? null } })
     : loadConfig({ file: args.config, env: process.env }).fleet;

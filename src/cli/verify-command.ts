@@ -12,7 +12,9 @@ type Print = (text: string) => void;
 
 interface VerifyArgs extends ChainArgs {
   'public-key'?: string;
+  'public-keys'?: string;
   checkpoint?: string;
+  fleet?: boolean;
 }
 
 /** Least time between two progress lines on stderr. */
@@ -25,8 +27,11 @@ export function createVerifyCommand(print: Print = (text) => process.stdout.writ
     describe: 'Check every stored record against the Merkle log and every signed checkpoint (read-only; works while the server runs); one line per problem, exit 1 if any',
     builder: (yargs: Argv) => chainOptions(yargs)
       .option('public-key', { type: 'string', describe: 'file with the verifier key (audit-proxy chain public-key); default: the data directory\'s signing key' })
-      .option('checkpoint', { type: 'string', describe: 'file with a signed checkpoint kept off the host: the store must still contain it' }) as Argv<VerifyArgs>,
+      .option('checkpoint', { type: 'string', describe: 'file with a signed checkpoint kept off the host: the store must still contain it' })
+      .option('fleet', { type: 'boolean', describe: 'check the fleet\'s PostgreSQL copy (fleet.postgres.url) against every node\'s shipped checkpoints' })
+      .option('public-keys', { type: 'string', describe: 'with --fleet: file of "<node id> <public key>" lines' }) as Argv<VerifyArgs>,
     handler: async (args) => {
+      if (args.fleet) return (await import('./verify-fleet.js')).runVerifyFleet(args, print, note);
       const { store: storeConfig, chain } = chainConfigOf(args);
       const verifier = verifierOf(args, () => readSigningKey(chain, storeConfig.path), note);
       const saved = args.checkpoint === undefined ? undefined : readText(args.checkpoint, '--checkpoint');

@@ -7,7 +7,7 @@ import { connectionConfig, describeTarget, nodeIdOf } from './connection.js';
 import { FleetMetrics } from './metrics.js';
 import { PostgresReader } from './postgres-reader.js';
 import { PostgresSink } from './postgres-sink.js';
-import { FLEET_FOLLOWER, Shipper } from './shipper.js';
+import { FLEET_FOLLOWER, Shipper, type CheckpointSource } from './shipper.js';
 import { FleetStatus } from './status.js';
 
 /** Sink upkeep (partitions ahead, retention) runs at most this often. */
@@ -25,6 +25,8 @@ export interface FleetOptions {
   /** This process ships (runsFollowers()); every process pins and reports. */
   ships: boolean;
   registry: Registry;
+  /** The Merkle log's signed checkpoints (chain.enabled), shipped with the records for `verify --fleet`. */
+  checkpoints?: CheckpointSource | undefined;
 }
 
 export function openFleet(config: Config, local: AuditStore & CommitLog, logger: Logger, options: FleetOptions): Fleet {
@@ -39,6 +41,7 @@ export function openFleet(config: Config, local: AuditStore & CommitLog, logger:
   }, log), {
     batchRows: fleet.batchRows, batchBytes: fleet.batchBytes, retryMinMs: fleet.retryMinMs, retryMaxMs: fleet.retryMaxMs,
     idleMs: fleet.idleMs, maintainEveryMs: MAINTAIN_EVERY_MS, onShipped: metrics.shipped,
+    ...(options.checkpoints ? { checkpoints: options.checkpoints } : {}),
   }, log) : null;
   const status = new FleetStatus(local, shipper, fleet.degradedAfterMs);
   metrics.watch(status, shipper);

@@ -42,11 +42,34 @@ export class PostgresReader {
     }
   }
 
+  /**
+   * Keyset pages without an offset walk time windows newest first (today and ahead, then widening back): each query
+   * names its bounds, so PostgreSQL plans only the daily partitions inside them (planning every partition of a long
+   * retention costs far more than reading a page). An offset counts across windows, so it takes one query over all.
+   */
   private async page(filter: AuditFilter, after: Position | undefined, limit: number, offset: number): Promise<AuditRecord[]> {
+    if (offset > 0) return this.pageWithin(filter, after, limit, offset, {});
+    const rows: AuditRecord[] = [];
+    for (const window of timeWindows(Date.now(), filter, after)) {
+      rows.push(...await this.pageWithin(filter, after, limit - rows.length, 0, window));
+      if (rows.length >= limit) break;
+    }
+    return rows;
+  }
+
+  private async pageWithin(filter: AuditFilter, after: Position | undefined, limit: number, offset: number, window: Window): Promise<AuditRecord[]> {
     const where = whereClause(filter);
     if (after) {
       where.params.push(isoMs(after.ms), after.id);
       where.conditions.push(`(created_at, id) < ($${where.params.length - 1}::timestamptz, $${where.params.length})`);
+    }
+    if (window.fromMs !== undefined) {
+      where.params.push(isoMs(window.fromMs));
+      where.conditions.push(`created_at >= $${where.params.length}::timestamptz`);
+    }
+    if (window.toMs !== undefined) {
+      where.params.push(isoMs(window.toMs));
+      where.conditions.push(`created_at < $${where.params.length}::timestamptz`);
     }
     where.params.push(limit, offset);
     const text = `SELECT record FROM ${RECORDS_TABLE}${sqlWhere(where.conditions)} ORDER BY created_at DESC, id DESC`
@@ -91,6 +114,27 @@ function whereClause(filter: AuditFilter): Where {
   if (filter.fromMs !== undefined) add((n) => `created_at >= $${n}::timestamptz`, isoMs(Math.ceil(filter.fromMs!)));
   if (filter.toMs !== undefined) add((n) => `created_at < $${n}::timestamptz`, isoMs(Math.floor(filter.toMs!) + 1));
   return where;
+}
+
+/** A half-open time range [fromMs, toMs); a missing bound is open. */
+interface Window {
+  fromMs?: number;
+  toMs?: number;
+}
+
+const DAY_MS = 86_400_000;
+/** Window edges in days before today: [today, ahead), then 7 days back, then 30 more, then everything older. */
+const WINDOW_EDGES_DAYS = [0, 7, 37];
+
+/** The windows a newest-first page walks, skipping those the filter's bounds or the cursor leave empty. */
+export function timeWindows(nowMs: number, filter: AuditFilter, after: Position | undefined): Window[] {
+  const today = Math.floor(nowMs / DAY_MS) * DAY_MS;
+  const edges = WINDOW_EDGES_DAYS.map((days) => today - days * DAY_MS);
+  const windows: Window[] = edges.map((fromMs, i) => (i === 0 ? { fromMs } : { fromMs, toMs: edges[i - 1]! }));
+  windows.push({ toMs: edges[edges.length - 1]! });
+  const newest = Math.min(filter.toMs ?? Infinity, after?.ms ?? Infinity);
+  const oldest = filter.fromMs ?? -Infinity;
+  return windows.filter((w) => (w.fromMs ?? -Infinity) <= newest && (w.toMs ?? Infinity) > oldest);
 }
 
 function sqlWhere(conditions: string[]): string {

@@ -4,9 +4,9 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { AuditRecord } from '../audit/record.js';
 import type { Logger } from '../log.js';
-import type { Sink } from './sink.js';
+import type { SignedCheckpoint, Sink } from './sink.js';
 import { COPY_COLUMNS, copyLine } from './rows.js';
-import { RECORDS_TABLE, dayOf, daysAhead, dropExpiredPartitions, ensurePartitions, migrate } from './schema.js';
+import { CHECKPOINTS_TABLE, RECORDS_TABLE, dayOf, daysAhead, dropExpiredPartitions, ensurePartitions, migrate } from './schema.js';
 
 export interface PostgresSinkOptions {
   connection: pg.ClientConfig;
@@ -38,8 +38,8 @@ export class PostgresSink implements Sink {
     await this.ensureDays(daysAhead(Date.now(), this.options.partitionsAheadDays));
   }
 
-  encode(record: AuditRecord): string {
-    return copyLine(record, this.options.nodeId);
+  encode(record: AuditRecord, stored: Uint8Array | undefined): string {
+    return copyLine(record, this.options.nodeId, stored);
   }
 
   async write(batch: readonly AuditRecord[], encoded: readonly string[]): Promise<void> {
@@ -50,6 +50,17 @@ export class PostgresSink implements Sink {
       await pipeline(Readable.from([encoded.join('')]), client.query(copyFrom(`COPY ${STAGING} (${COPY_COLUMNS.join(', ')}) FROM STDIN`)));
       await client.query(`INSERT INTO ${RECORDS_TABLE} (${COPY_COLUMNS.join(', ')}) SELECT ${COPY_COLUMNS.join(', ')} FROM ${STAGING} ON CONFLICT DO NOTHING`);
       await client.query('COMMIT');
+    } catch (error) {
+      await this.reset();
+      throw error;
+    }
+  }
+
+  async writeCheckpoints(checkpoints: readonly SignedCheckpoint[]): Promise<void> {
+    try {
+      await (await this.connected()).query(
+        `INSERT INTO ${CHECKPOINTS_TABLE} (node_id, tree_size, note) SELECT $1, * FROM unnest($2::bigint[], $3::text[]) ON CONFLICT DO NOTHING`,
+        [this.options.nodeId, checkpoints.map((c) => c.size), checkpoints.map((c) => c.note)]);
     } catch (error) {
       await this.reset();
       throw error;

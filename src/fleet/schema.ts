@@ -5,6 +5,7 @@ const MIGRATION_LOCK = 0x61_75_64_01;
 const PARTITION_LOCK = 0x61_75_64_02;
 
 export const RECORDS_TABLE = 'audit_records';
+export const CHECKPOINTS_TABLE = 'audit_checkpoints';
 const DAY_MS = 86_400_000;
 
 /** Filter columns with an index of their own (after the organization): the identities and the rare values. */
@@ -41,6 +42,14 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX ${RECORDS_TABLE}_time ON ${RECORDS_TABLE} (created_at, id);
   ${INDEXED_COLUMNS.map((column) => `CREATE INDEX ${RECORDS_TABLE}_${column} ON ${RECORDS_TABLE} (organization_id, ${column}, created_at, id)`
     + ` WHERE ${column} IS NOT NULL;`).join('\n  ')}`,
+  // 2: each record's exact stored bytes (the Merkle leaf; NULL for rows shipped before) and each node's checkpoints.
+  `ALTER TABLE ${RECORDS_TABLE} ADD COLUMN stored bytea;
+  CREATE TABLE ${CHECKPOINTS_TABLE} (
+    node_id text NOT NULL,
+    tree_size bigint NOT NULL,
+    note text NOT NULL,
+    PRIMARY KEY (node_id, tree_size)
+  );`,
 ];
 
 /** Applies the migrations this database lacks, under an advisory lock: N proxies starting together are safe. */

@@ -2,10 +2,19 @@ import type { AuditRecord } from '../audit/record.js';
 import type { Logger } from '../log.js';
 import type { CommitLog } from '../store/store.js';
 import { describeError } from './errors.js';
-import type { Sink } from './sink.js';
+import type { SignedCheckpoint, Sink } from './sink.js';
 
 /** The shipper's follower name in the commit log: its acknowledged position, and the pin that keeps retention off. */
 export const FLEET_FOLLOWER = 'fleet';
+/** The position of the last checkpoint shipped (a tree size; never pins records). */
+export const FLEET_CHECKPOINTS = 'fleet-checkpoints';
+/** Checkpoints sent in one statement. */
+const CHECKPOINT_BATCH = 500;
+
+/** Where the node's signed checkpoints are kept (the Merkle log's TreeStore), in tree-size order. */
+export interface CheckpointSource {
+  checkpointsAfter(afterSize: number, limit?: number): SignedCheckpoint[];
+}
 
 export interface ShipperOptions {
   batchRows: number;
@@ -15,12 +24,19 @@ export interface ShipperOptions {
   idleMs: number;
   /** How often the sink's upkeep (partitions ahead, retention) runs. */
   maintainEveryMs: number;
+  /** With the Merkle log on: its signed checkpoints ship after the records they cover. */
+  checkpoints?: CheckpointSource;
   /** Called after each batch is acknowledged, with the time it was. */
   onShipped?: (batch: readonly AuditRecord[], ackedAtMs: number) => void;
 }
 
 /** Longest a shutdown waits for the batch in flight, and then for the sink to close. */
 const STOP_WAIT_MS = 5_000;
+
+interface Batch {
+  records: AuditRecord[];
+  encoded: string[];
+}
 
 export type ShipperState = 'starting' | 'shipping' | 'failing';
 
@@ -69,15 +85,21 @@ export class Shipper {
   private async run(): Promise<void> {
     let consecutiveFailures = 0;
     let prepared = false;
+    let next: Batch | null = null;
     while (!this.stopping) {
       try {
         if (!prepared) await this.sink.prepare();
         prepared = true;
-        const shipped = await this.shipOne();
-        if (shipped === 0) await this.maintainOrIdle();
+        next = await this.shipOne(next ?? this.nextBatch(this.acked));
+        await this.shipCheckpoints();
         consecutiveFailures = 0;
         this.enter('shipping', null);
+        if (next.records.length === 0) {
+          next = null;
+          await this.maintainOrIdle();
+        }
       } catch (error) {
+        next = null; // read again from the acknowledged position
         consecutiveFailures++;
         this.failures++;
         this.enter('failing', describeError(error));
@@ -86,28 +108,50 @@ export class Shipper {
     }
   }
 
-  /** Sends the next batch; resolves with how many records it held (0 when there was nothing new). */
-  private async shipOne(): Promise<number> {
-    const batch = this.nextBatch();
-    if (batch.records.length === 0) return 0;
-    await this.sink.write(batch.records, batch.encoded);
+  /**
+   * Sends `batch` and, while the sink works on it, reads and encodes the one after it; resolves with that one (empty
+   * when there was nothing new). The position still moves only after the sink acknowledged, batch by batch, in order.
+   */
+  private async shipOne(batch: Batch): Promise<Batch> {
+    if (batch.records.length === 0) return batch;
+    const writing = this.sink.write(batch.records, batch.encoded);
     const last = batch.records[batch.records.length - 1]!.seq!;
+    let following: Batch;
+    try {
+      following = this.nextBatch(last);
+    } finally {
+      await writing;
+    }
     await this.log.setPosition(FLEET_FOLLOWER, last);
     this.acked = last;
     this.shippedRecords += batch.records.length;
     this.shippedBatches++;
     this.options.onShipped?.(batch.records, Date.now());
-    return batch.records.length;
+    return following;
   }
 
-  /** Committed records after the acknowledged position, up to batchRows and batchBytes (always at least one). */
-  private nextBatch(): { records: AuditRecord[]; encoded: string[] } {
-    const candidates = this.log.readRecords(this.acked, this.options.batchRows);
+  /** Signed checkpoints whose records are all acknowledged, after the last one shipped. */
+  private async shipCheckpoints(): Promise<void> {
+    const source = this.options.checkpoints;
+    if (!source) return;
+    for (;;) {
+      const shipped = this.log.position(FLEET_CHECKPOINTS);
+      const due = source.checkpointsAfter(shipped, CHECKPOINT_BATCH).filter((c) => c.size <= this.acked);
+      if (due.length === 0) return;
+      await this.sink.writeCheckpoints(due);
+      await this.log.setPosition(FLEET_CHECKPOINTS, due[due.length - 1]!.size);
+    }
+  }
+
+  /** Committed records after `afterSeq` with their stored bytes, up to batchRows and batchBytes (always at least one). */
+  private nextBatch(afterSeq: number): Batch {
+    const candidates = this.log.readRecords(afterSeq, this.options.batchRows);
+    const stored = new Map(this.log.readLog(afterSeq, this.options.batchRows).map((entry) => [entry.seq, entry.bytes]));
     const records: AuditRecord[] = [];
     const encoded: string[] = [];
     let bytes = 0;
     for (const record of candidates) {
-      const line = this.sink.encode(record);
+      const line = this.sink.encode(record, stored.get(record.seq!));
       bytes += line.length;
       if (records.length > 0 && bytes > this.options.batchBytes) break;
       records.push(record);

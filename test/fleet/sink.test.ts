@@ -35,7 +35,7 @@ t.test('a batch shipped twice leaves one row each', async (t) => {
   t.teardown(() => sink.close());
   await sink.prepare();
   const batch = Array.from({ length: 50 }, (_, i) => ({ ...makeRecord({ ms: BASE_MS + i * 3_600_000 }), seq: i + 1 }));
-  const encoded = batch.map((record) => sink.encode(record));
+  const encoded = batch.map((record) => sink.encode(record, undefined));
   await sink.write(batch, encoded);
   await sink.write(batch, encoded);
   await sink.write(batch.slice(10, 20), encoded.slice(10, 20));
@@ -51,10 +51,10 @@ t.test('two proxies migrating at once both start, and the schema is applied once
   t.teardown(() => Promise.all(sinks.map((sink) => sink.close())));
   await Promise.all(sinks.map((sink) => sink.prepare()));
   const versions = await sql<{ version: number }>(url, 'SELECT version FROM audit_proxy_migrations ORDER BY version');
-  t.same(versions.map((row) => row.version), [1]);
-  await Promise.all(sinks.map((sink, i) => sink.write([{ ...makeRecord(), seq: i + 1 }], [sink.encode({ ...makeRecord(), seq: i + 1 })])));
+  t.same(versions.map((row) => row.version), [1, 2]);
+  await Promise.all(sinks.map((sink, i) => sink.write([{ ...makeRecord(), seq: i + 1 }], [sink.encode({ ...makeRecord(), seq: i + 1 }, undefined)])));
   await sinks[0]!.prepare();
-  t.same(await sql(url, 'SELECT count(*)::int AS n FROM audit_proxy_migrations'), [{ n: 1 }], 'a restart applies nothing again');
+  t.same(await sql(url, 'SELECT count(*)::int AS n FROM audit_proxy_migrations'), [{ n: 2 }], 'a restart applies nothing again');
 });
 
 t.test('retention drops whole partitions past the horizon, never rows of younger days', async (t) => {
@@ -65,7 +65,7 @@ t.test('retention drops whole partitions past the horizon, never rows of younger
   const now = Date.parse('2026-11-20T12:00:00Z');
   const old = { ...makeRecord({ ms: now - 10 * 86_400_000 }), seq: 1 };
   const young = { ...makeRecord({ ms: now - 6 * 86_400_000 }), seq: 2 };
-  await sink.write([old, young], [sink.encode(old), sink.encode(young)]);
+  await sink.write([old, young], [sink.encode(old, undefined), sink.encode(young, undefined)]);
   await sink.maintain(now);
   const left = await sql<{ id: string }>(url, 'SELECT id FROM audit_records');
   t.same(left.map((row) => row.id), [young.id]);
