@@ -9,6 +9,9 @@ const RECORD_BYTES_BOUND = 64 * 1024;
 const REMEASURE_MS = 1_000;
 /** Eviction goes this many percentage points below the level that started it, so it does not run every batch. */
 const EVICTION_HYSTERESIS_PERCENT = 10;
+/** How long a batch at the limit waits for a pinning follower to let eviction make room, and how often it looks. */
+const FOLLOWER_WAIT_MS = 1_000;
+const FOLLOWER_POLL_MS = 50;
 
 export class StoreFullError extends Error {
   constructor(limitMb: number) {
@@ -60,6 +63,13 @@ export class MapSizeGuard {
     const mayHaveReached = this.measured + this.recordsSince * RECORD_BYTES_BOUND >= threshold;
     if (mayHaveReached || performance.now() - this.measuredAt >= REMEASURE_MS) this.measure();
     if (this.measured >= this.evictAt) await this.evict();
+    // At the limit with eviction on, what blocks it is a pinning follower not yet past the oldest records (it runs
+    // on its own poll and may lag a poll behind the writes): give it a moment before refusing the batch.
+    for (let waited = 0; this.measured >= this.limit && this.evictAt < Infinity && waited < FOLLOWER_WAIT_MS; waited += FOLLOWER_POLL_MS) {
+      await new Promise((resolve) => setTimeout(resolve, FOLLOWER_POLL_MS));
+      this.measure();
+      await this.evict();
+    }
     if (this.measured >= this.limit) throw new StoreFullError(this.options.mapSizeMb);
     this.recordsSince += records;
   }
