@@ -8,6 +8,7 @@ import { decodeCursor, encodeCursor } from './cursor.js';
 import { integerParam, parseParams } from './params.js';
 import { recordFilterParams, recordSelection } from './record-filters.js';
 import { sendApiError, sendApiJson } from './respond.js';
+import { recordTimeMs } from '../audit/iso-time.js';
 
 export const auditRecordsParams = z.strictObject({
   ...recordFilterParams,
@@ -69,7 +70,7 @@ export async function answerAuditRecords(ctx: RequestContext, store: AuditStore,
   const storeCursor = p.cursor === undefined ? undefined : decodeCursor(selection.digest, p.cursor, cursors);
   if (storeCursor === null) return sendApiError(ctx, 400, 'cursor is not valid for these filters (pass data.nextCursor unchanged, with the same filters)');
   const found = await findPage(store, selection.filter, selection.match, p.limit, storeCursor);
-  const resume = found.resumeAt && encodeStoreCursor({ ms: Date.parse(found.resumeAt.createdAt), id: found.resumeAt.id });
+  const resume = found.resumeAt && encodeStoreCursor({ ms: recordTimeMs(found.resumeAt.createdAt), id: found.resumeAt.id });
   sendApiJson(ctx, {
     code: 200,
     data: { items: found.items.map(recordView), hasMore: resume !== null, limit: p.limit, nextCursor: encodeCursor(selection.digest, resume, cursors) },

@@ -8,6 +8,7 @@ import { isDenial } from './access.js';
 import { parseParams } from './params.js';
 import { onlyOrganizationAndTime, recordFilterParams, recordSelection, type RecordSelection } from './record-filters.js';
 import { sendApiError, sendApiJson } from './respond.js';
+import { recordTimeMs } from '../audit/iso-time.js';
 
 const UNIT_MS = { m: MINUTE_MS, h: 60 * MINUTE_MS, d: 1_440 * MINUTE_MS } as const;
 const MAX_BUCKETS = 1_440;
@@ -88,7 +89,7 @@ async function scanInto(stats: BucketedStats, store: AuditStore, filter: AuditFi
   const deadline = performance.now() + SCAN_BUDGET_MS;
   let seen = 0;
   for await (const record of store.iterate(filter)) {
-    const ms = Date.parse(record.createdAt);
+    const ms = recordTimeMs(record.createdAt);
     if (!match || match(record)) stats.addRecord(ms, record.statusCode, record.durationMs);
     if (++seen % SCAN_SLICE === 0) {
       if (performance.now() > deadline) return ms;

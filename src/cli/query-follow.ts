@@ -2,6 +2,7 @@ import type { AuditRecord } from '../audit/record.js';
 import type { LmdbAuditStore } from '../store/index.js';
 import type { AuditFilter } from '../store/store.js';
 import type { RecordPrinter } from './query-output.js';
+import { recordTimeMs } from '../audit/iso-time.js';
 
 const POLL_MS = 250;
 const BATCH = 1_000;
@@ -41,7 +42,7 @@ export function matcher(filter: AuditFilter): (record: AuditRecord) => boolean {
   const { fromMs, toMs, method, ...fields } = filter;
   const checks = Object.entries(fields).filter(([, value]) => value !== undefined) as [keyof AuditRecord, unknown][];
   return (record) => {
-    const ms = Date.parse(record.createdAt);
+    const ms = recordTimeMs(record.createdAt);
     if ((fromMs !== undefined && ms < fromMs) || (toMs !== undefined && ms > toMs)) return false;
     if (method !== undefined && record.method.toUpperCase() !== method.toUpperCase()) return false;
     return checks.every(([name, value]) => record[name] === value);

@@ -2,6 +2,7 @@ import { Gauge, Histogram, type Registry } from 'prom-client';
 import type { AuditRecord } from '../audit/record.js';
 import type { Shipper } from './shipper.js';
 import type { FleetStatus } from './status.js';
+import { recordTimeMs } from '../audit/iso-time.js';
 
 /** Fleet sink metrics: lag in every worker; shipped totals, failures and delivery delay where the shipper runs. */
 export class FleetMetrics {
@@ -28,6 +29,6 @@ export class FleetMetrics {
 
   /** The shipper's onShipped hook. */
   readonly shipped = (batch: readonly AuditRecord[], ackedAtMs: number): void => {
-    for (const record of batch) this.delay?.observe((ackedAtMs - Date.parse(record.createdAt)) / 1000);
+    for (const record of batch) this.delay?.observe((ackedAtMs - recordTimeMs(record.createdAt)) / 1000);
   };
 }

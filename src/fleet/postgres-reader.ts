@@ -6,6 +6,7 @@ import { StoreUnavailableError } from '../store/unavailable.js';
 import { FILTER_COLUMNS } from './rows.js';
 import { RECORDS_TABLE } from './schema.js';
 import { describeError } from './errors.js';
+import { recordTimeMs } from '../audit/iso-time.js';
 
 /** Rows fetched per round trip while iterating (keyset pages: no cursor or transaction stays open between them). */
 const ITERATE_CHUNK = 500;
@@ -151,5 +152,5 @@ const MIN_PG_MS = -62_135_596_800_000;
 const MAX_PG_MS = 253_402_214_400_000;
 
 function positionOf(record: AuditRecord): Position {
-  return { ms: Date.parse(record.createdAt), id: record.id };
+  return { ms: recordTimeMs(record.createdAt), id: record.id };
 }

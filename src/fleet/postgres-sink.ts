@@ -7,6 +7,7 @@ import type { Logger } from '../log.js';
 import type { SignedCheckpoint, Sink } from './sink.js';
 import { COPY_COLUMNS, copyLine } from './rows.js';
 import { CHECKPOINTS_TABLE, RECORDS_TABLE, dayOf, daysAhead, dropExpiredPartitions, ensurePartitions, migrate } from './schema.js';
+import { recordTimeMs } from '../audit/iso-time.js';
 
 export interface PostgresSinkOptions {
   connection: pg.ClientConfig;
@@ -45,7 +46,7 @@ export class PostgresSink implements Sink {
   async write(batch: readonly AuditRecord[], encoded: readonly string[]): Promise<void> {
     try {
       const client = await this.staged();
-      await this.ensureDays(batch.map((record) => dayOf(Date.parse(record.createdAt))));
+      await this.ensureDays(batch.map((record) => dayOf(recordTimeMs(record.createdAt))));
       await client.query('BEGIN');
       await pipeline(Readable.from([encoded.join('')]), client.query(copyFrom(`COPY ${STAGING} (${COPY_COLUMNS.join(', ')}) FROM STDIN`)));
       await client.query(`INSERT INTO ${RECORDS_TABLE} (${COPY_COLUMNS.join(', ')}) SELECT ${COPY_COLUMNS.join(', ')} FROM ${STAGING} ON CONFLICT DO NOTHING`);

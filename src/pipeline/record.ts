@@ -4,7 +4,7 @@ import { BodyRedactor } from '../audit/redact.js';
 import { RouteClassifier, type RouteInfo } from '../audit/route.js';
 import type { Config } from '../config/schema.js';
 import type { RequestContext } from './context.js';
-import { isoTime } from './iso-time.js';
+import { isoTime } from '../audit/iso-time.js';
 
 /** Turns a finished request's context into its AuditRecord: masked, redacted, classified. */
 export class RecordBuilder {

@@ -1,6 +1,7 @@
 import type { Database, Key, RootDatabase } from 'lmdb';
 import type { AuditRecord } from '../audit/record.js';
 import type { AuditFilter } from './store.js';
+import { recordTimeMs } from '../audit/iso-time.js';
 
 /** Organization value stored for records that have none, so they still sit in the organization indexes. */
 export const NO_ORGANIZATION = '';
@@ -48,7 +49,7 @@ export function openDbs(env: RootDatabase): StoreDbs {
 }
 
 export function createdAtMs(record: AuditRecord): number {
-  return Date.parse(record.createdAt);
+  return recordTimeMs(record.createdAt);
 }
 
 export function organizationOf(record: AuditRecord): string {

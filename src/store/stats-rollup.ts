@@ -1,6 +1,7 @@
 import type { Database, Key, RootDatabase } from 'lmdb';
 import type { AuditRecord } from '../audit/record.js';
 import { addEncodedTo, addRecordTo, emptyCell, encodeCell, type BucketedStats, type StatsCell } from './stats.js';
+import { recordTimeMs } from '../audit/iso-time.js';
 
 export const MINUTE_MS = 60_000;
 /** Keys: [ALL, minuteMs] sums every organization; [ORG, organizationId, minuteMs] one organization. */
@@ -55,7 +56,7 @@ export class StatsRollup implements StatsRollupReader {
   applyInTransaction(records: readonly RollupRecord[]): void {
     const cells = new Map<string, { key: Key[]; cell: StatsCell }>();
     for (const record of records) {
-      const minute = Math.floor(Date.parse(record.createdAt) / MINUTE_MS) * MINUTE_MS;
+      const minute = Math.floor(recordTimeMs(record.createdAt) / MINUTE_MS) * MINUTE_MS;
       for (const key of [[ALL, minute], [ORG, record.organizationId ?? '', minute]]) {
         const id = JSON.stringify(key);
         let entry = cells.get(id);
