@@ -4,7 +4,7 @@
 import t, { type Test } from 'tap';
 import { request } from 'undici';
 import { TestUpstream } from '../helpers/upstream.js';
-import { recordsOf, startTestProxy, type TestProxy } from '../helpers/proxy.js';
+import { recordOf, recordsOf, startTestProxy, type TestProxy } from '../helpers/proxy.js';
 import { rawRequest } from '../helpers/raw.js';
 import { sha256 } from '../../src/principal/digest.js';
 
@@ -123,7 +123,7 @@ t.test('X-Forwarded-* from an untrusted peer: not believed, chain extended, prot
   t.equal(seen['x-forwarded-for'], '203.0.113.9, 10.0.0.1, 127.0.0.1', 'the real peer is appended');
   t.equal(seen['x-forwarded-proto'], 'http', 'the claimed scheme is replaced');
   t.not(seen['x-forwarded-host'], 'evil.test', 'the claimed host is replaced');
-  const record = (await recordsOf(proxy)).find((r) => r.requestId === 'xff-spoof');
+  const record = await recordOf(proxy, 'xff-spoof');
   t.equal(record!.clientIp, '127.0.0.1', 'the record names the socket peer');
   const garbage = await request(`${proxy.url}/xff2`, { headers: { 'x-forwarded-for': `${'9'.repeat(5_000)}, <script>, ::ffff:1.2.3.4` } });
   await garbage.body.dump();
@@ -134,7 +134,7 @@ t.test('identity headers from an untrusted peer name nobody; with auth.enforce t
   const spoof = { 'x-auth-request-user': 'admin', 'x-auth-request-org': 'org-a', 'x-forwarded-email': 'root@example.com' };
   const res = await request(`${proxy.url}/identity`, { headers: { ...spoof, 'x-request-id': 'identity-spoof' } });
   await res.body.dump();
-  const record = (await recordsOf(proxy)).find((r) => r.requestId === 'identity-spoof');
+  const record = await recordOf(proxy, 'identity-spoof');
   t.match(record, { principalType: 'anonymous', userId: null, organizationId: null }, 'not believed');
   const strict = await startTestProxy(upstream.url, { auth: { enforce: true } });
   t.teardown(() => strict.close());

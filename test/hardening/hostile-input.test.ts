@@ -5,7 +5,7 @@ import t from 'tap';
 import { exportJWK, generateKeyPair, SignJWT, exportSPKI } from 'jose';
 import { request } from 'undici';
 import { TestUpstream } from '../helpers/upstream.js';
-import { recordsOf, startTestProxy, type TestProxy } from '../helpers/proxy.js';
+import { recordOf, recordsOf, startTestProxy, type TestProxy } from '../helpers/proxy.js';
 import { rawRequest } from '../helpers/raw.js';
 
 const HS_SECRET = 'hostile-input-shared-secret-of-32-bytes!';
@@ -56,7 +56,7 @@ t.test('hostile JSON bodies are forwarded untouched; the record is redacted and 
     + '"$where":"sleep(1000)","q":"\\"; DROP TABLE x;--","Password":"p2","n":1e400,"deep":' + '['.repeat(500) + ']'.repeat(500) + '}';
   t.equal(await send('/json', { method: 'POST', body, headers: { 'content-type': 'application/json', 'x-request-id': 'json-hostile' } }), 200);
   t.equal(upstream.seen.at(-1)!.body, body, 'forwarded byte for byte');
-  const record = (await recordsOf(proxy)).find((r) => r.requestId === 'json-hostile')!;
+  const record = (await recordOf(proxy, 'json-hostile'))!;
   const stored = JSON.parse(record.requestBody!);
   t.equal(Object.getOwnPropertyDescriptor(stored, '__proto__')?.value?.password, '[REDACTED]', 'redacted inside __proto__ too');
   t.equal(stored.Password, '[REDACTED]');
@@ -64,7 +64,7 @@ t.test('hostile JSON bodies are forwarded untouched; the record is redacted and 
   t.equal(({} as Record<string, unknown>).polluted, undefined, 'Object.prototype untouched');
   const broken = '{"password": "p3", "a": [1, 2, {"secret": ["s1", "s2"';
   t.equal(await send('/broken', { method: 'POST', body: broken, headers: { 'content-type': 'application/json', 'x-request-id': 'json-broken' } }), 200);
-  const brokenRecord = (await recordsOf(proxy)).find((r) => r.requestId === 'json-broken')!;
+  const brokenRecord = (await recordOf(proxy, 'json-broken'))!;
   t.notMatch(brokenRecord.requestBody!, /p3|s1|s2/, 'invalid JSON is redacted too');
 });
 

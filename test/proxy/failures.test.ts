@@ -1,7 +1,7 @@
 import t from 'tap';
 import { request } from 'undici';
 import { TestUpstream } from '../helpers/upstream.js';
-import { recordsOf, startTestProxy } from '../helpers/proxy.js';
+import { recordOf, startTestProxy } from '../helpers/proxy.js';
 import { rawRequest } from '../helpers/raw.js';
 import { freePort } from '../helpers/ports.js';
 
@@ -127,7 +127,7 @@ t.test('malformed requests get 400 and oversized headers 431, as JSON', async (t
   t.match(badTarget, /^HTTP\/1\.1 400 /, 'refused by the HTTP parser');
   const asterisk = await rawRequest(proxy.port, 'OPTIONS * HTTP/1.1\r\nHost: x\r\nX-Request-Id: bad-target\r\nConnection: close\r\n\r\n');
   t.match(asterisk, /^HTTP\/1\.1 400 [^]*request target must be a path/, 'a target that parses but is not a path');
-  const refused = (await recordsOf(proxy)).find((r) => r.requestId === 'bad-target');
+  const refused = await recordOf(proxy, 'bad-target');
   t.same([refused?.path, refused?.statusCode, refused?.outcome], ['*', 400, 'rejected'], 'and is recorded, like every request the proxy refuses');
   const huge = await rawRequest(proxy.port, `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
   t.match(huge, /^HTTP\/1\.1 431 /);

@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage } from 'node:http';
 import { once } from 'node:events';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
-import { recordsOf, startTestProxy, type TestProxy } from '../helpers/proxy.js';
+import { recordOf, startTestProxy, type TestProxy } from '../helpers/proxy.js';
 import { rawRequest } from '../helpers/raw.js';
 import { eventually } from '../helpers/eventually.js';
 
@@ -53,7 +53,7 @@ async function openAndReset(port: number, head: string, waitFor: RegExp): Promis
 }
 
 async function record(proxy: TestProxy, id: string) {
-  return eventually(async () => (await recordsOf(proxy)).find((r) => r.requestId === id));
+  return eventually(async () => await recordOf(proxy, id));
 }
 
 t.test('finding 1: resets during a tunnel or a refused upgrade do not crash the proxy, and each is recorded', async (t) => {

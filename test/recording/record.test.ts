@@ -1,7 +1,7 @@
 import t from 'tap';
 import { request } from 'undici';
 import { TestUpstream } from '../helpers/upstream.js';
-import { recordsOf, startTestProxy, type TestProxy } from '../helpers/proxy.js';
+import { recordOf, recordsOf, startTestProxy, type TestProxy } from '../helpers/proxy.js';
 
 let upstream: TestUpstream;
 let proxy: TestProxy;
@@ -67,7 +67,7 @@ t.test('a completed request becomes one record with every field', async (t) => {
 t.test('duration runs to the last byte of a streamed response; ttfb stops at the headers', async (t) => {
   const res = await request(`${proxy.url}/stream/slow-body`, { headers: { 'x-request-id': 'rec-slow' } });
   t.equal(await res.body.text(), 'firstlast');
-  const record = (await recordsOf(proxy)).find((r) => r.requestId === 'rec-slow')!;
+  const record = (await recordOf(proxy, 'rec-slow'))!;
   t.ok(record.durationMs >= 280, `durationMs ${record.durationMs} covers the streaming`);
   t.ok(record.ttfbMs! < record.durationMs - 200, `ttfbMs ${record.ttfbMs} is the headers only`);
 });
@@ -87,7 +87,7 @@ t.test('configured rules give routePattern, resourceType and action', async (t) 
 t.test('error responses keep their body when capture.responseBody is on, redacted', async (t) => {
   const res = await request(`${proxy.url}/v1/fail`, { headers: { 'x-request-id': 'rec-fail' } });
   await res.body.dump();
-  const record = (await recordsOf(proxy)).find((r) => r.requestId === 'rec-fail')!;
+  const record = (await recordOf(proxy, 'rec-fail'))!;
   t.equal(record.statusCode, 422);
   t.equal(record.outcome, 'completed');
   t.equal(record.responseBody, '{"error":"invalid","token":"[REDACTED]"}');
@@ -134,7 +134,7 @@ t.test('failed and aborted requests are recorded with their outcome and time tak
   controller.abort();
   const aborted = await (async () => {
     for (;;) {
-      const found = (await recordsOf(proxy)).find((r) => r.requestId === 'rec-abort');
+      const found = await recordOf(proxy, 'rec-abort');
       if (found) return found;
       await new Promise((r) => setTimeout(r, 20));
     }
