@@ -41,7 +41,7 @@ t.test('a completed request becomes one record with every field', async (t) => {
     headers: { 'content-type': 'application/json', 'user-agent': 'record-test/1.0', 'x-request-id': 'rec-1' },
   });
   const responseText = await res.body.text();
-  const [record] = (await recordsOf(proxy)).filter((r) => r.requestId === 'rec-1');
+  const record = await recordOf(proxy, 'rec-1');
   t.ok(record, 'recorded');
   t.match(record!.id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-/, 'UUIDv7 id');
   t.match(record!.createdAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
@@ -77,10 +77,9 @@ t.test('configured rules give routePattern, resourceType and action', async (t) 
   await res.body.dump();
   const get = await request(`${proxy.url}/v1/orgs/acme/members/7`, { headers: { 'x-request-id': 'rec-rule-get' } });
   await get.body.dump();
-  const records = await recordsOf(proxy);
-  const post = records.find((r) => r.requestId === 'rec-rule')!;
+  const post = (await recordOf(proxy, 'rec-rule'))!;
   t.same([post.routePattern, post.resourceType, post.action], ['/v1/orgs/:org/members/:id', 'members', 'member.manage']);
-  const viaHeuristic = records.find((r) => r.requestId === 'rec-rule-get')!;
+  const viaHeuristic = (await recordOf(proxy, 'rec-rule-get'))!;
   t.same([viaHeuristic.routePattern, viaHeuristic.action], ['/v1/orgs/acme/members/:id', 'read'], 'the rule is for POST only');
 });
 
@@ -98,10 +97,9 @@ t.test('issue 11: an error body is redacted by the Content-Type the upstream sen
     const res = await request(`${proxy.url}${path}`, { headers: { 'x-request-id': `rec${path}` } });
     await res.body.dump();
   }
-  const records = await recordsOf(proxy);
-  const form = records.find((r) => r.requestId === 'rec/v1/fail-form')!;
+  const form = (await recordOf(proxy, 'rec/v1/fail-form'))!;
   t.equal(form.responseBody, 'error=invalid grant&access_token=[REDACTED]', 'a form body (not form-shaped by itself)');
-  const json = records.find((r) => r.requestId === 'rec/v1/fail-json')!;
+  const json = (await recordOf(proxy, 'rec/v1/fail-json'))!;
   t.equal(json.responseBody, '{"error":"conflict","Token":"[REDACTED]"}', 'JSON with a charset');
 });
 
