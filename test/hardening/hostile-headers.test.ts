@@ -5,6 +5,7 @@ import t, { type Test } from 'tap';
 import { request } from 'undici';
 import { TestUpstream } from '../helpers/upstream.js';
 import { recordOf, recordsOf, startTestProxy, type TestProxy } from '../helpers/proxy.js';
+import { eventually } from '../helpers/eventually.js';
 import { rawRequest } from '../helpers/raw.js';
 import { sha256 } from '../../src/principal/digest.js';
 
@@ -83,8 +84,13 @@ t.test('duplicated credential headers are refused with 400, not resolved one way
     t.notMatch(answer, new RegExp(KEY), `${name}: the answer does not echo the credential`);
   }
   await stillAliveAndUnforwarded(t, 'd-');
-  const records = await recordsOf(proxy);
-  const refused = records.filter((r) => r.path.startsWith('/d-'));
+  // A record is committed after its answer: wait for as many as were refused (recordsOf returns at the first).
+  const refusedNow = async () => (await recordsOf(proxy)).filter((r) => r.path.startsWith('/d-'));
+  const refused = await eventually(async () => {
+    const found = await refusedNow();
+    if (found.length < Object.keys(cases).length) throw new Error(`${found.length} refusals recorded so far`);
+    return found;
+  }).catch(refusedNow);
   t.equal(refused.length, Object.keys(cases).length, 'each refusal is recorded');
   t.ok(refused.every((r) => r.outcome === 'rejected' && r.statusCode === 400 && r.organizationId === null), 'as rejected, for nobody');
 });
