@@ -26,7 +26,7 @@ export function benchRecord(i: number): AuditRecord {
   const org = `org-${i % ORGS}`;
   const byServiceAccount = i % 4 === 0;
   return {
-    id: `${ms.toString(16).padStart(12, '0')}-7000-8000-${i.toString(16).padStart(12, '0')}`,
+    id: benchId(ms, i),
     requestId: `req-${i}`, createdAt: new Date(ms).toISOString(), method: i % 5 === 0 ? 'POST' : 'GET',
     path: `/v1/items/${i % 1000}`, query: {}, routePattern: '/v1/items/:id', resourceType: 'item', action: 'read',
     statusCode: i % 50 === 0 ? 500 : 200, outcome: 'completed', durationMs: 12.3, ttfbMs: 11.9,
@@ -38,6 +38,12 @@ export function benchRecord(i: number): AuditRecord {
     requestHeaders: { host: 'api.example.com', accept: 'application/json', authorization: 'Bearer …f00d' },
     requestBody: null, requestBodyTruncated: false, responseBody: null, upstream: 'http://127.0.0.1:9000',
   };
+}
+
+/** A UUIDv7-shaped id (what the proxy gives records): ms in its first 48 bits, i in its last 48. */
+function benchId(ms: number, i: number): string {
+  const time = ms.toString(16).padStart(12, '0');
+  return `${time.slice(0, 8)}-${time.slice(8)}-7000-8000-${i.toString(16).padStart(12, '0')}`;
 }
 
 /** Records per second (what the other benches need). */

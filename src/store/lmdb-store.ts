@@ -19,8 +19,12 @@ import { MapSizeGuard } from './map-size.js';
 
 export { StoreFullError } from './map-size.js';
 
-/** Layout version written to `meta`; bump it (and add a migration) when keys or values change shape. */
-export const SCHEMA_VERSION = 2;
+/**
+ * Layout version written to `meta`; bump it (and add a migration) when keys or values change shape. 3: positions
+ * may be packed compactly (positions.ts); version 2's wide values are read as they are, so 2 -> 3 rewrites nothing,
+ * but a build that knows only 2 must refuse the store rather than misread its new values.
+ */
+export const SCHEMA_VERSION = 3;
 
 export class SchemaVersionError extends Error {
   constructor(path: string, found: unknown) {
@@ -114,11 +118,15 @@ function checkSchemaVersion(env: RootDatabase, dbs: StoreDbs, path: string, read
   if (found === undefined && !readOnly) env.transactionSync(() => {
     if (dbs.meta.get(SCHEMA_KEY) === undefined) dbs.meta.putSync(SCHEMA_KEY, SCHEMA_VERSION);
   });
-  if (found !== 1) return;
-  if (readOnly) throw new Error(`audit store at ${path} has schema version 1; open it read-write once (audit-proxy serve) to migrate it to ${SCHEMA_VERSION}`);
-  const started = performance.now();
-  const records = migrateToV2(env, dbs);
-  logger.info({ path, records, ms: Math.round(performance.now() - started) }, 'audit store migrated from schema version 1 to 2 (index postings, batched commit log)');
+  if (found === 1) {
+    if (readOnly) throw new Error(`audit store at ${path} has schema version 1; open it read-write once (audit-proxy serve) to migrate it to ${SCHEMA_VERSION}`);
+    const started = performance.now();
+    const records = migrateToV2(env, dbs);
+    logger.info({ path, records, ms: Math.round(performance.now() - started) }, 'audit store migrated from schema version 1 to 2 (index postings, batched commit log)');
+  }
+  if ((found === 1 || found === 2) && !readOnly) env.transactionSync(() => {
+    if (dbs.meta.get(SCHEMA_KEY) === 2) dbs.meta.putSync(SCHEMA_KEY, SCHEMA_VERSION);
+  });
 }
 
 /**
