@@ -5,7 +5,7 @@ import type { Logger } from '../log.js';
 import type { AuditFilter, AuditStore, CommitLog, PageRequest } from './store.js';
 import { LmdbCommitLog } from './commit-log.js';
 import { MAX_MS, MIN_MS, createdAtMs, openDbs, type StoreDbs } from './indexes.js';
-import { encodePositions } from './positions.js';
+import { encodePositions, packedPosition } from './positions.js';
 import type { Position } from './cursor.js';
 import { lastSeq } from './log-batches.js';
 import { PostingsBuilder } from './postings.js';
@@ -144,8 +144,9 @@ async function writeBatch(env: RootDatabase, dbs: StoreDbs, batch: AuditRecord[]
       record.seq = ++seq;
       const ms = createdAtMs(record);
       dbs.records.put([ms, record.id], record);
-      slots.push({ ms, id: record.id });
-      postings.add(record, ms);
+      const position = packedPosition(ms, record.id);
+      slots.push(position);
+      postings.add(record, ms, position);
     }
     dbs.log.put(first, encodePositions(slots));
     postings.write(first);

@@ -25,11 +25,22 @@ const TEXT = 3;
 
 const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-function tagOf(position: Position | null): number {
-  if (!position) return REMOVED;
-  if (!CANONICAL_UUID.test(position.id)) return TEXT;
-  const embedded = parseInt(position.id.slice(0, 8), 16) * 0x10000 + parseInt(position.id.slice(9, 13), 16);
-  return embedded === position.ms ? UUID_TIMED : UUID;
+/** A position with its compact form worked out once, for a record that sits in several postings and the log. */
+interface Packed extends Position {
+  readonly tag: number;
+  /** The UUID's 16 bytes (tags UUID_TIMED and UUID). */
+  readonly raw: Uint8Array | null;
+}
+
+/** The record's position, packed once: encodePositions then copies its bytes into every value it goes into. */
+export function packedPosition(ms: number, id: string): Position {
+  if (!CANONICAL_UUID.test(id)) return { ms, id, tag: TEXT, raw: null } as Packed;
+  const raw = Buffer.from(id.replace(/-/g, ''), 'hex');
+  return { ms, id, tag: raw.readUIntBE(0, 6) === ms ? UUID_TIMED : UUID, raw } as Packed;
+}
+
+function packed(position: Position): Packed {
+  return 'tag' in position ? (position as Packed) : (packedPosition(position.ms, position.id) as Packed);
 }
 
 function uvarintLength(value: number): number {
@@ -51,32 +62,31 @@ function writeUvarint(buffer: Buffer, value: number, at: number): number {
 }
 
 /** The compact layout needs integer ms within a safe distance of the base; anything else is written wide. */
-function fitsCompact(positions: readonly (Position | null)[], tags: Uint8Array): { fits: boolean; base: number } {
+function fitsCompact(positions: readonly (Packed | null)[]): { fits: boolean; base: number } {
   let base = Infinity;
   let top = -Infinity;
-  for (let i = 0; i < positions.length; i++) {
-    const position = positions[i]!;
-    if (position && !Number.isSafeInteger(position.ms)) return { fits: false, base: 0 };
-    tags[i] = tagOf(position);
-    if (tags[i] === UUID || tags[i] === TEXT) {
-      base = Math.min(base, position!.ms);
-      top = Math.max(top, position!.ms);
+  for (const position of positions) {
+    if (!position) continue;
+    if (!Number.isSafeInteger(position.ms)) return { fits: false, base: 0 };
+    if (position.tag !== UUID_TIMED) {
+      base = Math.min(base, position.ms);
+      top = Math.max(top, position.ms);
     }
   }
   return { fits: base === Infinity || top - base <= Number.MAX_SAFE_INTEGER, base };
 }
 
 export function encodePositions(positions: readonly (Position | null)[]): Buffer {
-  const tags = new Uint8Array(positions.length);
-  const { fits, base } = fitsCompact(positions, tags);
-  return fits ? encodeCompact(positions, tags, base) : encodeWide(positions);
+  const all = positions.map((position) => (position ? packed(position) : null));
+  const { fits, base } = fitsCompact(all);
+  return fits ? encodeCompact(all, base) : encodeWide(positions);
 }
 
-function encodeCompact(positions: readonly (Position | null)[], tags: Uint8Array, base: number): Buffer {
+function encodeCompact(positions: readonly (Packed | null)[], base: number): Buffer {
   const withBase = base !== Infinity;
   let size = HEADER + (withBase ? 8 : 0);
   for (let i = 0; i < positions.length; i++) {
-    const tag = tags[i]!;
+    const tag = positions[i]?.tag ?? REMOVED;
     size += 1;
     if (tag === UUID_TIMED) size += UUID_BYTES;
     else if (tag === UUID) size += uvarintLength(positions[i]!.ms - base) + UUID_BYTES;
@@ -89,17 +99,20 @@ function encodeCompact(positions: readonly (Position | null)[], tags: Uint8Array
   buffer.writeUInt32LE((positions.length | COMPACT | (withBase ? WITH_BASE : 0)) >>> 0, 0);
   let at = HEADER;
   if (withBase) at = buffer.writeDoubleLE(base, at);
-  for (let i = 0; i < positions.length; i++) {
-    const tag = tags[i]!;
+  for (const position of positions) {
+    if (!position) {
+      buffer[at++] = REMOVED;
+      continue;
+    }
+    const { tag, ms, id, raw } = position;
     buffer[at++] = tag;
-    if (tag === REMOVED) continue;
-    const { ms, id } = positions[i]!;
     if (tag !== UUID_TIMED) at = writeUvarint(buffer, ms - base, at);
-    if (tag === TEXT) {
+    if (raw) {
+      for (let k = 0; k < UUID_BYTES; k++) buffer[at + k] = raw[k]!;
+      at += UUID_BYTES;
+    } else {
       at = writeUvarint(buffer, Buffer.byteLength(id), at);
       at += buffer.write(id, at, 'utf8');
-    } else {
-      at += buffer.write(id.replace(/-/g, ''), at, 'hex');
     }
   }
   return buffer;

@@ -2,7 +2,7 @@ import type { Key } from 'lmdb';
 import type { AuditRecord } from '../audit/record.js';
 import { INDEXED_FIELDS, createdAtMs, indexedValue, organizationOf, type PostingsDb, type StoreDbs } from './indexes.js';
 import type { Position } from './cursor.js';
-import { decodePositions, encodePositions, slotCount } from './positions.js';
+import { decodePositions, encodePositions, packedPosition, slotCount } from './positions.js';
 
 /**
  * Index postings: instead of one LMDB entry per record and index, each write batch puts one entry per index key
@@ -40,13 +40,14 @@ export class PostingsBuilder {
 
   constructor(private readonly dbs: StoreDbs) {}
 
-  add(record: AuditRecord, ms = createdAtMs(record)): void {
+  /** `position` (packed once, positions.ts) is shared by every posting of the record. */
+  add(record: AuditRecord, ms = createdAtMs(record), position = packedPosition(ms, record.id)): void {
     const bucket = bucketOf(ms);
     const org = organizationOf(record);
-    this.addTo(this.dbs.orgTime, 'time', org, null, bucket, ms, record.id);
+    this.addTo(this.dbs.orgTime, 'time', org, null, bucket, position);
     for (const field of INDEXED_FIELDS) {
       const value = indexedValue(record, field);
-      if (value !== null) this.addTo(this.dbs.byField[field], field, org, value, bucket, ms, record.id);
+      if (value !== null) this.addTo(this.dbs.byField[field], field, org, value, bucket, position);
     }
   }
 
@@ -59,14 +60,14 @@ export class PostingsBuilder {
     this.pending.clear();
   }
 
-  private addTo(db: PostingsDb, name: string, org: string, value: string | number | null, bucket: number, ms: number, id: string): void {
+  private addTo(db: PostingsDb, name: string, org: string, value: string | number | null, bucket: number, position: Position): void {
     const mapKey = `${name}\u0000${org}\u0000${typeof value}${String(value)}\u0000${bucket}`;
     let entry = this.pending.get(mapKey);
     if (!entry) {
       entry = { db, key: value === null ? [org, bucket] : [org, value, bucket], positions: [] };
       this.pending.set(mapKey, entry);
     }
-    entry.positions.push({ ms, id });
+    entry.positions.push(position);
   }
 }
 
