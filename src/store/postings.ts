@@ -34,9 +34,23 @@ interface Pending {
   positions: Position[];
 }
 
-/** Gathers the postings of one batch; `write` puts them inside the batch's transaction. */
+/** Pending postings of one index by organization, value (null for the time index) and bucket. */
+type ByPrefix = Map<string, Map<string | number | null, Map<number, Pending>>>;
+
+function child<K, V>(map: Map<K, V>, key: K, make: () => V): V {
+  let found = map.get(key);
+  if (found === undefined) map.set(key, (found = make()));
+  return found;
+}
+
+/**
+ * Gathers the postings of one batch; `write` puts them inside the batch's transaction. Looked up through nested
+ * maps keyed by the record's own strings and numbers: a composite string key per record and index cost 9 % of
+ * the write path's CPU.
+ */
 export class PostingsBuilder {
-  private readonly pending = new Map<string, Pending>();
+  private readonly byDb = new Map<PostingsDb, ByPrefix>();
+  private pending: Pending[] = [];
 
   constructor(private readonly dbs: StoreDbs) {}
 
@@ -44,28 +58,30 @@ export class PostingsBuilder {
   add(record: AuditRecord, ms = createdAtMs(record), position = packedPosition(ms, record.id)): void {
     const bucket = bucketOf(ms);
     const org = organizationOf(record);
-    this.addTo(this.dbs.orgTime, 'time', org, null, bucket, position);
+    this.addTo(this.dbs.orgTime, org, null, bucket, position);
     for (const field of INDEXED_FIELDS) {
       const value = indexedValue(record, field);
-      if (value !== null) this.addTo(this.dbs.byField[field], field, org, value, bucket, position);
+      if (value !== null) this.addTo(this.dbs.byField[field], org, value, bucket, position);
     }
   }
 
   /** Puts one entry per (index, prefix, bucket) under `tag`; positions sorted ascending. */
   write(tag: number): void {
-    for (const { db, key, positions } of this.pending.values()) {
+    for (const { db, key, positions } of this.pending) {
       key.push(tag);
       db.put(key, encodePositions(sortPositions(positions)));
     }
-    this.pending.clear();
+    this.pending = [];
+    this.byDb.clear();
   }
 
-  private addTo(db: PostingsDb, name: string, org: string, value: string | number | null, bucket: number, position: Position): void {
-    const mapKey = `${name}\u0000${org}\u0000${typeof value}${String(value)}\u0000${bucket}`;
-    let entry = this.pending.get(mapKey);
+  private addTo(db: PostingsDb, org: string, value: string | number | null, bucket: number, position: Position): void {
+    const byBucket = child(child(child(this.byDb, db, () => new Map()), org, () => new Map()), value, () => new Map<number, Pending>());
+    let entry = byBucket.get(bucket);
     if (!entry) {
       entry = { db, key: value === null ? [org, bucket] : [org, value, bucket], positions: [] };
-      this.pending.set(mapKey, entry);
+      byBucket.set(bucket, entry);
+      this.pending.push(entry);
     }
     entry.positions.push(position);
   }
