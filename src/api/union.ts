@@ -1,11 +1,13 @@
 import type { AuditRecord } from '../audit/record.js';
 import { decodeCursor as decodeStoreCursor, encodeCursor as encodeStoreCursor } from '../store/cursor.js';
-import { createdAtMs } from '../store/indexes.js';
 import type { AuditFilter, AuditStore } from '../store/store.js';
+import type { RecordView } from '../audit/views.js';
+import { viewItem, type ViewItem } from '../store/read-pool/view-page.js';
+import { queryView } from './view-pages.js';
 
 /** A page of a union of filters: newest first, the total of every match, and whether more follow. */
 export interface UnionPage {
-  items: AuditRecord[];
+  items: ViewItem[];
   total: number;
   hasMore: boolean;
 }
@@ -17,29 +19,29 @@ export type UnionStart = { offset: number; cursor?: undefined } | { cursor: stri
  * Queries over a union of disjoint filters (the store ANDs its filters; a Portkey user_type, user_id or method scope
  * may mean several principal types or methods). A single filter goes straight to the store and its indexes.
  */
-export async function queryUnion(store: AuditStore, filters: readonly AuditFilter[], limit: number, start: UnionStart): Promise<UnionPage> {
+export async function queryUnion(store: AuditStore, filters: readonly AuditFilter[], limit: number, start: UnionStart, view: RecordView): Promise<UnionPage> {
   if (filters.length === 1) {
-    const page = await store.query(filters[0]!, { limit, ...start, withTotal: true });
+    const page = await queryView(store, filters[0]!, { limit, ...start, withTotal: true }, view);
     return { items: page.items, total: page.total ?? 0, hasMore: page.hasMore };
   }
-  if (start.cursor !== undefined) return mergePages(store, filters, limit, start.cursor);
+  if (start.cursor !== undefined) return mergePages(store, filters, limit, start.cursor, view);
   // The filters are disjoint, so their totals add up.
   const totals = await Promise.all(filters.map(async (f) => (await store.query(f, { limit: 1, withTotal: true })).total ?? 0));
   const total = totals.reduce((sum, n) => sum + n, 0);
   if (start.offset >= total) return { items: [], total, hasMore: false }; // no walk through every match for nothing
-  const items: AuditRecord[] = [];
+  const items: ViewItem[] = [];
   let skipped = 0;
   for await (const record of iterateUnion(store, filters)) {
     if (items.length === limit) break;
     if (skipped < start.offset) skipped++;
-    else items.push(record);
+    else items.push(viewItem(record, view));
   }
   return { items, total, hasMore: start.offset + items.length < total };
 }
 
 /** Each filter's page after the cursor, merged: the newest `limit` of them; the cost does not grow with depth. */
-async function mergePages(store: AuditStore, filters: readonly AuditFilter[], limit: number, cursor: string): Promise<UnionPage> {
-  const pages = await Promise.all(filters.map((f) => store.query(f, { limit, cursor, withTotal: true })));
+async function mergePages(store: AuditStore, filters: readonly AuditFilter[], limit: number, cursor: string, view: RecordView): Promise<UnionPage> {
+  const pages = await Promise.all(filters.map((f) => queryView(store, f, { limit, cursor, withTotal: true }, view)));
   const merged = pages.flatMap((page) => page.items).sort((a, b) => (a.id < b.id ? 1 : -1));
   return {
     items: merged.slice(0, limit),
@@ -58,9 +60,9 @@ export function isStoreCursor(cursor: string): boolean {
   }
 }
 
-/** The store cursor continuing after this record; valid for every filter, as all share the store's time order. */
-export function storeCursorAfter(record: AuditRecord): string {
-  return encodeStoreCursor({ ms: createdAtMs(record), id: record.id });
+/** The store cursor continuing after this item; valid for every filter, as all share the store's time order. */
+export function storeCursorAfter(item: ViewItem): string {
+  return encodeStoreCursor({ ms: item.ms, id: item.id });
 }
 
 /** Every match of any filter, newest first, read lazily: a k-way merge on the time-ordered UUIDv7 ids. */
