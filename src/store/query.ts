@@ -4,6 +4,8 @@ import type { AuditFilter, PageRequest, QueryResult } from './store.js';
 import { INDEXED_FIELDS, MAX_MS, MIN_MS, createdAtMs, indexedValue, type PostingsDb, type StoreDbs } from './indexes.js';
 import { countPostings, scanPostings, type MsRange } from './postings.js';
 import { decodeCursor, encodeCursor, type Position } from './cursor.js';
+import { countByRollup } from './query-counts.js';
+import type { CountRollup } from './stats-counts.js';
 
 /** Keys of `records` read per chunk when scanning the global time index. */
 const SCAN_CHUNK = 256;
@@ -88,16 +90,21 @@ function* scan(dbs: StoreDbs, plan: ScanPlan, filter: AuditFilter, after: Positi
   }
 }
 
-function countMatches(dbs: StoreDbs, plan: ScanPlan, filter: AuditFilter): number {
+function countMatches(dbs: StoreDbs, plan: ScanPlan, filter: AuditFilter, counts: CountRollup | undefined): number {
   const range = msRange(filter);
   if (!plan.residual && plan.postings) return countPostings(plan.postings.db, plan.postings.prefix, range);
   if (!plan.residual) return dbs.records.getKeysCount({ start: [range.fromMs], end: [range.toMs + 1] });
+  return (counts && countByRollup(dbs, counts, filter, range, (part) => countByScan(dbs, part))) ?? countByScan(dbs, filter);
+}
+
+function countByScan(dbs: StoreDbs, filter: AuditFilter): number {
   let count = 0;
-  for (const _ of scan(dbs, plan, filter, undefined, 0, SCAN_CHUNK)) count++;
+  for (const _ of scan(dbs, planScan(dbs, filter), filter, undefined, 0, SCAN_CHUNK)) count++;
   return count;
 }
 
-export function runQuery(dbs: StoreDbs, filter: AuditFilter, page: PageRequest): QueryResult {
+/** `counts`, when the store keeps them, answers totals of filters no index serves (query-counts.ts). */
+export function runQuery(dbs: StoreDbs, filter: AuditFilter, page: PageRequest, counts?: CountRollup): QueryResult {
   if (!Number.isInteger(page.limit) || page.limit < 1) throw new RangeError('limit must be a positive integer');
   const plan = planScan(dbs, filter);
   const after = page.cursor ? decodeCursor(page.cursor) : undefined;
@@ -115,7 +122,7 @@ export function runQuery(dbs: StoreDbs, filter: AuditFilter, page: PageRequest):
   const last = items[items.length - 1];
   const nextCursor = hasMore && last ? encodeCursor({ ms: createdAtMs(last), id: last.id }) : null;
   const result: QueryResult = { items, hasMore, nextCursor };
-  if (page.withTotal) result.total = countMatches(dbs, plan, filter);
+  if (page.withTotal) result.total = countMatches(dbs, plan, filter, counts);
   return result;
 }
 

@@ -1,0 +1,118 @@
+import type { Database, Key, RootDatabase } from 'lmdb';
+import type { AuditRecord } from '../audit/record.js';
+import { recordTimeMs } from '../audit/iso-time.js';
+import type { AuditFilter } from './store.js';
+import { bucketOf } from './postings.js';
+
+/** The filter fields a count rollup may be kept for (the ones the postings do not index, and principal pairs). */
+type CountField = 'path' | 'principalType' | 'workspaceId' | 'resourceType' | 'action' | 'clientIp' | 'country' | 'userId' | 'apiKeyId' | 'serviceAccountId';
+
+/**
+ * What is counted, per organization and second: every record (dimension 0, the check against the postings), and
+ * records by the value of each field set a Portkey filter asks for alone (user_type; user_id is a union of
+ * principal type and id pairs). A filter whose fields are exactly one of these sets is counted from the rollup.
+ */
+const DIMENSIONS: readonly (readonly CountField[])[] = [
+  [], ['path'], ['principalType'], ['workspaceId'], ['resourceType'], ['action'], ['clientIp'], ['country'],
+  ['principalType', 'userId'], ['principalType', 'apiKeyId'], ['principalType', 'serviceAccountId'],
+];
+const ALL_RECORDS = 0;
+/** Whether every record of the store passed through applyInTransaction (it was empty when counting began). */
+const COMPLETE_KEY: Key = ['complete'];
+
+/** The dimension serving exactly these filter fields, or -1. */
+function dimensionOf(filter: AuditFilter): number {
+  const asked = (Object.keys(filter) as (keyof AuditFilter)[])
+    .filter((name) => filter[name] !== undefined && name !== 'organizationId' && name !== 'fromMs' && name !== 'toMs');
+  return DIMENSIONS.findIndex((fields, index) => index !== ALL_RECORDS && fields.length === asked.length
+    && fields.every((field) => asked.includes(field)));
+}
+
+/** Whole seconds [fromBucket, toBucket] of counts to add up for one organization and filter. */
+export interface CountRequest {
+  organizationId: string;
+  filter: AuditFilter;
+  fromBucket: number;
+  toBucket: number;
+}
+
+/**
+ * Record counts per (organization, field values, second) in their own database (`stats_count`), kept in each write
+ * batch's transaction, so that a total over a filter no index serves adds up a few hundred counts instead of decoding
+ * every record of the organization. Counts are never decremented: retention removes records from the postings
+ * only, and a reader checks the rollup's count of all records against the postings before trusting it (query.ts).
+ */
+export class CountRollup {
+  /** Undefined in a read-only environment written before the rollup existed. */
+  private readonly db: Database<Buffer, Key> | undefined;
+
+  constructor(env: RootDatabase, hasRecords: () => boolean, readOnly: boolean) {
+    const db = env.openDB<Buffer, Key>({ name: 'stats_count', encoding: 'binary' });
+    this.db = db;
+    if (!readOnly && db.get(COMPLETE_KEY) === undefined) {
+      env.transactionSync(() => {
+        if (db.get(COMPLETE_KEY) === undefined) db.putSync(COMPLETE_KEY, Buffer.from([hasRecords() ? 0 : 1]));
+      });
+    }
+  }
+
+  /** True when the rollup has counted every record ever committed; otherwise totals are scanned. */
+  complete(): boolean {
+    return this.db?.get(COMPLETE_KEY)?.[0] === 1;
+  }
+
+  /** The dimension a filter is counted by, or -1 when the rollup cannot answer it. */
+  dimensionFor(filter: AuditFilter): number {
+    return filter.organizationId === undefined ? -1 : dimensionOf(filter);
+  }
+
+  /** Counts committed records. Runs inside the write transaction that commits them (read-add-write of each count). */
+  applyInTransaction(records: readonly AuditRecord[]): void {
+    const counts = new Map<string, { key: Key[]; n: number }>();
+    for (const record of records) {
+      const bucket = bucketOf(recordTimeMs(record.createdAt));
+      const org = record.organizationId ?? '';
+      DIMENSIONS.forEach((fields, dimension) => {
+        const values = fields.map((field) => record[field]);
+        if (values.some((value) => value === null || value === undefined)) return;
+        const key = [org, dimension, ...values as (string | number)[], bucket];
+        const id = JSON.stringify(key);
+        const entry = counts.get(id);
+        if (entry) entry.n++;
+        else counts.set(id, { key, n: 1 });
+      });
+    }
+    const value = Buffer.alloc(4);
+    for (const { key, n } of counts.values()) {
+      const stored = this.db!.get(key);
+      value.writeUInt32LE(n + (stored ? stored.readUInt32LE(0) : 0));
+      this.db!.putSync(key, value);
+    }
+  }
+
+  /** The rollup's count of every record of the organization in the seconds. */
+  allRecords(organizationId: string, fromBucket: number, toBucket: number): number {
+    return this.sum([organizationId, ALL_RECORDS], fromBucket, toBucket);
+  }
+
+  /** The rollup's count of the filter's matches in the seconds; the filter must have a dimension (dimensionFor). */
+  matches({ organizationId, filter, fromBucket, toBucket }: CountRequest): number {
+    const dimension = dimensionOf(filter);
+    const values = DIMENSIONS[dimension]!.map((field) => filter[field] as string | number);
+    return this.sum([organizationId, dimension, ...values], fromBucket, toBucket);
+  }
+
+  /** Removes counts of seconds before `bucket` (no record is left there). Inside a write transaction. */
+  pruneBefore(bucket: number): void {
+    for (const key of this.db!.getKeys()) {
+      const second = (key as Key[]).at(-1);
+      if (typeof second === 'number' && second < bucket) this.db!.removeSync(key);
+    }
+  }
+
+  private sum(prefix: Key[], fromBucket: number, toBucket: number): number {
+    let total = 0;
+    for (const { value } of this.db!.getRange({ start: [...prefix, fromBucket], end: [...prefix, toBucket + 1] })) total += value.readUInt32LE(0);
+    return total;
+  }
+}
