@@ -28,6 +28,26 @@ function dimensionOf(filter: AuditFilter): number {
     && fields.every((field) => asked.includes(field)));
 }
 
+/** One organization's second in a batch: its records, and per dimension how many hold each value. */
+interface SecondTally {
+  org: string;
+  bucket: number;
+  all: number;
+  byValue: Map<string, number>[];
+}
+
+/** Between the values of a pair (a principal type never holds it). */
+const SEPARATOR = '\u0000';
+
+/** The record's values of the fields, joined by SEPARATOR; null when it lacks one. */
+function valueOf(record: AuditRecord, fields: readonly CountField[]): string | null {
+  const first = record[fields[0]!];
+  if (first === null || first === undefined) return null;
+  if (fields.length === 1) return first;
+  const second = record[fields[1]!];
+  return second === null || second === undefined ? null : first + SEPARATOR + second;
+}
+
 /** Whole seconds [fromBucket, toBucket] of counts to add up for one organization and filter. */
 export interface CountRequest {
   organizationId: string;
@@ -68,26 +88,32 @@ export class CountRollup {
 
   /** Counts committed records. Runs inside the write transaction that commits them (read-add-write of each count). */
   applyInTransaction(records: readonly AuditRecord[]): void {
-    const counts = new Map<string, { key: Key[]; n: number }>();
+    const seconds = new Map<string, SecondTally>();
     for (const record of records) {
       const bucket = bucketOf(recordTimeMs(record.createdAt));
       const org = record.organizationId ?? '';
-      DIMENSIONS.forEach((fields, dimension) => {
-        const values = fields.map((field) => record[field]);
-        if (values.some((value) => value === null || value === undefined)) return;
-        const key = [org, dimension, ...values as (string | number)[], bucket];
-        const id = JSON.stringify(key);
-        const entry = counts.get(id);
-        if (entry) entry.n++;
-        else counts.set(id, { key, n: 1 });
+      const id = `${bucket}\u0000${org}`;
+      let tally = seconds.get(id);
+      if (!tally) seconds.set(id, tally = { org, bucket, all: 0, byValue: DIMENSIONS.map(() => new Map()) });
+      tally.all++;
+      for (let dimension = 1; dimension < DIMENSIONS.length; dimension++) {
+        const value = valueOf(record, DIMENSIONS[dimension]!);
+        if (value !== null) tally.byValue[dimension]!.set(value, (tally.byValue[dimension]!.get(value) ?? 0) + 1);
+      }
+    }
+    for (const { org, bucket, all, byValue } of seconds.values()) {
+      this.add([org, ALL_RECORDS, bucket], all);
+      byValue.forEach((values, dimension) => {
+        for (const [value, n] of values) this.add([org, dimension, ...value.split(SEPARATOR), bucket], n);
       });
     }
-    const value = Buffer.alloc(4);
-    for (const { key, n } of counts.values()) {
-      const stored = this.db!.get(key);
-      value.writeUInt32LE(n + (stored ? stored.readUInt32LE(0) : 0));
-      this.db!.putSync(key, value);
-    }
+  }
+
+  private add(key: Key[], n: number): void {
+    const stored = this.db!.get(key);
+    const value = Buffer.allocUnsafe(4);
+    value.writeUInt32LE(n + (stored ? stored.readUInt32LE(0) : 0));
+    void this.db!.put(key, value);
   }
 
   /** The rollup's count of every record of the organization in the seconds. */
