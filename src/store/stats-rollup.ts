@@ -58,14 +58,17 @@ export class StatsRollup implements StatsRollupReader {
   applyInTransaction(records: readonly AuditRecord[]): void {
     this.counts.applyInTransaction(records);
     const cells = new Map<string, { key: Key[]; cell: StatsCell }>();
+    const cellOf = (id: string, key: () => Key[]): StatsCell => {
+      let entry = cells.get(id);
+      if (!entry) cells.set(id, entry = { key: key(), cell: emptyCell() });
+      return entry.cell;
+    };
     for (const record of records) {
       const minute = Math.floor(recordTimeMs(record.createdAt) / MINUTE_MS) * MINUTE_MS;
-      for (const key of [[ALL, minute], [ORG, record.organizationId ?? '', minute]]) {
-        const id = JSON.stringify(key);
-        let entry = cells.get(id);
-        if (!entry) cells.set(id, entry = { key, cell: emptyCell() });
-        addRecordTo(entry.cell, record.statusCode, record.durationMs);
-      }
+      const org = record.organizationId ?? '';
+      // Ids by concatenation: a JSON.stringify of two keys per record cost more than the counting.
+      addRecordTo(cellOf(`${minute}`, () => [ALL, minute]), record.statusCode, record.durationMs);
+      addRecordTo(cellOf(`${minute}\u0000${org}`, () => [ORG, org, minute]), record.statusCode, record.durationMs);
     }
     for (const { key, cell } of cells.values()) {
       const stored = this.db!.get(key);
