@@ -26,7 +26,7 @@ export function countByRollup(dbs: StoreDbs, counts: CountRollup, filter: AuditF
   if (wholeFrom > wholeTo) return scanCount({ ...filter, fromMs, toMs: range.toMs });
   const whole: MsRange = { fromMs: wholeFrom * BUCKET_MS, toMs: (wholeTo + 1) * BUCKET_MS - 1 };
   if (counts.allRecords(org, wholeFrom, wholeTo) !== countPostings(dbs.orgTime, [org], whole)) return null;
-  let total = counts.matches({ organizationId: org, filter, fromBucket: wholeFrom, toBucket: wholeTo });
+  let total = counts.matches({ filter, fromBucket: wholeFrom, toBucket: wholeTo });
   if (fromMs < whole.fromMs) total += scanCount({ ...filter, fromMs, toMs: whole.fromMs - 1 });
   if (range.toMs > whole.toMs) total += scanCount({ ...filter, fromMs: whole.toMs + 1, toMs: range.toMs });
   return total;

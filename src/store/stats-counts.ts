@@ -17,6 +17,8 @@ const DIMENSIONS: readonly (readonly CountField[])[] = [
   ['principalType', 'userId'], ['principalType', 'apiKeyId'], ['principalType', 'serviceAccountId'],
 ];
 const ALL_RECORDS = 0;
+/** Keys read per chunk when listing a filter's seconds. */
+const SECONDS_CHUNK = 256;
 /** Whether every record of the store passed through applyInTransaction (it was empty when counting began). */
 const COMPLETE_KEY: Key = ['complete'];
 
@@ -50,7 +52,6 @@ function valueOf(record: AuditRecord, fields: readonly CountField[]): string | n
 
 /** Whole seconds [fromBucket, toBucket] of counts to add up for one organization and filter. */
 export interface CountRequest {
-  organizationId: string;
   filter: AuditFilter;
   fromBucket: number;
   toBucket: number;
@@ -122,10 +123,31 @@ export class CountRollup {
   }
 
   /** The rollup's count of the filter's matches in the seconds; the filter must have a dimension (dimensionFor). */
-  matches({ organizationId, filter, fromBucket, toBucket }: CountRequest): number {
+  matches({ filter, fromBucket, toBucket }: CountRequest): number {
+    return this.sum(this.prefixOf(filter), fromBucket, toBucket);
+  }
+
+  private prefixOf(filter: AuditFilter): Key[] {
     const dimension = dimensionOf(filter);
-    const values = DIMENSIONS[dimension]!.map((field) => filter[field] as string | number);
-    return this.sum([organizationId, dimension, ...values], fromBucket, toBucket);
+    return [filter.organizationId!, dimension, ...DIMENSIONS[dimension]!.map((field) => filter[field] as string)];
+  }
+
+  /**
+   * The seconds in [fromBucket, toBucket] holding a match of the filter, newest first (a page skips the others); read
+   * in chunks, so no read transaction stays open between them. The filter must have a dimension (dimensionFor).
+   */
+  *secondsWith(filter: AuditFilter, fromBucket: number, toBucket: number): Generator<number> {
+    const prefix = this.prefixOf(filter);
+    const end = [...prefix, fromBucket - 1];
+    let start: Key[] = [...prefix, toBucket + 1];
+    let exclusiveStart = false;
+    for (;;) {
+      const keys = Array.from(this.db!.getKeys({ start, end, reverse: true, exclusiveStart, limit: SECONDS_CHUNK })) as Key[][];
+      for (const key of keys) if ((key.at(-1) as number) >= fromBucket) yield key.at(-1) as number;
+      if (keys.length < SECONDS_CHUNK) return;
+      start = keys.at(-1)!;
+      exclusiveStart = true;
+    }
   }
 
   /** Removes counts of seconds before `bucket` (no record is left there). Inside a write transaction. */
