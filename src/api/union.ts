@@ -12,6 +12,9 @@ export interface UnionPage {
   hasMore: boolean;
 }
 
+/** Offsets up to this deep are served by merging each filter's first offset + limit matches. */
+const MERGE_OFFSET_MAX = 1_000;
+
 /** Where to start: an offset into the matches, or a store cursor (the position after which the page starts). */
 export type UnionStart = { offset: number; cursor?: undefined } | { cursor: string; offset?: undefined };
 
@@ -24,7 +27,8 @@ export async function queryUnion(store: AuditStore, filters: readonly AuditFilte
     const page = await queryView(store, filters[0]!, { limit, ...start, withTotal: true }, view);
     return { items: page.items, total: page.total ?? 0, hasMore: page.hasMore };
   }
-  if (start.cursor !== undefined) return mergePages(store, filters, limit, start.cursor, view);
+  if (start.cursor !== undefined) return mergePages(store, filters, limit, { cursor: start.cursor }, view);
+  if (start.offset + limit <= MERGE_OFFSET_MAX) return mergePages(store, filters, limit, start, view);
   // The filters are disjoint, so their totals add up.
   const totals = await Promise.all(filters.map(async (f) => (await store.query(f, { limit: 1, withTotal: true })).total ?? 0));
   const total = totals.reduce((sum, n) => sum + n, 0);
@@ -39,15 +43,19 @@ export async function queryUnion(store: AuditStore, filters: readonly AuditFilte
   return { items, total, hasMore: start.offset + items.length < total };
 }
 
-/** Each filter's page after the cursor, merged: the newest `limit` of them; the cost does not grow with depth. */
-async function mergePages(store: AuditStore, filters: readonly AuditFilter[], limit: number, cursor: string, view: RecordView): Promise<UnionPage> {
-  const pages = await Promise.all(filters.map((f) => queryView(store, f, { limit, cursor, withTotal: true }, view)));
-  const merged = pages.flatMap((page) => page.items).sort((a, b) => (a.id < b.id ? 1 : -1));
-  return {
-    items: merged.slice(0, limit),
-    total: pages.reduce((sum, page) => sum + (page.total ?? 0), 0),
-    hasMore: merged.length > limit || pages.some((page) => page.hasMore),
-  };
+/**
+ * Each filter's first offset + limit matches (or its page after the cursor) with its total, merged: the newest
+ * `limit` after the offset. One read per filter; deeper offsets walk the union instead.
+ */
+async function mergePages(store: AuditStore, filters: readonly AuditFilter[], limit: number, start: UnionStart, view: RecordView): Promise<UnionPage> {
+  const offset = start.offset ?? 0;
+  const page = { limit: offset + limit, ...(start.cursor !== undefined && { cursor: start.cursor }), withTotal: true };
+  const pages = await Promise.all(filters.map((f) => queryView(store, f, page, view)));
+  const merged = pages.flatMap((p) => p.items).sort((a, b) => (a.id < b.id ? 1 : -1));
+  const total = pages.reduce((sum, p) => sum + (p.total ?? 0), 0);
+  const items = merged.slice(offset, offset + limit);
+  const more = start.cursor !== undefined ? merged.length > limit || pages.some((p) => p.hasMore) : offset + items.length < total;
+  return { items, total, hasMore: more };
 }
 
 /** True when the store can read this as a position (an API cursor's digest alone does not prove it). */
