@@ -61,7 +61,7 @@ export interface CountRequest {
  * Record counts per (organization, field values, second) in their own database (`stats_count`), kept in each write
  * batch's transaction, so that a total over a filter no index serves adds up a few hundred counts instead of decoding
  * every record of the organization. Counts are never decremented: retention removes records from the postings
- * only, and a reader checks the rollup's count of all records against the postings before trusting it (query.ts).
+ * only, and a reader checks the rollup's count of all records against the postings before trusting it (query-counts.ts).
  */
 export class CountRollup {
   /** Undefined in a read-only environment written before the rollup existed. */
