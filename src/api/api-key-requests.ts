@@ -1,11 +1,12 @@
 import { z } from 'zod';
-import type { AuditRecord } from '../audit/record.js';
+import { apiKeyRequestItem } from '../audit/views.js';
 import type { RequestContext } from '../pipeline/context.js';
 import type { AuditStore } from '../store/store.js';
 import { isDenial, organizationScope } from './access.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { integerParam, parseParams, storeFilter, storeFilterParams } from './params.js';
-import { sendApiError, sendApiJson } from './respond.js';
+import { sendApiError, sendApiJsonText } from './respond.js';
+import { jsonArray, queryView } from './view-pages.js';
 
 export const apiKeyRequestsParams = z.strictObject({
   limit: integerParam(1, 100).default(20),
@@ -16,27 +17,7 @@ export const apiKeyRequestsParams = z.strictObject({
 
 export type ApiKeyRequestsParams = z.output<typeof apiKeyRequestsParams>;
 
-/** One item: exactly the seed's sixteen fields, in its order; null where unknown, integers where it says integer. */
-export function apiKeyRequestItem(r: AuditRecord) {
-  return {
-    apiKeyId: r.apiKeyId,
-    clientIp: r.clientIp || null,
-    createdAt: r.createdAt,
-    durationMs: Math.round(r.durationMs),
-    id: r.id,
-    method: r.method,
-    organizationId: r.organizationId,
-    path: r.path,
-    principalId: r.principalId,
-    principalType: r.principalType,
-    requestId: r.requestId,
-    routePattern: r.routePattern,
-    serviceAccountId: r.serviceAccountId,
-    statusCode: r.statusCode,
-    userAgent: r.userAgent,
-    userId: r.userId,
-  };
-}
+export { apiKeyRequestItem };
 
 export const API_KEY_REQUEST_FIELDS = [
   'apiKeyId', 'clientIp', 'createdAt', 'durationMs', 'id', 'method', 'organizationId', 'path', 'principalId', 'principalType',
@@ -62,17 +43,9 @@ export async function answerApiKeyRequests(ctx: RequestContext, store: AuditStor
   const filter = storeFilter(p, scope.organizationId);
   const storeCursor = p.cursor === undefined ? undefined : decodeCursor(filter, p.cursor, cursors);
   if (storeCursor === null) return sendApiError(ctx, 400, 'cursor is not valid for these filters (pass data.nextCursor unchanged, with the same filters)');
-  const page = await store.query(filter, { limit: p.limit, offset: p.offset, cursor: storeCursor });
-  sendApiJson(ctx, {
-    code: 200,
-    data: {
-      hasMore: page.hasMore,
-      items: page.items.map(apiKeyRequestItem),
-      limit: p.limit,
-      offset: p.offset,
-      nextCursor: encodeCursor(filter, page.nextCursor, cursors),
-    },
-    message: 'success',
-    requestId: ctx.requestId,
-  });
+  const page = await queryView(store, filter, { limit: p.limit, offset: p.offset, cursor: storeCursor }, 'apiKeyRequests');
+  // The envelope written out around the items the reader thread serialized (the seed's field order).
+  const nextCursor = JSON.stringify(encodeCursor(filter, page.nextCursor, cursors));
+  sendApiJsonText(ctx, `{"code":200,"data":{"hasMore":${page.hasMore},"items":${jsonArray(page.items)},"limit":${p.limit},`
+    + `"offset":${p.offset},"nextCursor":${nextCursor}},"message":"success","requestId":${JSON.stringify(ctx.requestId)}}`);
 }

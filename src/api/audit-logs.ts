@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import type { AuditRecord } from '../audit/record.js';
 import type { PrincipalType } from '../principal/principal.js';
 import type { RequestContext } from '../pipeline/context.js';
 import type { AuditFilter, AuditStore } from '../store/store.js';
@@ -7,7 +6,8 @@ import type { Config } from '../config/schema.js';
 import { isDenial, organizationScope, type Denial } from './access.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { idParam, integerParam, methodParam, parseParams, pathParam, statusParam, timeParam } from './params.js';
-import { sendApiError, sendApiJson } from './respond.js';
+import { sendApiError, sendApiJsonText } from './respond.js';
+import { jsonArray } from './view-pages.js';
 import { isStoreCursor, queryUnion, storeCursorAfter, type UnionPage } from './union.js';
 
 /** Which records answer when no method is asked for (config audit.auditLogsMethods). */
@@ -43,34 +43,7 @@ export const auditLogsParams = z.strictObject({
 
 type FilterParams = z.output<z.ZodObject<typeof auditLogFilterParams>>;
 
-/** Portkey's user_type: `user` for users, `api_key` for API keys and service accounts; null for the anonymous. */
-export function userType(principalType: PrincipalType): 'user' | 'api_key' | null {
-  if (principalType === 'user') return 'user';
-  return principalType === 'anonymous' ? null : 'api_key';
-}
-
-/** One Portkey record; request_body is null when the body was not captured, "" when it was empty. */
-export function auditLogRecord(r: AuditRecord) {
-  return {
-    timestamp: r.createdAt,
-    method: r.method,
-    uri: r.path,
-    request_id: r.requestId,
-    request_body: r.requestBody,
-    query_params: JSON.stringify(r.query),
-    request_headers: JSON.stringify(r.requestHeaders),
-    // Portkey's user_id is whoever made the call: the user, or the API key (service account) for user_type api_key.
-    user_id: r.principalType === 'anonymous' ? null : r.principalId,
-    user_type: userType(r.principalType),
-    organisation_id: r.organizationId,
-    workspace_id: r.workspaceId,
-    response_status_code: r.statusCode,
-    resource_type: r.resourceType,
-    action: r.action,
-    client_ip: r.clientIp || null,
-    country: r.country,
-  };
-}
+export { auditLogRecord } from '../audit/views.js';
 
 const PRINCIPAL_TYPES_OF: Record<'user' | 'api_key', PrincipalType[]> = { user: ['user'], api_key: ['api_key', 'service_account'] };
 const ID_FIELD_OF: Partial<Record<PrincipalType, 'userId' | 'apiKeyId' | 'serviceAccountId'>> = {
@@ -140,7 +113,7 @@ export async function answerAuditLogs(ctx: RequestContext, store: AuditStore, cu
   const records = page.items.slice(0, p.page_size);
   const last = records.at(-1);
   const nextCursor = page.hasMore && last ? encodeCursor(binding, storeCursorAfter(last), cursors) : null;
-  sendApiJson(ctx, { records: records.map(auditLogRecord), total: page.total, next_cursor: nextCursor });
+  sendApiJsonText(ctx, `{"records":${jsonArray(records)},"total":${page.total},"next_cursor":${JSON.stringify(nextCursor)}}`);
 }
 
 /** The page the parameters ask for, or null for a cursor that is not this query's. */
@@ -148,9 +121,9 @@ async function readPage(store: AuditStore, filters: AuditFilter[], p: z.output<t
   // The store is asked for at least one record: page_size 0 still wants the total.
   const limit = Math.max(p.page_size, 1);
   if (p.cursor === undefined) {
-    return queryUnion(store, filters, limit, { offset: Math.min(p.current_page * p.page_size, Number.MAX_SAFE_INTEGER) });
+    return queryUnion(store, filters, limit, { offset: Math.min(p.current_page * p.page_size, Number.MAX_SAFE_INTEGER) }, 'auditLogs');
   }
   const storeCursor = decodeCursor(binding, p.cursor, cursors);
   if (storeCursor === null || !isStoreCursor(storeCursor)) return null;
-  return queryUnion(store, filters, limit, { cursor: storeCursor });
+  return queryUnion(store, filters, limit, { cursor: storeCursor }, 'auditLogs');
 }

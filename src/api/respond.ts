@@ -9,3 +9,8 @@ export function sendApiError(ctx: RequestContext, status: number, message: strin
 export function sendApiJson(ctx: RequestContext, body: unknown): void {
   ctx.replyJson(200, JSON.stringify(body));
 }
+
+/** Answers 200 with JSON text already serialized, and notes it for the record. */
+export function sendApiJsonText(ctx: RequestContext, json: string): void {
+  ctx.replyJson(200, json);
+}

@@ -1,14 +1,19 @@
 import type { AuditRecord } from '../audit/record.js';
 import { decodeCursor as decodeStoreCursor, encodeCursor as encodeStoreCursor } from '../store/cursor.js';
-import { createdAtMs } from '../store/indexes.js';
 import type { AuditFilter, AuditStore } from '../store/store.js';
+import type { RecordView } from '../audit/views.js';
+import { viewItem, type ViewItem } from '../store/read-pool/view-page.js';
+import { queryView } from './view-pages.js';
 
 /** A page of a union of filters: newest first, the total of every match, and whether more follow. */
 export interface UnionPage {
-  items: AuditRecord[];
+  items: ViewItem[];
   total: number;
   hasMore: boolean;
 }
+
+/** Offsets up to this deep are served by merging each filter's first offset + limit matches. */
+const MERGE_OFFSET_MAX = 1_000;
 
 /** Where to start: an offset into the matches, or a store cursor (the position after which the page starts). */
 export type UnionStart = { offset: number; cursor?: undefined } | { cursor: string; offset?: undefined };
@@ -17,35 +22,40 @@ export type UnionStart = { offset: number; cursor?: undefined } | { cursor: stri
  * Queries over a union of disjoint filters (the store ANDs its filters; a Portkey user_type, user_id or method scope
  * may mean several principal types or methods). A single filter goes straight to the store and its indexes.
  */
-export async function queryUnion(store: AuditStore, filters: readonly AuditFilter[], limit: number, start: UnionStart): Promise<UnionPage> {
+export async function queryUnion(store: AuditStore, filters: readonly AuditFilter[], limit: number, start: UnionStart, view: RecordView): Promise<UnionPage> {
   if (filters.length === 1) {
-    const page = await store.query(filters[0]!, { limit, ...start, withTotal: true });
+    const page = await queryView(store, filters[0]!, { limit, ...start, withTotal: true }, view);
     return { items: page.items, total: page.total ?? 0, hasMore: page.hasMore };
   }
-  if (start.cursor !== undefined) return mergePages(store, filters, limit, start.cursor);
+  if (start.cursor !== undefined) return mergePages(store, filters, limit, { cursor: start.cursor }, view);
+  if (start.offset + limit <= MERGE_OFFSET_MAX) return mergePages(store, filters, limit, start, view);
   // The filters are disjoint, so their totals add up.
   const totals = await Promise.all(filters.map(async (f) => (await store.query(f, { limit: 1, withTotal: true })).total ?? 0));
   const total = totals.reduce((sum, n) => sum + n, 0);
   if (start.offset >= total) return { items: [], total, hasMore: false }; // no walk through every match for nothing
-  const items: AuditRecord[] = [];
+  const items: ViewItem[] = [];
   let skipped = 0;
   for await (const record of iterateUnion(store, filters)) {
     if (items.length === limit) break;
     if (skipped < start.offset) skipped++;
-    else items.push(record);
+    else items.push(viewItem(record, view));
   }
   return { items, total, hasMore: start.offset + items.length < total };
 }
 
-/** Each filter's page after the cursor, merged: the newest `limit` of them; the cost does not grow with depth. */
-async function mergePages(store: AuditStore, filters: readonly AuditFilter[], limit: number, cursor: string): Promise<UnionPage> {
-  const pages = await Promise.all(filters.map((f) => store.query(f, { limit, cursor, withTotal: true })));
-  const merged = pages.flatMap((page) => page.items).sort((a, b) => (a.id < b.id ? 1 : -1));
-  return {
-    items: merged.slice(0, limit),
-    total: pages.reduce((sum, page) => sum + (page.total ?? 0), 0),
-    hasMore: merged.length > limit || pages.some((page) => page.hasMore),
-  };
+/**
+ * Each filter's first offset + limit matches (or its page after the cursor) with its total, merged: the newest
+ * `limit` after the offset. One read per filter; deeper offsets walk the union instead.
+ */
+async function mergePages(store: AuditStore, filters: readonly AuditFilter[], limit: number, start: UnionStart, view: RecordView): Promise<UnionPage> {
+  const offset = start.offset ?? 0;
+  const page = { limit: offset + limit, ...(start.cursor !== undefined && { cursor: start.cursor }), withTotal: true };
+  const pages = await Promise.all(filters.map((f) => queryView(store, f, page, view)));
+  const merged = pages.flatMap((p) => p.items).sort((a, b) => (a.id < b.id ? 1 : -1));
+  const total = pages.reduce((sum, p) => sum + (p.total ?? 0), 0);
+  const items = merged.slice(offset, offset + limit);
+  const more = start.cursor !== undefined ? merged.length > limit || pages.some((p) => p.hasMore) : offset + items.length < total;
+  return { items, total, hasMore: more };
 }
 
 /** True when the store can read this as a position (an API cursor's digest alone does not prove it). */
@@ -58,9 +68,9 @@ export function isStoreCursor(cursor: string): boolean {
   }
 }
 
-/** The store cursor continuing after this record; valid for every filter, as all share the store's time order. */
-export function storeCursorAfter(record: AuditRecord): string {
-  return encodeStoreCursor({ ms: createdAtMs(record), id: record.id });
+/** The store cursor continuing after this item; valid for every filter, as all share the store's time order. */
+export function storeCursorAfter(item: ViewItem): string {
+  return encodeStoreCursor({ ms: item.ms, id: item.id });
 }
 
 /** Every match of any filter, newest first, read lazily: a k-way merge on the time-ordered UUIDv7 ids. */

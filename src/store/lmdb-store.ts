@@ -95,8 +95,8 @@ export function openAuditStore(config: Config['store'], logger: Logger, options:
     },
     accepting: () => !readOnly && queue.accepting(),
     health: () => ({ ...queue.health(), evicted: mapSizeGuard.evicted }),
-    query: async (filter: AuditFilter, page: PageRequest) => runQuery(dbs, filter, page),
-    iterate: (filter: AuditFilter) => asyncIterable(iterateMatches(dbs, filter)),
+    query: async (filter: AuditFilter, page: PageRequest) => runQuery(dbs, filter, page, rollup.counts),
+    iterate: (filter: AuditFilter) => asyncIterable(iterateMatches(dbs, filter, rollup.counts)),
     statsRollup: rollup,
     flush: () => queue.flush(),
     pruneNow: (nowMs?: number) => {

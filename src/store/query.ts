@@ -2,8 +2,10 @@ import type { Key } from 'lmdb';
 import type { AuditRecord } from '../audit/record.js';
 import type { AuditFilter, PageRequest, QueryResult } from './store.js';
 import { INDEXED_FIELDS, MAX_MS, MIN_MS, createdAtMs, indexedValue, type PostingsDb, type StoreDbs } from './indexes.js';
-import { countPostings, scanPostings, type MsRange } from './postings.js';
+import { BUCKET_MS, bucketOf, countPostings, scanPostings, type MsRange } from './postings.js';
 import { decodeCursor, encodeCursor, type Position } from './cursor.js';
+import { countByRollup } from './query-counts.js';
+import type { CountRollup } from './stats-counts.js';
 
 /** Keys of `records` read per chunk when scanning the global time index. */
 const SCAN_CHUNK = 256;
@@ -73,10 +75,27 @@ function planPositions(dbs: StoreDbs, plan: ScanPlan, range: MsRange, after: Pos
     : recordPositions(dbs, range, after, chunk);
 }
 
+/**
+ * Positions to read for a filter. With a residual the count rollup can answer, only the seconds it lists as holding
+ * a match are read (exact: every committed record was counted; a second thinned by retention is merely read for nothing).
+ */
+function positionsOf(dbs: StoreDbs, plan: ScanPlan, filter: AuditFilter, after: Position | undefined, chunk: number, counts: CountRollup | undefined): Iterable<Position> {
+  const range = msRange(filter);
+  if (!plan.residual || !counts || counts.dimensionFor(filter) === -1 || !counts.complete()) return planPositions(dbs, plan, range, after, chunk);
+  return secondsPositions(dbs, plan, range, after, chunk, counts.secondsWith(filter, bucketOf(range.fromMs), bucketOf(after ? Math.min(after.ms, range.toMs) : range.toMs)));
+}
+
+function* secondsPositions(dbs: StoreDbs, plan: ScanPlan, range: MsRange, after: Position | undefined, chunk: number, seconds: Iterable<number>): Generator<Position> {
+  for (const second of seconds) {
+    const part = { fromMs: Math.max(range.fromMs, second * BUCKET_MS), toMs: Math.min(range.toMs, (second + 1) * BUCKET_MS - 1) };
+    if (part.fromMs <= part.toMs) yield* planPositions(dbs, plan, part, after, chunk);
+  }
+}
+
 /** Every match newest first; `skip` drops that many matches first (without loading them when nothing is residual). */
-function* scan(dbs: StoreDbs, plan: ScanPlan, filter: AuditFilter, after: Position | undefined, skip: number, chunk: number): Generator<AuditRecord> {
+function* scan(dbs: StoreDbs, plan: ScanPlan, filter: AuditFilter, after: Position | undefined, skip: number, chunk: number, counts?: CountRollup): Generator<AuditRecord> {
   let toSkip = skip;
-  for (const position of planPositions(dbs, plan, msRange(filter), after, chunk)) {
+  for (const position of positionsOf(dbs, plan, filter, after, chunk, counts)) {
     if (!plan.residual && toSkip > 0) {
       toSkip--;
       continue;
@@ -88,16 +107,21 @@ function* scan(dbs: StoreDbs, plan: ScanPlan, filter: AuditFilter, after: Positi
   }
 }
 
-function countMatches(dbs: StoreDbs, plan: ScanPlan, filter: AuditFilter): number {
+function countMatches(dbs: StoreDbs, plan: ScanPlan, filter: AuditFilter, counts: CountRollup | undefined): number {
   const range = msRange(filter);
   if (!plan.residual && plan.postings) return countPostings(plan.postings.db, plan.postings.prefix, range);
   if (!plan.residual) return dbs.records.getKeysCount({ start: [range.fromMs], end: [range.toMs + 1] });
+  return (counts && countByRollup(dbs, counts, filter, range, (part) => countByScan(dbs, part, counts))) ?? countByScan(dbs, filter, counts);
+}
+
+function countByScan(dbs: StoreDbs, filter: AuditFilter, counts: CountRollup | undefined): number {
   let count = 0;
-  for (const _ of scan(dbs, plan, filter, undefined, 0, SCAN_CHUNK)) count++;
+  for (const _ of scan(dbs, planScan(dbs, filter), filter, undefined, 0, SCAN_CHUNK, counts)) count++;
   return count;
 }
 
-export function runQuery(dbs: StoreDbs, filter: AuditFilter, page: PageRequest): QueryResult {
+/** `counts`, when the store keeps them, answers totals of filters no index serves (query-counts.ts). */
+export function runQuery(dbs: StoreDbs, filter: AuditFilter, page: PageRequest, counts?: CountRollup): QueryResult {
   if (!Number.isInteger(page.limit) || page.limit < 1) throw new RangeError('limit must be a positive integer');
   const plan = planScan(dbs, filter);
   const after = page.cursor ? decodeCursor(page.cursor) : undefined;
@@ -105,7 +129,7 @@ export function runQuery(dbs: StoreDbs, filter: AuditFilter, page: PageRequest):
   const chunk = plan.residual ? SCAN_CHUNK : Math.min(SCAN_CHUNK, page.limit + 1 + skip);
   const items: AuditRecord[] = [];
   let hasMore = false;
-  for (const record of scan(dbs, plan, filter, after, skip, chunk)) {
+  for (const record of scan(dbs, plan, filter, after, skip, chunk, counts)) {
     if (items.length === page.limit) {
       hasMore = true;
       break;
@@ -115,10 +139,10 @@ export function runQuery(dbs: StoreDbs, filter: AuditFilter, page: PageRequest):
   const last = items[items.length - 1];
   const nextCursor = hasMore && last ? encodeCursor({ ms: createdAtMs(last), id: last.id }) : null;
   const result: QueryResult = { items, hasMore, nextCursor };
-  if (page.withTotal) result.total = countMatches(dbs, plan, filter);
+  if (page.withTotal) result.total = countMatches(dbs, plan, filter, counts);
   return result;
 }
 
-export function* iterateMatches(dbs: StoreDbs, filter: AuditFilter): Generator<AuditRecord> {
-  yield* scan(dbs, planScan(dbs, filter), filter, undefined, 0, SCAN_CHUNK);
+export function* iterateMatches(dbs: StoreDbs, filter: AuditFilter, counts?: CountRollup): Generator<AuditRecord> {
+  yield* scan(dbs, planScan(dbs, filter), filter, undefined, 0, SCAN_CHUNK, counts);
 }

@@ -1,4 +1,6 @@
 import type { AuditRecord } from '../audit/record.js';
+import type { RecordView } from '../audit/views.js';
+import type { ViewPage } from './read-pool/view-page.js';
 import type { StatsRollupReader } from './stats-rollup.js';
 
 /** Filters the store can answer. Every field is optional; absent means "any". All filters are ANDed. */
@@ -60,6 +62,8 @@ export interface AuditStore {
   accepting(): boolean;
   health(): StoreHealth;
   query(filter: AuditFilter, page: PageRequest): Promise<QueryResult>;
+  /** query, its records serialized in a view where they are read (reader threads); callers fall back to viewPage. */
+  queryView?(filter: AuditFilter, page: PageRequest, view: RecordView): Promise<ViewPage>;
   /** Every match, newest first, read lazily (for exports of millions of rows). */
   iterate(filter: AuditFilter): AsyncIterable<AuditRecord>;
   /** Per-minute statistics kept as records commit (the stats endpoint scans when a store has none). */

@@ -2,9 +2,11 @@ import { Worker } from 'node:worker_threads';
 import type { Config } from '../../config/schema.js';
 import type { Logger } from '../../log.js';
 import { InvalidCursorError } from '../cursor.js';
+import type { RecordView } from '../../audit/views.js';
 import type { AuditFilter, PageRequest, QueryResult } from '../store.js';
 import { QueryTimeoutError, ReaderFailedError } from './errors.js';
 import type { CloseMessage, QueryMessage, ReaderData, Reply } from './protocol.js';
+import type { ViewPage } from './view-page.js';
 
 /** How long closing waits for a thread to finish opening, and then to end, before terminating it. */
 const CLOSE_WAIT_MS = 5_000;
@@ -161,10 +163,19 @@ export class ReadPool {
    * The budget starts once a reader has the store open: the threads boot beside the proxy's own start (which does
    * not wait for them), and a query asked meanwhile waits for the first one.
    */
-  async query(filter: AuditFilter, page: PageRequest): Promise<QueryResult> {
+  query(filter: AuditFilter, page: PageRequest): Promise<QueryResult> {
+    return this.ask(filter, page) as Promise<QueryResult>;
+  }
+
+  /** query, with the page's records serialized in `view` by the reader thread. */
+  queryView(filter: AuditFilter, page: PageRequest, view: RecordView): Promise<ViewPage> {
+    return this.ask(filter, page, view) as Promise<ViewPage>;
+  }
+
+  private async ask(filter: AuditFilter, page: PageRequest, view?: RecordView): Promise<QueryResult | ViewPage> {
     await this.booted;
     if (this.closed) throw new ReaderFailedError('the store is closing');
-    const message: QueryMessage = { id: ++this.nextId, filter, page };
+    const message: QueryMessage = { id: ++this.nextId, filter, page, ...(view !== undefined && { view }) };
     return new Promise((resolve, reject) => {
       let running: Reader | null = null;
       const settle = (reply: Answer | Error): void => {

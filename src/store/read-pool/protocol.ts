@@ -1,5 +1,7 @@
 import type { Config } from '../../config/schema.js';
+import type { RecordView } from '../../audit/views.js';
 import type { AuditFilter, PageRequest, QueryResult } from '../store.js';
+import type { ViewPage } from './view-page.js';
 
 /** main -> reader: close the store and let the thread end (terminating a thread inside lmdb's native code aborts the process). */
 export interface CloseMessage {
@@ -11,12 +13,14 @@ export interface QueryMessage {
   id: number;
   filter: AuditFilter;
   page: PageRequest;
+  /** Answer a ViewPage, the records serialized in this view, instead of records (which cost a structured clone). */
+  view?: RecordView;
 }
 
 /** reader -> main: `ready` once, when the store is open, then one answer per query. */
 export type Reply =
   | { ready: true }
-  | { id: number; ok: true; result: QueryResult }
+  | { id: number; ok: true; result: QueryResult | ViewPage }
   | { id: number; ok: false; name: string; message: string };
 
 /** What a reader thread is started with. */

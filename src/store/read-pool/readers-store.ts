@@ -1,6 +1,8 @@
 import type { AuditRecord } from '../../audit/record.js';
+import type { RecordView } from '../../audit/views.js';
 import type { AuditFilter, AuditStore, PageRequest, QueryResult, StoreHealth } from '../store.js';
 import { ReadPool, type ReadPoolOptions } from './pool.js';
+import type { ViewPage } from './view-page.js';
 
 /** Records per read when an iteration (an export) pages through the pool; pages are fetched as they are consumed. */
 const ITERATE_PAGE = 200;
@@ -36,6 +38,10 @@ export class PooledReadStore implements AuditStore {
 
   query(filter: AuditFilter, page: PageRequest): Promise<QueryResult> {
     return this.pool.query(filter, page);
+  }
+
+  queryView(filter: AuditFilter, page: PageRequest, view: RecordView): Promise<ViewPage> {
+    return this.pool.queryView(filter, page, view);
   }
 
   async* iterate(filter: AuditFilter): AsyncGenerator<AuditRecord> {

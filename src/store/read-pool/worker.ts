@@ -4,6 +4,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
 import { openAuditStore } from '../index.js';
 import type { CloseMessage, QueryMessage, ReaderData, Reply } from './protocol.js';
+import { viewPage } from './view-page.js';
 
 /** Nice value of reader threads: on a busy machine the thread proxying traffic gets the CPU first. */
 const READER_NICE = 10;
@@ -19,9 +20,10 @@ port.on('message', (message: QueryMessage | CloseMessage) => {
 });
 port.postMessage({ ready: true } satisfies Reply);
 
-async function answer({ id, filter, page }: QueryMessage): Promise<Reply> {
+async function answer({ id, filter, page, view }: QueryMessage): Promise<Reply> {
   try {
-    return { id, ok: true, result: await store.query(filter, page) };
+    const result = await store.query(filter, page);
+    return { id, ok: true, result: view === undefined ? result : viewPage(result, view) };
   } catch (err) {
     const error = err instanceof Error ? err : new Error(String(err));
     return { id, ok: false, name: error.name, message: error.message };
