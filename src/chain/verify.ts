@@ -1,6 +1,6 @@
 import type { CommitLog } from '../store/store.js';
 import { openCheckpoint, type Checkpoint } from './checkpoint.js';
-import { consistencyProof, HASH_BYTES, leafHash, slot, TreeEdge, verifyConsistency } from './merkle.js';
+import { consistencyProof, HASH_BYTES, leafHashInto, slot, TreeEdge, verifyConsistency } from './merkle.js';
 import type { NoteVerifier } from './note.js';
 import { TILE_WIDTH } from './tiles.js';
 import type { TreeStore } from './tree-store.js';
@@ -124,23 +124,32 @@ function walkLeaves(
 
 /**
  * Leaves [from, to) (indexes; seq = index + 1): the stored hashes, with zeros for leaves the log lacks (named), after
- * hashing every stored record among them against its leaf.
+ * hashing every stored record among them against its leaf: all into one buffer compared at once, records named only
+ * when it differs.
  */
 function checkLeaves(log: CommitLog, stored: StoredTiles, from: number, to: number, walk: Walk, problem: (line: string) => void): Buffer {
   const leaves = Buffer.alloc((to - from) * HASH_BYTES);
   const have = stored.copy(0, from, to, leaves);
   for (let index = from + have; index < to; index++) problem(`seq ${index + 1}: the log has no leaf for it (removed from the log)`);
+  const computed = Buffer.from(leaves); // a record the store lacks keeps its logged hash here
   let next = from + 1;
   log.visitLog(from + 1, to, (seq, createdAtMs, id, bytes) => {
     if (!walk.oldestKept || createdAtMs < walk.oldestKept[0] || (createdAtMs === walk.oldestKept[0] && id < walk.oldestKept[1])) walk.oldestKept = [createdAtMs, id];
     for (; next < seq; next++) addToRuns(walk.missing, next);
     next = seq + 1;
-    if (seq > from + have) return;
-    const storedHash = leafHash(bytes);
-    if (!storedHash.equals(slot(leaves, seq - 1 - from))) walk.mismatches.push({ seq, storedId: id, storedHash });
+    if (seq <= from + have) leafHashInto(bytes, computed, (seq - 1 - from) * HASH_BYTES);
   });
   for (; next <= from + have; next++) addToRuns(walk.missing, next);
+  if (!computed.equals(leaves)) addMismatches(log, from, have, computed, leaves, walk.mismatches);
   return leaves;
+}
+
+/** Each stored record among the leaves [from, from + have) whose hash differs from its leaf, with its stored id. */
+function addMismatches(log: CommitLog, from: number, have: number, computed: Buffer, leaves: Buffer, mismatches: Mismatch[]): void {
+  for (let k = 0; k < have; k++) {
+    if (slot(computed, k).equals(slot(leaves, k))) continue;
+    log.visitLog(from + k + 1, from + k + 1, (seq, _createdAtMs, id) => mismatches.push({ seq, storedId: id, storedHash: Buffer.from(slot(computed, k)) }));
+  }
 }
 
 /** Names every node of `row` (level, from index `first`) that differs from the stored one. */
