@@ -40,12 +40,13 @@ export function createVerifyCommand(print: Print = (text) => process.stdout.writ
       const saved = args.checkpoint === undefined ? undefined : readText(args.checkpoint, '--checkpoint');
       const store = openAuditStore(storeConfig, createLogger({ log: { level: 'warn', pretty: 'false', requests: false } }, process.stderr), { readOnly: true });
       try {
+        const threads = Math.min(MAX_THREADS, availableParallelism());
         const started = performance.now();
         let shownAt = started;
         const report = await verifyChain(store, new TreeStore(store.env), {
           verifier,
           saved,
-          threads: { store: storeConfig, count: Math.min(MAX_THREADS, availableParallelism()) },
+          ...(threads > 1 ? { threads: { store: storeConfig, count: threads } } : {}),
           problem: print,
           progress: (done, total) => {
             if (performance.now() - shownAt < PROGRESS_MS) return;
