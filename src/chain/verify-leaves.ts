@@ -10,6 +10,9 @@ export interface Mismatch {
   storedHash: Buffer;
 }
 
+/** A stored record's place: its records-database key [createdAtMs, id] and its seq. */
+export type RecordAt = [createdAtMs: number, id: string, seq: number];
+
 /** What checking the leaves [from, to) against the stored records found (indexes; seq = index + 1). */
 export interface LeafCheck {
   /** The stored leaf hashes: the first `have` of them (the log lacks the rest), zeros after. */
@@ -19,11 +22,11 @@ export interface LeafCheck {
   /** Runs of logged seqs with no stored record: [first, last]. */
   missing: Array<[number, number]>;
   /** The smallest [createdAtMs, id] among the stored records visited (retention removes records below it). */
-  oldestKept: [number, string] | null;
+  oldestKept: RecordAt | null;
 }
 
 /** Does the record (createdAtMs, id) sort before `than` (or is there nothing to compare with)? */
-export function sortsBefore(createdAtMs: number, id: string, than: [number, string] | null): boolean {
+export function sortsBefore(createdAtMs: number, id: string, than: RecordAt | null): boolean {
   return than === null || createdAtMs < than[0] || (createdAtMs === than[0] && id < than[1]);
 }
 
@@ -44,7 +47,7 @@ export function checkLeaves(log: CommitLog, stored: StoredTiles, from: number, t
   const computed = Buffer.from(check.leaves); // a record the store lacks keeps its logged hash here
   let next = from + 1;
   log.visitLog(from + 1, to, (seq, createdAtMs, id, bytes) => {
-    if (sortsBefore(createdAtMs, id, check.oldestKept)) check.oldestKept = [createdAtMs, id];
+    if (sortsBefore(createdAtMs, id, check.oldestKept)) check.oldestKept = [createdAtMs, id, seq];
     if (next < seq) addRun(check.missing, next, seq - 1);
     next = seq + 1;
     if (seq <= from + have) leafHashInto(bytes, computed, (seq - 1 - from) * HASH_BYTES);

@@ -15,6 +15,9 @@ const port = parentPort!;
 
 port.on('message', ({ id, from, to }: CheckRequest) => {
   let reply: CheckReply;
+  // Each step reads the store as it is now: a busy thread takes several messages in one turn of its event loop, and
+  // lmdb-js renews its read snapshot only between turns.
+  env.resetReadTxn();
   try {
     reply = { id, check: checkLeaves(log, stored, from, to) };
   } catch (err) {

@@ -4,7 +4,7 @@ import { consistencyProof, HASH_BYTES, slot, TreeEdge, verifyConsistency } from 
 import type { NoteVerifier } from './note.js';
 import { TILE_WIDTH } from './tiles.js';
 import type { TreeStore } from './tree-store.js';
-import { addRun, sortsBefore, StoredTiles, type LeafCheck, type Mismatch } from './verify-leaves.js';
+import { addRun, sortsBefore, StoredTiles, type LeafCheck, type Mismatch, type RecordAt } from './verify-leaves.js';
 import { localChecker, ThreadChecker, type LeafChecker, type VerifyThreadData } from './verify-threads.js';
 
 export interface VerifyOptions {
@@ -58,6 +58,7 @@ export async function verifyChain(log: CommitLog, tree: TreeStore, options: Veri
   } finally {
     await checker.close();
   }
+  if (options.threads && walk.oldestKept && !stored(log, walk.oldestKept[2])) walk.oldestKept = oldestStored(log, report.leaves);
   log.visitLog(report.leaves + 1, log.lastSeq(), () => report.unlogged++);
   reportMismatches(tree, walk.mismatches, problem);
   reportMissing(tree, walk.missing, walk.oldestKept, report, problem);
@@ -94,7 +95,7 @@ interface Walk {
   /** Runs of logged seqs with no stored record: [first, last]. */
   missing: Array<[number, number]>;
   /** The smallest [createdAtMs, id] among stored records (retention removes records below it). */
-  oldestKept: [number, string] | null;
+  oldestKept: RecordAt | null;
 }
 
 /**
@@ -169,6 +170,26 @@ function compareRow(stored: StoredTiles, level: number, first: number, row: Buff
   }
 }
 
+function stored(log: CommitLog, seq: number): boolean {
+  let found = false;
+  log.visitLog(seq, seq, () => (found = true));
+  return found;
+}
+
+/**
+ * The oldest record the store keeps now, read in one pass. Threads read the store at different moments: when retention
+ * removed the oldest record the walk saw, it may also have removed records after their step was read, which would be
+ * named missing. Retention removes a prefix in key order, so what sorts before the oldest record kept now is what it
+ * removed, whenever it ran.
+ */
+function oldestStored(log: CommitLog, leaves: number): RecordAt | null {
+  let oldest: RecordAt | null = null;
+  log.visitLog(1, leaves, (seq, createdAtMs, id) => {
+    if (sortsBefore(createdAtMs, id, oldest)) oldest = [createdAtMs, id, seq];
+  });
+  return oldest;
+}
+
 /** Names each mismatch: a record from another seq (reordered), another record (inserted), or the same one changed. */
 function reportMismatches(tree: TreeStore, mismatches: Mismatch[], problem: (line: string) => void): void {
   const leaves = mismatches.map((m) => tree.leaf(m.seq)!);
@@ -184,7 +205,7 @@ function reportMismatches(tree: TreeStore, mismatches: Mismatch[], problem: (lin
 }
 
 /** Missing records that sort before the oldest kept one are what retention removes; any other is reported. */
-function reportMissing(tree: TreeStore, runs: Array<[number, number]>, oldestKept: [number, string] | null, report: VerifyReport, problem: (line: string) => void): void {
+function reportMissing(tree: TreeStore, runs: Array<[number, number]>, oldestKept: RecordAt | null, report: VerifyReport, problem: (line: string) => void): void {
   for (const [first, last] of runs) {
     for (const leaf of tree.leafRange(first, last)) {
       if (sortsBefore(leaf.createdAtMs, leaf.id, oldestKept)) report.pruned++;

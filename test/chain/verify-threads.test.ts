@@ -77,6 +77,33 @@ t.test('a tampered store: threads name the same problems, in the same order, as 
   t.same(await verified(store, 2), alone);
 });
 
+t.test('records retention removes while threads walk are counted as pruned, not missing', async (t) => {
+  const retained = mkdtempSync(join(tmpdir(), 'audit-proxy-verify-retention-'));
+  t.teardown(() => rmSync(retained, { recursive: true, force: true }));
+  const store = openAuditStore(storeConfig(retained), capturingLogger().logger);
+  t.teardown(() => store.close());
+  await append(store, 14_000); // four steps of 4,096 leaves; one thread is given two steps ahead
+  await logged(store, new TreeStore(store.env));
+  const tiles = store.env.openDB<Buffer, number>({ name: 'chain_tiles', encoding: 'binary' });
+  const levelOne = Buffer.from(tiles.getBinary(2 ** 40)!);
+  levelOne.fill(0, 0, 32);
+  await tiles.put(2 ** 40, levelOne); // a problem named while the walk is at its first step
+  const records = store.env.openDB<AuditRecord, Key>({ name: 'records', sharedStructuresKey: Symbol.for('structures') });
+  const oldest: Key[][] = [];
+  store.visitLog(1, 9_000, (_seq, createdAtMs, id) => oldest.push([createdAtMs, id]));
+  const problems: string[] = [];
+  const report = await verifyChain(store, new TreeStore(store.env), {
+    verifier: signer,
+    threads: { store: storeConfig(retained), count: 1 },
+    problem: (line) => {
+      // retention at work: the oldest 9,000 records go, the third step's first 808 among them, before it is read
+      if (problems.push(line) === 1) store.env.transactionSync(() => oldest.forEach((key) => records.removeSync(key)));
+    },
+  });
+  t.same(problems, ['tree node at level 1, index 0: differs from the leaves below it']);
+  t.match(report, { problems: 1, leaves: 14_000, pruned: 808 });
+});
+
 t.test('a thread that cannot open the store fails verify with its error', async (t) => {
   const store = openAuditStore(storeConfig(dir), capturingLogger().logger, { readOnly: true });
   t.teardown(() => store.close());
