@@ -1,7 +1,7 @@
 // Merkle log benchmark: what the follower costs per record beside the store's own ingest (side by side, one run),
 // and how fast `audit-proxy verify` checks a store. Standalone: `npx tsc -p . && node dist/bench/chain.js [--quick]`.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { pino } from 'pino';
@@ -31,9 +31,13 @@ export interface ChainFigures {
   processOnUs: number;
   /** CPU time of the follower per record, measured alone: reading the log, hashing, tile and id writes. */
   followerUsPerRecord: number;
+  /** Verify as the CLI runs it: the stored records hashed on threads (up to the machine's cores, at most 4). */
   verifyPerSec: number;
   /** Leaves verified per second of CPU time (steadier than wall time on a shared machine). */
   verifyPerCpuSec: number;
+  /** Verify in one thread: wall and CPU, the cost per record without the threads' overhead. */
+  verifyOneThreadPerSec: number;
+  verifyOneThreadPerCpuSec: number;
   /** CPU µs of one SHA-256 of 65 bytes (an interior node) in the same run: how loaded the machine was. */
   nodeHashUs: number;
 }
@@ -65,7 +69,7 @@ interface IngestRun {
 }
 
 /** Ingest with the log off, or on with its follower thread polling as in the proxy (its closing not in records/s). */
-async function ingestRound(records: number, withLog: boolean): Promise<IngestRun & { dir: string; store: LmdbAuditStore }> {
+async function ingestRound(records: number, withLog: boolean): Promise<IngestRun & { dir: string; store: LmdbAuditStore & { config: StoreConfig } }> {
   const { store, dir } = openStore();
   const follower = withLog ? new FollowerThread({ store: store.config, options: { pollMs: 250, checkpointIntervalMs: 5_000 }, signer, logLevel: 'warn' }, logger) : null;
   const [cpu, main] = [cpuUs(), mainThreadUs()];
@@ -80,10 +84,14 @@ async function discard({ store, dir }: { store: LmdbAuditStore; dir: string }): 
   rmSync(dir, { recursive: true, force: true });
 }
 
-/** Verify of a store with its log: leaves per second of wall and of CPU time. */
-function verifyRate(store: LmdbAuditStore): { perSec: number; perCpuSec: number } {
+/** Verify of a store with its log: leaves per second of wall and of CPU time, on `threads` threads or its own. */
+async function verifyRate(store: LmdbAuditStore & { config: StoreConfig }, threads: number): Promise<{ perSec: number; perCpuSec: number }> {
   const [started, cpu] = [performance.now(), cpuUs()];
-  const report = verifyChain(store, new TreeStore(store.env), { verifier: signer, problem: (line) => console.error(line) });
+  const report = await verifyChain(store, new TreeStore(store.env), {
+    verifier: signer,
+    problem: (line) => console.error(line),
+    ...(threads > 0 ? { threads: { store: store.config, count: threads } } : {}),
+  });
   if (report.problems > 0) throw new Error(`verify found ${report.problems} problems in an untouched store`);
   return { perSec: report.leaves / ((performance.now() - started) / 1000), perCpuSec: report.leaves / ((cpuUs() - cpu) / 1e6) };
 }
@@ -116,7 +124,7 @@ const best = (runs: IngestRun[]): IngestRun => runs.reduce((a, b) => (b.perSec >
 export async function runChainBench(quick = false): Promise<ChainFigures> {
   const records = quick ? 50_000 : 200_000;
   const [off, on]: [IngestRun[], IngestRun[]] = [[], []];
-  let verify = { perSec: 0, perCpuSec: 0 };
+  let [verify, verifyOne] = [{ perSec: 0, perCpuSec: 0 }, { perSec: 0, perCpuSec: 0 }];
   let followerUs = 0;
   for (let round = 0; round < 2; round++) {
     const plain = await ingestRound(records, false);
@@ -125,7 +133,8 @@ export async function runChainBench(quick = false): Promise<ChainFigures> {
     const logged = await ingestRound(records, true);
     on.push(logged);
     if (round === 0) {
-      verify = verifyRate(logged.store);
+      verifyOne = await verifyRate(logged.store, 0);
+      verify = await verifyRate(logged.store, Math.min(4, availableParallelism()));
       followerUs = await followerCpu(logged.store);
     }
     await discard(logged);
@@ -142,6 +151,8 @@ export async function runChainBench(quick = false): Promise<ChainFigures> {
     followerUsPerRecord: round(followerUs),
     verifyPerSec: Math.round(verify.perSec),
     verifyPerCpuSec: Math.round(verify.perCpuSec),
+    verifyOneThreadPerSec: Math.round(verifyOne.perSec),
+    verifyOneThreadPerCpuSec: Math.round(verifyOne.perCpuSec),
     nodeHashUs: round(nodeHashCpuUs()),
   };
 }

@@ -146,6 +146,8 @@ async function chainRows(quick: boolean): Promise<Row[]> {
     row(section, 'log CPU per record (follower alone)', f.followerUsPerRecord, 'µs'),
     row(section, 'verify', f.verifyPerSec, 'records/s', { op: '>=', bound: 200_000 }),
     row(section, 'verify per CPU second', f.verifyPerCpuSec, 'records/s', { op: '>=', bound: 200_000 }),
+    row(section, 'verify in one thread', f.verifyOneThreadPerSec, 'records/s'),
+    row(section, 'verify in one thread per CPU second', f.verifyOneThreadPerCpuSec, 'records/s'),
   ];
 }
 

@@ -8,26 +8,54 @@ const NODE_PREFIX = 0x01;
 
 /** One reusable buffer for the 0x00 prefix and the leaf bytes: a leaf hash without allocating per call. */
 let leafScratch = Buffer.alloc(4096);
+/** 0x01 || left || right, exactly: hashed whole, without a view per call. */
 const nodeScratch = Buffer.alloc(1 + 2 * HASH_BYTES);
+nodeScratch[0] = NODE_PREFIX;
 
-function sha256(input: Buffer): Buffer {
-  return hash('sha256', input, 'buffer') as unknown as Buffer;
+/**
+ * SHA-256 of `input` written into out[at, at + 32). Node 20's crypto.hash takes about three times as long to return a
+ * Buffer as a latin1 string (2.3 against 0.8 µs of CPU for 65 bytes, measured), and the string writes back byte for byte.
+ */
+function sha256Into(input: Uint8Array, out: Buffer, at: number): void {
+  out.write(hash('sha256', input, 'binary'), at, HASH_BYTES, 'latin1');
+}
+
+function sha256(input: Uint8Array): Buffer {
+  return Buffer.from(hash('sha256', input, 'binary'), 'latin1');
+}
+
+/** 0x00 || leaf in the scratch buffer, as a view of exactly those bytes. */
+function prefixedLeaf(leaf: Uint8Array): Buffer {
+  if (leafScratch.length < leaf.length + 1) leafScratch = Buffer.alloc(Math.max(leaf.length + 1, 2 * leafScratch.length));
+  leafScratch[0] = LEAF_PREFIX;
+  leafScratch.set(leaf, 1);
+  return leafScratch.subarray(0, leaf.length + 1);
 }
 
 /** SHA-256(0x00 || leaf). */
 export function leafHash(leaf: Uint8Array): Buffer {
-  if (leafScratch.length < leaf.length + 1) leafScratch = Buffer.alloc(Math.max(leaf.length + 1, 2 * leafScratch.length));
-  leafScratch[0] = LEAF_PREFIX;
-  leafScratch.set(leaf, 1);
-  return sha256(leafScratch.subarray(0, leaf.length + 1));
+  return sha256(prefixedLeaf(leaf));
+}
+
+/** SHA-256(0x00 || leaf) written into out[at, at + 32). */
+export function leafHashInto(leaf: Uint8Array, out: Buffer, at: number): void {
+  sha256Into(prefixedLeaf(leaf), out, at);
 }
 
 /** SHA-256(0x01 || left || right). */
 export function nodeHash(left: Uint8Array, right: Uint8Array): Buffer {
-  nodeScratch[0] = NODE_PREFIX;
   nodeScratch.set(left, 1);
   nodeScratch.set(right, 1 + HASH_BYTES);
   return sha256(nodeScratch);
+}
+
+/** The parents of a row of concatenated hashes, pair by pair, into `out` (a trailing odd hash has none). */
+function hashPairs(row: Buffer, out: Buffer): void {
+  const pairs = Math.floor(row.length / (2 * HASH_BYTES));
+  for (let k = 0; k < pairs; k++) {
+    row.copy(nodeScratch, 1, 2 * k * HASH_BYTES, 2 * (k + 1) * HASH_BYTES);
+    sha256Into(nodeScratch, out, k * HASH_BYTES);
+  }
 }
 
 /** The hash of an empty tree: SHA-256 of nothing. */
@@ -209,12 +237,11 @@ export class TreeEdge {
     for (let level = 0; row.length > 0; level++) {
       rows.push(row);
       const carry = this.carries[level];
-      const count = row.length / HASH_BYTES + (carry ? 1 : 0);
-      const node = (k: number): Buffer => (carry ? (k === 0 ? carry : slot(row, k - 1)) : slot(row, k));
+      const nodes = carry ? Buffer.concat([carry, row]) : row;
+      const count = nodes.length / HASH_BYTES;
       const parents = Buffer.allocUnsafe(Math.floor(count / 2) * HASH_BYTES);
-      let k = 0;
-      for (; k + 1 < count; k += 2) parents.set(nodeHash(node(k), node(k + 1)), (k / 2) * HASH_BYTES);
-      this.carries[level] = k < count ? Buffer.from(node(k)) : undefined;
+      hashPairs(nodes, parents);
+      this.carries[level] = count % 2 === 1 ? Buffer.from(slot(nodes, count - 1)) : undefined;
       row = parents;
     }
     this.size += leaves.length / HASH_BYTES;

@@ -3,6 +3,18 @@ import { LegacyTree } from './legacy-tree.js';
 import { EMPTY_ROOT, HASH_BYTES, nodeHash, slot, splitPoint, TreeEdge } from './merkle.js';
 import { openBinary, packRecords, TILE_WIDTH, tileParts, TileDbs, unpackRecords, type TileSource } from './tiles.js';
 
+/** The leaves' records packed per records tile: [tile index, packed records], the first tile continuing `previous`. */
+function packedRecordTiles(previous: number, leaves: LeafRecords): Array<[number, Buffer]> {
+  const tiles: Array<[number, Buffer]> = [];
+  for (let done = 0; done < leaves.ids.length;) {
+    const index = Math.floor((previous + done) / TILE_WIDTH);
+    const take = Math.min(leaves.ids.length - done, (index + 1) * TILE_WIDTH - previous - done);
+    tiles.push([index, packRecords(leaves.createdAtMs.slice(done, done + take), leaves.ids.slice(done, done + take))]);
+    done += take;
+  }
+  return tiles;
+}
+
 export class NoMerkleLogError extends Error {
   override name = 'NoMerkleLogError';
   constructor() {
@@ -132,25 +144,24 @@ export class TreeStore {
 
   /**
    * Writes appended leaves in one transaction: `rows` as TreeEdge.append returned them (level 0 the leaf hashes), the
-   * leaves' records, their id index entries and the new size.
+   * leaves' records, their id index entries and the new size. Everything but the tiles is prepared before it: the store's
+   * own writes wait while the transaction's callback runs. The id entries are puts queued just before it, which lmdb-js
+   * encodes here and commits in the same transaction (an id whose tiles did not commit is written again with them).
    */
   append(rows: Buffer[], leaves: LeafRecords): Promise<boolean> {
     const previous = leaves.firstSeq - 1;
     const own = this.own!; // a writable environment always has the tile databases
-    return this.env.transaction(() => {
+    const records = packedRecordTiles(previous, leaves);
+    const indexed = leaves.ids.map((id, i) => this.ids.put(id, leaves.firstSeq + i));
+    const appended = this.env.transaction(() => {
       rows.forEach((row, level) => {
         for (const [index, offset, hashes] of tileParts(Math.floor(previous / 2 ** level), row)) own.extendTile(level, index, offset, hashes);
       });
-      for (let done = 0; done < leaves.ids.length;) {
-        const index = Math.floor((previous + done) / TILE_WIDTH);
-        const take = Math.min(leaves.ids.length - done, (index + 1) * TILE_WIDTH - previous - done);
-        own.extendRecords(index, packRecords(leaves.createdAtMs.slice(done, done + take), leaves.ids.slice(done, done + take)));
-        done += take;
-      }
-      for (let i = 0; i < leaves.ids.length; i++) this.ids.put(leaves.ids[i]!, leaves.firstSeq + i);
+      for (const [index, packed] of records) own.extendRecords(index, packed);
       own.setSize(previous + leaves.ids.length);
       return true;
     });
+    return Promise.all([appended, ...new Set(indexed)]).then(() => true);
   }
 
   putCheckpoint(size: number, note: string): Promise<boolean> {

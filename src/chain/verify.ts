@@ -1,9 +1,11 @@
 import type { CommitLog } from '../store/store.js';
 import { openCheckpoint, type Checkpoint } from './checkpoint.js';
-import { consistencyProof, HASH_BYTES, leafHash, slot, TreeEdge, verifyConsistency } from './merkle.js';
+import { consistencyProof, HASH_BYTES, slot, TreeEdge, verifyConsistency } from './merkle.js';
 import type { NoteVerifier } from './note.js';
 import { TILE_WIDTH } from './tiles.js';
 import type { TreeStore } from './tree-store.js';
+import { addRun, sortsBefore, StoredTiles, type LeafCheck, type Mismatch, type RecordAt } from './verify-leaves.js';
+import { localChecker, ThreadChecker, type LeafChecker, type VerifyThreadData } from './verify-threads.js';
 
 export interface VerifyOptions {
   verifier: NoteVerifier;
@@ -13,6 +15,8 @@ export interface VerifyOptions {
   problem(line: string): void;
   /** Leaves checked so far, of total. */
   progress?(done: number, total: number): void;
+  /** Hash the stored records on this many threads, each opening the store read-only (default: verify's own thread). */
+  threads?: VerifyThreadData & { count: number };
 }
 
 export interface VerifyReport {
@@ -28,19 +32,14 @@ export interface VerifyReport {
 const PROGRESS_EVERY = 1 << 16;
 /** Leaves per step of the walk (16 tiles): one commit-log read and one pass up the tree each. */
 const CHUNK = 16 * TILE_WIDTH;
-
-/** A leaf whose stored record does not hash to it. */
-interface Mismatch {
-  seq: number;
-  storedId: string;
-  storedHash: Buffer;
-}
+/** Steps a thread is given ahead of the walk, so that none waits for the next. */
+const AHEAD_PER_THREAD = 2;
 
 /**
  * Recomputes every leaf from the record bytes the commit log returns and the tree above the leaves, and checks every
  * checkpoint: its signature, its root against the tree, and its consistency with the next. Read-only.
  */
-export function verifyChain(log: CommitLog, tree: TreeStore, options: VerifyOptions): VerifyReport {
+export async function verifyChain(log: CommitLog, tree: TreeStore, options: VerifyOptions): Promise<VerifyReport> {
   const report: VerifyReport = { problems: 0, leaves: tree.size(), pruned: 0, unlogged: 0, checkpoints: 0 };
   const problem = (line: string): void => {
     report.problems++;
@@ -52,7 +51,15 @@ export function verifyChain(log: CommitLog, tree: TreeStore, options: VerifyOpti
   const expectedRoots = new Map(checkpoints.map((c) => [c.size, { name: `checkpoint at tree size ${c.size}`, root: c.root }]));
   if (saved && saved.size <= report.leaves) expectedRoots.set(saved.size, { name: `--checkpoint at tree size ${saved.size}`, root: saved.root });
 
-  const walk = walkLeaves(log, tree, report, problem, expectedRoots, options.progress);
+  const checker = options.threads ? new ThreadChecker(options.threads, options.threads.count) : localChecker(log, tree);
+  let walk: Walk;
+  try {
+    walk = await walkLeaves(checker, tree, report, problem, expectedRoots, options);
+  } finally {
+    await checker.close();
+  }
+  if (options.threads && walk.oldestKept && !stored(log, walk.oldestKept[2])) walk.oldestKept = oldestStored(log, report.leaves);
+  log.visitLog(report.leaves + 1, log.lastSeq(), () => report.unlogged++);
   reportMismatches(tree, walk.mismatches, problem);
   reportMissing(tree, walk.missing, walk.oldestKept, report, problem);
   checkConsistency(tree, checkpoints, problem);
@@ -88,59 +95,68 @@ interface Walk {
   /** Runs of logged seqs with no stored record: [first, last]. */
   missing: Array<[number, number]>;
   /** The smallest [createdAtMs, id] among stored records (retention removes records below it). */
-  oldestKept: [number, string] | null;
+  oldestKept: RecordAt | null;
 }
 
 /**
- * One pass in seq order, CHUNK leaves (or up to the next checkpoint) at a time: each stored record hashed straight from
- * the bytes the commit log visits and compared with its stored leaf, then the tree above the stored leaves recomputed
- * level by level and compared with the stored tiles, and each checkpoint's root with the tree of its size.
+ * One pass in seq order, CHUNK leaves (or up to the next checkpoint) at a time: each step's stored records checked
+ * against its stored leaves (checkLeaves, possibly on other threads, a few steps ahead), then the tree above the stored
+ * leaves recomputed level by level and compared with the stored tiles, and each checkpoint's root with the tree of its
+ * size. Problems are named in seq order whichever thread found them.
  */
-function walkLeaves(
-  log: CommitLog, tree: TreeStore, report: VerifyReport, problem: (line: string) => void,
-  expectedRoots: Map<number, { name: string; root: Buffer }>, progress?: (done: number, total: number) => void,
-): Walk {
+async function walkLeaves(
+  checker: LeafChecker, tree: TreeStore, report: VerifyReport, problem: (line: string) => void,
+  expectedRoots: Map<number, { name: string; root: Buffer }>, options: VerifyOptions,
+): Promise<Walk> {
   const walk: Walk = { mismatches: [], missing: [], oldestKept: null };
-  const stops = [...expectedRoots.keys()].sort((a, b) => a - b);
+  const steps = stepsOf(report.leaves, [...expectedRoots.keys()].sort((a, b) => a - b));
+  const ahead = AHEAD_PER_THREAD * (options.threads?.count ?? 1);
+  const checks: Array<Promise<LeafCheck> | undefined> = [];
   const edge = new TreeEdge();
   const stored = new StoredTiles(tree);
-  let stop = 0;
-  while (edge.size < report.leaves) {
-    const from = edge.size;
-    while (stop < stops.length && stops[stop]! <= from) stop++;
-    const to = Math.min(report.leaves, (Math.floor(from / CHUNK) + 1) * CHUNK, stops[stop] ?? Infinity);
-    const leaves = checkLeaves(log, stored, from, to, walk, problem);
-    edge.append(leaves).forEach((row, level) => {
+  for (let step = 0; step < steps.length; step++) {
+    for (let next = checks.length; next < Math.min(steps.length, step + ahead); next++) checks.push(quiet(checker.check(...steps[next]!)));
+    const [from, to] = steps[step]!;
+    const check = await checks[step]!;
+    checks[step] = undefined;
+    addCheck(walk, check, from, to, problem);
+    edge.append(check.leaves).forEach((row, level) => {
       if (level > 0) compareRow(stored, level, Math.floor(from / 2 ** level), row, problem);
     });
     const expectedRoot = expectedRoots.get(edge.size);
     if (expectedRoot && !edge.root().equals(expectedRoot.root)) problem(`${expectedRoot.name}: root hash differs from the tree (the log was rewritten)`);
-    if (Math.floor(to / PROGRESS_EVERY) > Math.floor(from / PROGRESS_EVERY)) progress?.(to, report.leaves);
+    if (Math.floor(to / PROGRESS_EVERY) > Math.floor(from / PROGRESS_EVERY)) options.progress?.(to, report.leaves);
   }
-  log.visitLog(report.leaves + 1, log.lastSeq(), () => report.unlogged++);
-  progress?.(report.leaves, report.leaves);
+  options.progress?.(report.leaves, report.leaves);
   return walk;
 }
 
-/**
- * Leaves [from, to) (indexes; seq = index + 1): the stored hashes, with zeros for leaves the log lacks (named), after
- * hashing every stored record among them against its leaf.
- */
-function checkLeaves(log: CommitLog, stored: StoredTiles, from: number, to: number, walk: Walk, problem: (line: string) => void): Buffer {
-  const leaves = Buffer.alloc((to - from) * HASH_BYTES);
-  const have = stored.copy(0, from, to, leaves);
-  for (let index = from + have; index < to; index++) problem(`seq ${index + 1}: the log has no leaf for it (removed from the log)`);
-  let next = from + 1;
-  log.visitLog(from + 1, to, (seq, createdAtMs, id, bytes) => {
-    if (!walk.oldestKept || createdAtMs < walk.oldestKept[0] || (createdAtMs === walk.oldestKept[0] && id < walk.oldestKept[1])) walk.oldestKept = [createdAtMs, id];
-    for (; next < seq; next++) addToRuns(walk.missing, next);
-    next = seq + 1;
-    if (seq > from + have) return;
-    const storedHash = leafHash(bytes);
-    if (!storedHash.equals(slot(leaves, seq - 1 - from))) walk.mismatches.push({ seq, storedId: id, storedHash });
-  });
-  for (; next <= from + have; next++) addToRuns(walk.missing, next);
-  return leaves;
+/** The walk's steps [from, to): CHUNK-aligned, and ending at each tree size in `stops` (ascending). */
+function stepsOf(leaves: number, stops: number[]): Array<[number, number]> {
+  const steps: Array<[number, number]> = [];
+  let stop = 0;
+  for (let from = 0; from < leaves;) {
+    while (stop < stops.length && stops[stop]! <= from) stop++;
+    const to = Math.min(leaves, (Math.floor(from / CHUNK) + 1) * CHUNK, stops[stop] ?? Infinity);
+    steps.push([from, to]);
+    from = to;
+  }
+  return steps;
+}
+
+/** A check started ahead of the walk: its failure is seen when the walk awaits it, never as an unhandled rejection. */
+function quiet(check: Promise<LeafCheck>): Promise<LeafCheck> {
+  check.catch(() => undefined);
+  return check;
+}
+
+/** One step's check into the walk: leaves the log lacks named now, the rest gathered for the end. */
+function addCheck(walk: Walk, check: LeafCheck, from: number, to: number, problem: (line: string) => void): void {
+  for (let index = from + check.have; index < to; index++) problem(`seq ${index + 1}: the log has no leaf for it (removed from the log)`);
+  walk.mismatches.push(...check.mismatches);
+  for (const [first, last] of check.missing) addRun(walk.missing, first, last);
+  const oldest = check.oldestKept;
+  if (oldest && sortsBefore(oldest[0], oldest[1], walk.oldestKept)) walk.oldestKept = oldest;
 }
 
 /** Names every node of `row` (level, from index `first`) that differs from the stored one. */
@@ -154,37 +170,24 @@ function compareRow(stored: StoredTiles, level: number, first: number, row: Buff
   }
 }
 
-function addToRuns(runs: Array<[number, number]>, seq: number): void {
-  const last = runs[runs.length - 1];
-  if (last && last[1] === seq - 1) last[1] = seq;
-  else runs.push([seq, seq]);
+function stored(log: CommitLog, seq: number): boolean {
+  let found = false;
+  log.visitLog(seq, seq, () => (found = true));
+  return found;
 }
 
-/** The stored tiles, the current one of each level kept while the walk moves through it. */
-class StoredTiles {
-  private readonly current = new Map<number, { index: number; hashes: Buffer | undefined }>();
-
-  constructor(private readonly tree: TreeStore) {}
-
-  /** Copies the stored nodes [from, to) of `level` into `out` up to the first one missing; returns how many. */
-  copy(level: number, from: number, to: number, out: Buffer): number {
-    let done = 0;
-    while (from + done < to) {
-      const index = Math.floor((from + done) / TILE_WIDTH);
-      let tile = this.current.get(level);
-      if (tile?.index !== index) {
-        tile = { index, hashes: this.tree.tile(level, index) };
-        this.current.set(level, tile);
-      }
-      const start = ((from + done) % TILE_WIDTH) * HASH_BYTES;
-      const end = Math.min(tile.hashes?.length ?? 0, start + (to - from - done) * HASH_BYTES);
-      if (end <= start) return done;
-      tile.hashes!.copy(out, done * HASH_BYTES, start, end);
-      done += (end - start) / HASH_BYTES;
-      if (end % (TILE_WIDTH * HASH_BYTES) !== 0 && from + done < to) return done;
-    }
-    return done;
-  }
+/**
+ * The oldest record the store keeps now, read in one pass. Threads read the store at different moments: when retention
+ * removed the oldest record the walk saw, it may also have removed records after their step was read, which would be
+ * named missing. Retention removes a prefix in key order, so what sorts before the oldest record kept now is what it
+ * removed, whenever it ran.
+ */
+function oldestStored(log: CommitLog, leaves: number): RecordAt | null {
+  let oldest: RecordAt | null = null;
+  log.visitLog(1, leaves, (seq, createdAtMs, id) => {
+    if (sortsBefore(createdAtMs, id, oldest)) oldest = [createdAtMs, id, seq];
+  });
+  return oldest;
 }
 
 /** Names each mismatch: a record from another seq (reordered), another record (inserted), or the same one changed. */
@@ -202,11 +205,10 @@ function reportMismatches(tree: TreeStore, mismatches: Mismatch[], problem: (lin
 }
 
 /** Missing records that sort before the oldest kept one are what retention removes; any other is reported. */
-function reportMissing(tree: TreeStore, runs: Array<[number, number]>, oldestKept: [number, string] | null, report: VerifyReport, problem: (line: string) => void): void {
+function reportMissing(tree: TreeStore, runs: Array<[number, number]>, oldestKept: RecordAt | null, report: VerifyReport, problem: (line: string) => void): void {
   for (const [first, last] of runs) {
     for (const leaf of tree.leafRange(first, last)) {
-      const prunable = oldestKept === null || leaf.createdAtMs < oldestKept[0] || (leaf.createdAtMs === oldestKept[0] && leaf.id < oldestKept[1]);
-      if (prunable) report.pruned++;
+      if (sortsBefore(leaf.createdAtMs, leaf.id, oldestKept)) report.pruned++;
       else problem(`seq ${leaf.seq} id ${leaf.id}: missing: logged, but gone from the store (not the way retention removes records)`);
     }
   }

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import type { Argv, CommandModule } from 'yargs';
 import { parseVerifierKey, type NoteVerifier } from '../chain/note.js';
 import { readSigningKey } from '../chain/signing-key.js';
@@ -19,6 +20,8 @@ interface VerifyArgs extends ChainArgs {
 
 /** Least time between two progress lines on stderr. */
 const PROGRESS_MS = 1_000;
+/** Threads hashing the stored records: hashing is most of verify's work, and more than a few only contend for the disk. */
+const MAX_THREADS = 4;
 
 /** `audit-proxy verify`: checks the store against its Merkle log and signed checkpoints, read-only. */
 export function createVerifyCommand(print: Print = (text) => process.stdout.write(`${text}\n`), note: Print = (text) => process.stderr.write(`${text}\n`)): CommandModule<object, VerifyArgs> {
@@ -37,11 +40,13 @@ export function createVerifyCommand(print: Print = (text) => process.stdout.writ
       const saved = args.checkpoint === undefined ? undefined : readText(args.checkpoint, '--checkpoint');
       const store = openAuditStore(storeConfig, createLogger({ log: { level: 'warn', pretty: 'false', requests: false } }, process.stderr), { readOnly: true });
       try {
+        const threads = Math.min(MAX_THREADS, availableParallelism());
         const started = performance.now();
         let shownAt = started;
-        const report = verifyChain(store, new TreeStore(store.env), {
+        const report = await verifyChain(store, new TreeStore(store.env), {
           verifier,
           saved,
+          ...(threads > 1 ? { threads: { store: storeConfig, count: threads } } : {}),
           problem: print,
           progress: (done, total) => {
             if (performance.now() - shownAt < PROGRESS_MS) return;

@@ -25,16 +25,16 @@ t.before(async () => {
   await store.close();
 });
 
-function verified(store: ReturnType<typeof openAuditStore>, tree: TreeStore): { problems: string[]; leaves: number; checkpoints: number } {
+async function verified(store: ReturnType<typeof openAuditStore>, tree: TreeStore): Promise<{ problems: string[]; leaves: number; checkpoints: number }> {
   const problems: string[] = [];
-  const report = verifyChain(store, tree, { verifier: signer, problem: (line) => problems.push(line) });
+  const report = await verifyChain(store, tree, { verifier: signer, problem: (line) => problems.push(line) });
   return { problems, leaves: report.leaves, checkpoints: report.checkpoints };
 }
 
 t.test('a log written by the first release verifies read-only as it is', async (t) => {
   const store = openAuditStore(storeConfig(dir), capturingLogger().logger, { readOnly: true });
   const tree = new TreeStore(store.env);
-  t.same(verified(store, tree), { problems: [], leaves: 600, checkpoints: 1 });
+  t.same(await verified(store, tree), { problems: [], leaves: 600, checkpoints: 1 });
   const [entry] = store.readLog(299, 1);
   const proof = inclusionProof(299, 600, tree.subtree);
   t.ok(verifyInclusion(299, 600, leafHash(entry!.bytes), proof, tree.rootAt(600)), 'proofs come from the legacy nodes');
@@ -54,7 +54,7 @@ t.test('the follower migrates it to tiles once, then keeps appending; verify and
   for (let i = 0; i < 100; i++) store.append(makeRecord());
   await store.flush();
   await follower.close();
-  t.same(verified(store, tree), { problems: [], leaves: 700, checkpoints: 2 });
+  t.same(await verified(store, tree), { problems: [], leaves: 700, checkpoints: 2 });
   const expected = new Frontier();
   for (const entry of store.readLog(0, 1000)) expected.append(leafHash(entry.bytes));
   t.ok(tree.rootAt(700).equals(expected.root()));
@@ -62,6 +62,6 @@ t.test('the follower migrates it to tiles once, then keeps appending; verify and
   const records = store.env.openDB<Buffer, Key>({ name: 'records', encoding: 'binary' });
   const [changed] = store.readLog(9, 1);
   await records.put([changed!.createdAtMs, changed!.id] as Key, Buffer.concat([changed!.bytes, Buffer.from(' ')]));
-  t.match(verified(store, tree).problems, [new RegExp(`^seq 10 id ${changed!.id}: changed`)]);
+  t.match((await verified(store, tree)).problems, [new RegExp(`^seq 10 id ${changed!.id}: changed`)]);
   await store.close();
 });
