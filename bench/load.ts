@@ -134,7 +134,10 @@ async function fire(pool: Pool, shot: Shot, requestId: string): Promise<string |
 
 /** Runs `connections` loops against the proxy until durationMs has passed; each waits for its answer before the next. */
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
-  const pool = new Pool(options.url, { connections: options.connections, pipelining: 1, keepAliveTimeout: 60_000 });
+  // A connection the cluster primary was handing to a worker as it was killed is never answered (Node keeps the
+  // handle waiting for the dead worker's ack): give up on it as a problem instead of waiting undici's 300 s.
+  const pool = new Pool(options.url, { connections: options.connections, pipelining: 1, keepAliveTimeout: 60_000,
+    headersTimeout: 15_000, bodyTimeout: 15_000 });
   const result: LoadResult = { sent: [], ok: 0, problems: [], problemCount: 0, rssSamples: [], elapsedMs: 0, latenciesMs: [] };
   const sample = () => { if (options.rss) result.rssSamples.push(options.rss()); };
   const sampler = setInterval(sample, options.rssEveryMs ?? 1_000);

@@ -1,5 +1,6 @@
 import t, { type Test } from 'tap';
 import { request } from 'undici';
+import { eventually } from '../helpers/eventually.js';
 import { KEY, TRAFFIC, contractChecker, jwtFor, sendTraffic, startFixture, type Answer, type Fixture } from './fixtures/audit.js';
 import { startTestProxy } from '../helpers/proxy.js';
 
@@ -88,9 +89,18 @@ t.test('only GET and HEAD: anything else is 405 with Allow', async (t) => {
 });
 
 t.test('reads of the audit endpoints are recorded as audit_logs/read, refusals included', async (t) => {
+  // A read is recorded once its answer has gone out, so the client can be ahead of its record: wait for both in the
+  // store (a wait through the endpoint would record reads of its own).
+  const store = f.proxy.services.store!;
+  const readsSoFar = async () => (await store.query({ organizationId: 'org-a', resourceType: 'audit_logs' }, { limit: 1, withTotal: true })).total ?? 0;
+  await store.flush();
+  const before = await readsSoFar();
   await f.get(`${LOGS}?method=POST`, KEY.aReader);
   await f.get(REQUESTS, KEY.aPlain);
-  await f.flush();
+  await eventually(async () => {
+    await store.flush();
+    return await readsSoFar() >= before + 2;
+  });
   const { records } = (await f.get(`${LOGS}?organisation_id=org-a&resource_type=audit_logs&action=read&page_size=100`, KEY.admin)).body;
   t.ok(records.length >= 2);
   t.ok(records.every((r: any) => r.resource_type === 'audit_logs' && r.action === 'read'));

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { eventually } from '../helpers/eventually.js';
 import { MINUTE_MS } from '../../src/store/stats-rollup.js';
 import { makeRecord } from '../store/fixtures/helpers.js';
 import { KEY, ORG_A_TOTAL, TRAFFIC, contractGet, type ContractGet, sendTraffic, startFixture, type Answer, type Fixture } from './fixtures/audit.js';
@@ -93,7 +94,14 @@ t.test('same access rules and organization confinement as the other audit reads'
   t.equal((await stats('', 'ak_unknown_key_000000000000000001')).status, 401);
   t.equal((await stats('', KEY.aPlain)).status, 403);
   t.equal((await stats('organizationId=org-a', KEY.bReader)).status, 403);
-  await f.flush();
+  // The refused read is recorded once its answer has gone out: wait for it in the store, not through the endpoint
+  // (whose reads are recorded too).
+  const store = f.proxy.services.store!;
+  await eventually(async () => {
+    await store.flush();
+    const { total } = await store.query({ organizationId: 'org-b', fromMs: Date.parse(trafficFrom) }, { limit: 1, withTotal: true });
+    return total === TRAFFIC.bPlain + 1;
+  });
   const own = await stats(`from=${trafficFrom}`, KEY.bReader);
   t.equal(sum(own.body.data.buckets, (b) => b.count), TRAFFIC.bPlain + 1, 'org-b\'s traffic and its own earlier read');
 });

@@ -14,7 +14,6 @@ const CLI = join(import.meta.dirname, '../../dist/src/cli.js');
 let f: Fixture;
 
 t.before(async () => {
-  await run('npx', ['tsc', '-p', '.'], { cwd: join(import.meta.dirname, '../..') });
   f = await startFixture();
   await sendTraffic(f);
 });
