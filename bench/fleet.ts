@@ -17,6 +17,7 @@ import { generateSignerKey, parseSignerKey } from '../src/chain/note.js';
 import { FLEET_FOLLOWER, Shipper } from '../src/fleet/shipper.js';
 import { openAuditStore } from '../src/store/index.js';
 import type { AuditFilter, PageRequest } from '../src/store/store.js';
+import { encodeAll } from '../test/helpers/fleet.js';
 import { startTestPostgres } from '../test/helpers/postgres.js';
 import { benchRecord } from './store.js';
 
@@ -89,7 +90,7 @@ async function shippingRate(dir: string, url: string, count: number, port: numbe
   // Schema and partitions first, so the figure is shipping alone.
   const sink = new PostgresSink({ connection: { connectionString: url }, nodeId: 'bench', partitionsAheadDays: 1, retentionDays: 0 }, logger);
   await sink.prepare();
-  await sink.write([benchRecord(0)], [sink.encode(benchRecord(0), undefined)]);
+  await sink.write([benchRecord(0)], encodeAll(sink, [benchRecord(0)]));
   await sink.close();
   const started = performance.now();
   const cpuBefore = process.cpuUsage();
@@ -156,7 +157,7 @@ async function bulkLoad(url: string, from: number, to: number): Promise<{ bytesP
   const sink = new PostgresSink({ connection: { connectionString: url }, nodeId: 'bulk', partitionsAheadDays: 1, retentionDays: 0 }, logger);
   for (let start = from; start < to; start += LOAD_BATCH) {
     const batch = Array.from({ length: Math.min(LOAD_BATCH, to - start) }, (_, i) => ({ ...benchRecord(start + i), seq: start + i + 1 }));
-    await sink.write(batch, batch.map((record) => sink.encode(record, undefined)));
+    await sink.write(batch, encodeAll(sink, batch));
   }
   await sink.close();
   const client = new pg.Client(url);

@@ -2,7 +2,7 @@ import type { AuditRecord } from '../audit/record.js';
 import type { Logger } from '../log.js';
 import type { CommitLog } from '../store/store.js';
 import { describeError } from './errors.js';
-import type { SignedCheckpoint, Sink } from './sink.js';
+import type { EncodedBatch, SignedCheckpoint, Sink } from './sink.js';
 
 /** The shipper's follower name in the commit log: its acknowledged position, and the pin that keeps retention off. */
 export const FLEET_FOLLOWER = 'fleet';
@@ -35,7 +35,7 @@ const STOP_WAIT_MS = 5_000;
 
 interface Batch {
   records: AuditRecord[];
-  encoded: string[];
+  encoded: EncodedBatch;
 }
 
 export type ShipperState = 'starting' | 'shipping' | 'failing';
@@ -143,21 +143,32 @@ export class Shipper {
     }
   }
 
-  /** Committed records after `afterSeq` with their stored bytes, up to batchRows and batchBytes (always at least one). */
+  /**
+   * Committed records after `afterSeq` with their stored bytes, up to batchRows and batchBytes (always at least one).
+   * The stored bytes are visited in place (no copy) and encoded beside their record.
+   */
   private nextBatch(afterSeq: number): Batch {
     const candidates = this.log.readRecords(afterSeq, this.options.batchRows);
-    const stored = new Map(this.log.readLog(afterSeq, this.options.batchRows).map((entry) => [entry.seq, entry.bytes]));
-    const records: AuditRecord[] = [];
-    const encoded: string[] = [];
-    let bytes = 0;
-    for (const record of candidates) {
-      const line = this.sink.encode(record, stored.get(record.seq!));
-      bytes += line.length;
-      if (records.length > 0 && bytes > this.options.batchBytes) break;
-      records.push(record);
-      encoded.push(line);
+    const encoded = this.sink.newBatch();
+    let taken = 0;
+    let full = false;
+    const add = (stored: Uint8Array | undefined): void => {
+      if (full) return;
+      const before = encoded.size;
+      encoded.add(candidates[taken]!, stored);
+      if (taken > 0 && encoded.size > this.options.batchBytes) {
+        encoded.truncate(before);
+        full = true;
+      } else taken++;
+    };
+    if (candidates.length > 0) {
+      this.log.visitLog(candidates[0]!.seq!, candidates[candidates.length - 1]!.seq!, (seq, _ms, _id, bytes) => {
+        while (!full && taken < candidates.length && candidates[taken]!.seq! < seq) add(undefined);
+        if (!full && candidates[taken]?.seq === seq) add(bytes);
+      });
     }
-    return { records, encoded };
+    while (!full && taken < candidates.length) add(undefined);
+    return { records: candidates.slice(0, taken), encoded };
   }
 
   private async maintainOrIdle(): Promise<void> {
