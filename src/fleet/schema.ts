@@ -85,7 +85,7 @@ export function dayOf(ms: number): number {
   return Math.floor(ms / DAY_MS) * DAY_MS;
 }
 
-function partitionName(day: number): string {
+export function partitionName(day: number): string {
   return `${RECORDS_TABLE}_p${new Date(day).toISOString().slice(0, 10).replaceAll('-', '')}`;
 }
 
