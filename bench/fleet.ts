@@ -25,6 +25,7 @@ import { bulkGenerate } from './fleet-load.js';
 const LOAD_RATE = 5_000;
 /** The bulk rows for reads span this many days up to now (today's partition holds the newest). */
 const BULK_DAYS = 7;
+const SAMPLE_MS = 4_000;
 const logger = pino({ level: 'warn' });
 
 export interface FleetBenchOptions {
@@ -247,10 +248,12 @@ function clusterCpuUs(port: number): number {
 /** USER_HZ on Linux. */
 const CLOCK_TICKS_PER_SEC = 100;
 
+/** p99 of `runs` timed runs after warm-ups, sampling for at most SAMPLE_MS (a rare value's walk takes seconds). */
 async function p99(run: () => Promise<unknown>, runs: number, warmups = 5): Promise<number> {
-  for (let i = 0; i < warmups; i++) await run();
+  const deadline = performance.now() + SAMPLE_MS;
+  for (let i = 0; i < warmups && performance.now() < deadline; i++) await run();
   const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
+  for (let i = 0; i < runs && (times.length < 3 || performance.now() < deadline); i++) {
     const started = performance.now();
     await run();
     times.push(performance.now() - started);
