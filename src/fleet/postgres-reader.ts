@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { AuditRecord } from '../audit/record.js';
 import { decodeCursor, encodeCursor, type Position } from '../store/cursor.js';
@@ -75,7 +76,7 @@ export class PostgresReader {
     where.params.push(limit, offset);
     const text = `SELECT record FROM ${RECORDS_TABLE}${sqlWhere(where.conditions)} ORDER BY created_at DESC, id DESC`
       + ` LIMIT $${where.params.length - 1} OFFSET $${where.params.length}`;
-    const rows = await this.run<{ record: AuditRecord }>(text, where.params);
+    const rows = await this.run<{ record: AuditRecord }>(text, where.params, statementName(text));
     return rows.map((row) => row.record);
   }
 
@@ -86,9 +87,9 @@ export class PostgresReader {
   }
 
   /** A failed query means the fleet store cannot answer now (the API says 503), whatever PostgreSQL's reason. */
-  private async run<Row extends pg.QueryResultRow>(text: string, params: unknown[]): Promise<Row[]> {
+  private async run<Row extends pg.QueryResultRow>(text: string, values: unknown[], name?: string): Promise<Row[]> {
     try {
-      return (await this.pool.query<Row>(text, params)).rows;
+      return (await this.pool.query<Row>(name ? { name, text, values } : { text, values })).rows;
     } catch (error) {
       throw new StoreUnavailableError(`the fleet audit store (PostgreSQL) cannot answer: ${describeError(error)}`);
     }
@@ -150,6 +151,11 @@ function isoMs(ms: number): string {
 /** 0001-01-01 and 9999-12-31: inside both JavaScript's and PostgreSQL's ranges, and beyond any record. */
 const MIN_PG_MS = -62_135_596_800_000;
 const MAX_PG_MS = 253_402_214_400_000;
+
+/** A page's statement, prepared once per connection under a name its text determines (few shapes exist: one per set of filters). */
+function statementName(text: string): string {
+  return `audit_page_${createHash('sha256').update(text).digest('base64url').slice(0, 22)}`;
+}
 
 function positionOf(record: AuditRecord): Position {
   return { ms: recordTimeMs(record.createdAt), id: record.id };

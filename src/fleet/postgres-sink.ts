@@ -4,8 +4,9 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { AuditRecord } from '../audit/record.js';
 import type { Logger } from '../log.js';
-import type { SignedCheckpoint, Sink } from './sink.js';
-import { COPY_COLUMNS, copyLine } from './rows.js';
+import type { EncodedBatch, SignedCheckpoint, Sink } from './sink.js';
+import { COPY_COLUMNS } from './rows.js';
+import { BinaryCopyBatch } from './copy-binary.js';
 import { CHECKPOINTS_TABLE, RECORDS_TABLE, dayOf, daysAhead, dropExpiredPartitions, ensurePartitions, migrate } from './schema.js';
 import { recordTimeMs } from '../audit/iso-time.js';
 
@@ -20,7 +21,7 @@ export interface PostgresSinkOptions {
 const STAGING = 'audit_records_staging';
 
 /**
- * Ships batches with COPY into a per-connection staging table, then one INSERT ... ON CONFLICT DO NOTHING into the
+ * Ships batches with binary COPY into a per-connection staging table, then one INSERT ... ON CONFLICT DO NOTHING into the
  * partitioned table, in one transaction: a batch is stored whole or not at all, and a batch sent again adds nothing.
  */
 export class PostgresSink implements Sink {
@@ -39,16 +40,16 @@ export class PostgresSink implements Sink {
     await this.ensureDays(daysAhead(Date.now(), this.options.partitionsAheadDays));
   }
 
-  encode(record: AuditRecord, stored: Uint8Array | undefined): string {
-    return copyLine(record, this.options.nodeId, stored);
+  newBatch(): EncodedBatch {
+    return new BinaryCopyBatch(this.options.nodeId);
   }
 
-  async write(batch: readonly AuditRecord[], encoded: readonly string[]): Promise<void> {
+  async write(batch: readonly AuditRecord[], encoded: EncodedBatch): Promise<void> {
     try {
       const client = await this.staged();
       await this.ensureDays(batch.map((record) => dayOf(recordTimeMs(record.createdAt))));
       await client.query('BEGIN');
-      await pipeline(Readable.from([encoded.join('')]), client.query(copyFrom(`COPY ${STAGING} (${COPY_COLUMNS.join(', ')}) FROM STDIN`)));
+      await pipeline(Readable.from([encoded.bytes()]), client.query(copyFrom(`COPY ${STAGING} (${COPY_COLUMNS.join(', ')}) FROM STDIN WITH (FORMAT binary)`)));
       await client.query(`INSERT INTO ${RECORDS_TABLE} (${COPY_COLUMNS.join(', ')}) SELECT ${COPY_COLUMNS.join(', ')} FROM ${STAGING} ON CONFLICT DO NOTHING`);
       await client.query('COMMIT');
     } catch (error) {

@@ -2,7 +2,7 @@ import type { AuditRecord } from '../audit/record.js';
 import type { Logger } from '../log.js';
 import type { CommitLog } from '../store/store.js';
 import { describeError } from './errors.js';
-import type { SignedCheckpoint, Sink } from './sink.js';
+import type { EncodedBatch, SignedCheckpoint, Sink } from './sink.js';
 
 /** The shipper's follower name in the commit log: its acknowledged position, and the pin that keeps retention off. */
 export const FLEET_FOLLOWER = 'fleet';
@@ -30,12 +30,15 @@ export interface ShipperOptions {
   onShipped?: (batch: readonly AuditRecord[], ackedAtMs: number) => void;
 }
 
+/** Records encoded between two turns of the event loop while the sink stores the batch before. */
+const ENCODE_CHUNK = 250;
+
 /** Longest a shutdown waits for the batch in flight, and then for the sink to close. */
 const STOP_WAIT_MS = 5_000;
 
 interface Batch {
   records: AuditRecord[];
-  encoded: string[];
+  encoded: EncodedBatch;
 }
 
 export type ShipperState = 'starting' | 'shipping' | 'failing';
@@ -90,7 +93,7 @@ export class Shipper {
       try {
         if (!prepared) await this.sink.prepare();
         prepared = true;
-        next = await this.shipOne(next ?? this.nextBatch(this.acked));
+        next = await this.shipOne(next ?? await this.nextBatch(this.acked));
         await this.shipCheckpoints();
         consecutiveFailures = 0;
         this.enter('shipping', null);
@@ -114,20 +117,16 @@ export class Shipper {
    */
   private async shipOne(batch: Batch): Promise<Batch> {
     if (batch.records.length === 0) return batch;
-    const writing = this.sink.write(batch.records, batch.encoded);
     const last = batch.records[batch.records.length - 1]!.seq!;
-    let following: Batch;
-    try {
-      following = this.nextBatch(last);
-    } finally {
-      await writing;
-    }
+    const [written, following] = await Promise.allSettled([this.sink.write(batch.records, batch.encoded), this.nextBatch(last)]);
+    if (written.status === 'rejected') throw written.reason;
+    if (following.status === 'rejected') throw following.reason;
     await this.log.setPosition(FLEET_FOLLOWER, last);
     this.acked = last;
     this.shippedRecords += batch.records.length;
     this.shippedBatches++;
     this.options.onShipped?.(batch.records, Date.now());
-    return following;
+    return following.value;
   }
 
   /** Signed checkpoints whose records are all acknowledged, after the last one shipped. */
@@ -143,21 +142,34 @@ export class Shipper {
     }
   }
 
-  /** Committed records after `afterSeq` with their stored bytes, up to batchRows and batchBytes (always at least one). */
-  private nextBatch(afterSeq: number): Batch {
+  /**
+   * Committed records after `afterSeq` with their stored bytes, up to batchRows and batchBytes (always at least one).
+   * The stored bytes are visited in place (no copy) and encoded beside their record, ENCODE_CHUNK records at a time
+   * with the event loop let through between chunks: the batch in flight gets its COPY and INSERT to the sink meanwhile.
+   */
+  private async nextBatch(afterSeq: number): Promise<Batch> {
     const candidates = this.log.readRecords(afterSeq, this.options.batchRows);
-    const stored = new Map(this.log.readLog(afterSeq, this.options.batchRows).map((entry) => [entry.seq, entry.bytes]));
-    const records: AuditRecord[] = [];
-    const encoded: string[] = [];
-    let bytes = 0;
-    for (const record of candidates) {
-      const line = this.sink.encode(record, stored.get(record.seq!));
-      bytes += line.length;
-      if (records.length > 0 && bytes > this.options.batchBytes) break;
-      records.push(record);
-      encoded.push(line);
+    const encoded = this.sink.newBatch();
+    let taken = 0;
+    let full = false;
+    const add = (stored: Uint8Array | undefined): void => {
+      const before = encoded.size;
+      encoded.add(candidates[taken]!, stored);
+      if (taken > 0 && encoded.size > this.options.batchBytes) {
+        encoded.truncate(before);
+        full = true;
+      } else taken++;
+    };
+    for (let from = 0; from < candidates.length && !full; from += ENCODE_CHUNK) {
+      const end = Math.min(candidates.length, from + ENCODE_CHUNK);
+      this.log.visitLog(candidates[from]!.seq!, candidates[end - 1]!.seq!, (seq, _ms, _id, bytes) => {
+        while (!full && taken < end && candidates[taken]!.seq! < seq) add(undefined);
+        if (!full && taken < end && candidates[taken]!.seq === seq) add(bytes);
+      });
+      while (!full && taken < end) add(undefined);
+      await new Promise((resolve) => setImmediate(resolve));
     }
-    return { records, encoded };
+    return { records: candidates.slice(0, taken), encoded };
   }
 
   private async maintainOrIdle(): Promise<void> {

@@ -6,9 +6,21 @@ export interface SignedCheckpoint {
   note: string;
 }
 
+/** A batch as its sink sends it, built record by record so the shipper can cap it by bytes. */
+export interface EncodedBatch {
+  /** Bytes encoded so far. */
+  readonly size: number;
+  /** Appends the record and its exact stored bytes (the Merkle leaf). */
+  add(record: AuditRecord, stored: Uint8Array | undefined): void;
+  /** Forgets every record added after the batch had this size. */
+  truncate(size: number): void;
+  /** What the sink sends for the batch. */
+  bytes(): Uint8Array;
+}
+
 /**
  * Where the shipper sends committed records (PostgreSQL now; ClickHouse or another engine later). A sink encodes
- * records itself, so the shipper can cap a batch by bytes, and `write` resolves only once the engine has made the
+ * records itself (newBatch), so the shipper can cap a batch by bytes, and `write` resolves only once the engine has made the
  * batch durable. Writing the same batch twice must leave each record stored once (the shipper is at-least-once).
  */
 export interface Sink {
@@ -16,10 +28,10 @@ export interface Sink {
   readonly name: string;
   /** Creates or upgrades what the sink needs (tables, partitions); safe when many proxies do it at once. */
   prepare(): Promise<void>;
-  /** The record (and its exact stored bytes, the Merkle leaf) as this sink sends it; its length counts against the batch's byte cap. */
-  encode(record: AuditRecord, stored: Uint8Array | undefined): string;
-  /** Stores the batch durably (idempotent by record id). Rejects when nothing or not everything is durable. */
-  write(batch: readonly AuditRecord[], encoded: readonly string[]): Promise<void>;
+  /** An empty batch in this sink's encoding; its size counts against the batch's byte cap. */
+  newBatch(): EncodedBatch;
+  /** Stores the batch (`encoded` holds exactly these records) durably, idempotent by record id. Rejects when nothing or not everything is durable. */
+  write(batch: readonly AuditRecord[], encoded: EncodedBatch): Promise<void>;
   /** Stores the node's signed checkpoints durably (idempotent by tree size). */
   writeCheckpoints(checkpoints: readonly SignedCheckpoint[]): Promise<void>;
   /** Periodic upkeep (partitions ahead, retention); failures are reported, never fatal. */

@@ -3,6 +3,7 @@ import pg from 'pg';
 import { PostgresReader, timeWindows } from '../../src/fleet/postgres-reader.js';
 import { PostgresSink } from '../../src/fleet/postgres-sink.js';
 import type { AuditRecord } from '../../src/audit/record.js';
+import { encodeAll } from '../helpers/fleet.js';
 import { startTestPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { capturingLogger, makeRecord } from '../store/fixtures/helpers.js';
 
@@ -21,7 +22,7 @@ async function spreadRecords(url: string): Promise<AuditRecord[]> {
   const records = ages.map((age, i) => ({ ...makeRecord({ ms: now - age, organizationId: 'org-w', path: `/a\tb\\c\nd/${i}` }), seq: i + 1 }));
   const sink = new PostgresSink({ connection: { connectionString: url }, nodeId: 'n1', partitionsAheadDays: 2, retentionDays: 0 }, capturingLogger().logger);
   await sink.prepare();
-  await sink.write(records, records.map((record) => sink.encode(record, undefined)));
+  await sink.write(records, encodeAll(sink, records));
   await sink.close();
   return records.sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt));
 }

@@ -3,6 +3,8 @@ import { parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { openFleet, type Fleet } from '../../src/fleet/fleet.js';
 import type { Logger } from '../../src/log.js';
+import type { AuditRecord } from '../../src/audit/record.js';
+import type { EncodedBatch, Sink } from '../../src/fleet/sink.js';
 import { openAuditStore, type LmdbAuditStore } from '../../src/store/index.js';
 import { eventually } from './eventually.js';
 
@@ -33,4 +35,11 @@ export function openTestFleetStore(dataDir: string, postgresUrl: string, logger:
       await eventually(() => opened.shipper!.position() >= target, timeoutMs);
     },
   };
+}
+
+/** The records as one batch in the sink's encoding, without stored bytes (as rows shipped before migration 2). */
+export function encodeAll(sink: Sink, records: readonly AuditRecord[]): EncodedBatch {
+  const batch = sink.newBatch();
+  for (const record of records) batch.add(record, undefined);
+  return batch;
 }
