@@ -1,8 +1,8 @@
 import type { AuditRecord } from '../audit/record.js';
 import { decodeCursor as decodeStoreCursor, encodeCursor as encodeStoreCursor } from '../store/cursor.js';
-import type { AuditFilter, AuditStore } from '../store/store.js';
+import type { AuditFilter, AuditStore, ViewItem } from '../store/store.js';
 import type { RecordView } from '../audit/views.js';
-import { viewItem, type ViewItem } from '../store/read-pool/view-page.js';
+import { viewItem } from '../store/read-pool/view-page.js';
 import { queryView } from './view-pages.js';
 
 /** A page of a union of filters: newest first, the total of every match, and whether more follow. */

@@ -1,6 +1,6 @@
 import type { RecordView } from '../audit/views.js';
-import { viewPage, type ViewItem, type ViewPage } from '../store/read-pool/view-page.js';
-import type { AuditFilter, AuditStore, PageRequest } from '../store/store.js';
+import { viewPage } from '../store/read-pool/view-page.js';
+import type { AuditFilter, AuditStore, PageRequest, ViewItem, ViewPage } from '../store/store.js';
 
 /** A page with its records serialized in `view`: by the reader thread that read them where the store has one. */
 export async function queryView(store: AuditStore, filter: AuditFilter, page: PageRequest, view: RecordView): Promise<ViewPage> {

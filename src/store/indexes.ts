@@ -71,3 +71,9 @@ export function recordKey(record: AuditRecord): Key[] {
 export function removeRecord(dbs: StoreDbs, record: AuditRecord): void {
   dbs.records.removeSync(recordKey(record));
 }
+
+/** createdAtMs of the oldest record kept, or undefined when the store holds none. */
+export function oldestRecordMs(dbs: StoreDbs): number | undefined {
+  for (const key of dbs.records.getKeys({ start: [MIN_MS], end: [MAX_MS], limit: 1 })) return (key as number[])[0];
+  return undefined;
+}

@@ -4,7 +4,7 @@ import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { AuditFilter, AuditStore, CommitLog, PageRequest } from './store.js';
 import { LmdbCommitLog } from './commit-log.js';
-import { MAX_MS, MIN_MS, createdAtMs, openDbs, type StoreDbs } from './indexes.js';
+import { createdAtMs, oldestRecordMs, openDbs, type StoreDbs } from './indexes.js';
 import { encodePositions, packedPosition } from './positions.js';
 import type { Position } from './cursor.js';
 import { lastSeq } from './log-batches.js';
@@ -152,11 +152,6 @@ async function writeBatch(env: RootDatabase, dbs: StoreDbs, batch: AuditRecord[]
     postings.write(first);
     rollup.applyInTransaction(batch); // the stats hook: the rollup commits with the records it counts
   });
-}
-
-function oldestRecordMs(dbs: StoreDbs): number | undefined {
-  for (const key of dbs.records.getKeys({ start: [MIN_MS], end: [MAX_MS], limit: 1 })) return (key as number[])[0];
-  return undefined;
 }
 
 /** The store's synchronous scan as an async iterable; returning early ends the scan (and its read transaction). */

@@ -1,5 +1,5 @@
 import type { AuditFilter } from './store.js';
-import { MAX_MS, MIN_MS, type StoreDbs } from './indexes.js';
+import { oldestRecordMs, type StoreDbs } from './indexes.js';
 import { BUCKET_MS, bucketOf, countPostings, type MsRange } from './postings.js';
 import type { CountRollup } from './stats-counts.js';
 
@@ -40,9 +40,4 @@ export function countByRollup(dbs: StoreDbs, counts: CountRollup, filter: AuditF
 /** The rollup's count of all the organization's records in the second equals the postings' (none removed since). */
 function agrees(dbs: StoreDbs, counts: CountRollup, org: string, bucket: number, second: MsRange): boolean {
   return counts.allRecords(org, bucket, bucket) === countPostings(dbs.orgTime, [org], second);
-}
-
-function oldestRecordMs(dbs: StoreDbs): number | undefined {
-  for (const key of dbs.records.getKeys({ start: [MIN_MS], end: [MAX_MS], limit: 1 })) return (key as number[])[0];
-  return undefined;
 }

@@ -1,6 +1,6 @@
 import type { Database, Key, RootDatabase } from 'lmdb';
 import type { AuditRecord } from '../audit/record.js';
-import { addEncodedTo, addRecordTo, emptyCell, encodeCell, type BucketedStats, type StatsCell } from './stats.js';
+import { addEncodedTo, addRecordTo, emptyCell, encodeCell, type BucketedStats, type StatsCell, type StatsRollupReader } from './stats.js';
 import { recordTimeMs } from '../audit/iso-time.js';
 import { CountRollup } from './stats-counts.js';
 import { bucketOf } from './postings.js';
@@ -12,14 +12,6 @@ const ORG = 'o';
 /** The first minute from which every committed record was counted; earlier minutes are answered by a scan. */
 const SINCE_KEY: Key = ['since'];
 const PRUNE_EVERY_MS = 3_600_000;
-
-/** The read side, as the stats endpoint sees it. */
-export interface StatsRollupReader {
-  /** Minutes from this one on are complete in the rollup (Infinity: the rollup has counted nothing yet). */
-  sinceMs(): number;
-  /** Adds the rollup's minutes in [fromMs, toMs) to `stats`; organizationId undefined means every organization. */
-  addTo(stats: BucketedStats, organizationId: string | undefined, fromMs: number, toMs: number): void;
-}
 
 /**
  * Per-minute statistics per organization in their own LMDB database (`stats_minute`), about 450 bytes per

@@ -122,3 +122,11 @@ export class BucketedStats {
     });
   }
 }
+
+/** The read side, as the stats endpoint sees it. */
+export interface StatsRollupReader {
+  /** Minutes from this one on are complete in the rollup (Infinity: the rollup has counted nothing yet). */
+  sinceMs(): number;
+  /** Adds the rollup's minutes in [fromMs, toMs) to `stats`; organizationId undefined means every organization. */
+  addTo(stats: BucketedStats, organizationId: string | undefined, fromMs: number, toMs: number): void;
+}

@@ -1,7 +1,6 @@
 import type { AuditRecord } from '../audit/record.js';
 import type { RecordView } from '../audit/views.js';
-import type { ViewPage } from './read-pool/view-page.js';
-import type { StatsRollupReader } from './stats-rollup.js';
+import type { StatsRollupReader } from './stats.js';
 
 /** Filters the store can answer. Every field is optional; absent means "any". All filters are ANDed. */
 export interface AuditFilter {
@@ -107,4 +106,16 @@ export interface CommitLog {
   setPosition(name: string, seq: number): Promise<void>;
   /** Retention never removes a record whose seq is above this follower's position. */
   pin(name: string): void;
+}
+
+/** A record as an endpoint shows it (JSON text), with its position to merge and continue by. */
+export interface ViewItem {
+  id: string;
+  ms: number;
+  json: string;
+}
+
+/** A QueryResult whose items are serialized in a view: what a reader thread sends back instead of records. */
+export interface ViewPage extends Omit<QueryResult, 'items'> {
+  items: ViewItem[];
 }

@@ -3,10 +3,9 @@ import type { Config } from '../../config/schema.js';
 import type { Logger } from '../../log.js';
 import { InvalidCursorError } from '../cursor.js';
 import type { RecordView } from '../../audit/views.js';
-import type { AuditFilter, PageRequest, QueryResult } from '../store.js';
+import type { AuditFilter, PageRequest, QueryResult, ViewPage } from '../store.js';
 import { QueryTimeoutError, ReaderFailedError } from './errors.js';
 import type { CloseMessage, QueryMessage, ReaderData, Reply } from './protocol.js';
-import type { ViewPage } from './view-page.js';
 
 /** How long closing waits for a thread to finish opening, and then to end, before terminating it. */
 const CLOSE_WAIT_MS = 5_000;

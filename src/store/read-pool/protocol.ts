@@ -1,7 +1,6 @@
 import type { Config } from '../../config/schema.js';
 import type { RecordView } from '../../audit/views.js';
-import type { AuditFilter, PageRequest, QueryResult } from '../store.js';
-import type { ViewPage } from './view-page.js';
+import type { AuditFilter, PageRequest, QueryResult, ViewPage } from '../store.js';
 
 /** main -> reader: close the store and let the thread end (terminating a thread inside lmdb's native code aborts the process). */
 export interface CloseMessage {

@@ -1,8 +1,7 @@
 import type { AuditRecord } from '../../audit/record.js';
 import type { RecordView } from '../../audit/views.js';
-import type { AuditFilter, AuditStore, PageRequest, QueryResult, StoreHealth } from '../store.js';
+import type { AuditFilter, AuditStore, PageRequest, QueryResult, StoreHealth, ViewPage } from '../store.js';
 import { ReadPool, type ReadPoolOptions } from './pool.js';
-import type { ViewPage } from './view-page.js';
 
 /** Records per read when an iteration (an export) pages through the pool; pages are fetched as they are consumed. */
 const ITERATE_PAGE = 200;
