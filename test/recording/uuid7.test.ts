@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
+import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
+import { promisify } from 'node:util';
 import fc from 'fast-check';
 import t from 'tap';
 import { uuidv7 } from '../../src/pipeline/uuid7.js';
@@ -27,32 +27,19 @@ t.test('ids are valid UUIDv7, stamped with their millisecond, strictly increasin
 
 t.test('ids are unique across processes generating in the same milliseconds', async (t) => {
   const module = resolve('dist/src/pipeline/uuid7.js');
-  // Each process says it is ready, then generates over the 50 ms after the start time it is sent: both are running
-  // by then however long a loaded machine takes to start them.
+  // Both generate over the same 50 ms, starting 2 s from now (long enough for either to have started).
+  const start = Date.now() + 2_000;
   const script = `import(${JSON.stringify(module)}).then(({ uuidv7 }) => {
-    process.stdout.write('ready\\n');
-    process.stdin.once('data', (line) => {
-      const start = Number(String(line));
-      while (Date.now() < start);
-      const ids = []; for (let now = Date.now(); now < start + 50; now = Date.now()) ids.push(uuidv7(now));
-      process.stdout.write(ids.join('\\n'));
-      process.stdin.destroy();
-    });
+    while (Date.now() < ${start});
+    const ids = []; for (let now = Date.now(); now < ${start + 50}; now = Date.now()) ids.push(uuidv7(now));
+    process.stdout.write(ids.join('\\n'));
   })`;
-  const children = [0, 1].map(() => spawn(process.execPath, ['-e', script], { env: { ...process.env, NODE_OPTIONS: '' } }));
-  const outputs = children.map((child) => new Promise<string>((done) => {
-    let out = '';
-    child.stdout.setEncoding('latin1').on('data', (chunk: string) => (out += chunk));
-    child.on('close', () => done(out));
-  }));
-  await Promise.all(children.map((child) => once(child.stdout, 'data')));
-  const start = Date.now() + 300;
-  for (const child of children) child.stdin.write(`${start}\n`);
-  const [a, b] = (await Promise.all(outputs)).map((out) => out.replace(/^ready\n/, ''));
-  const ids = [...a.split('\n'), ...b.split('\n')];
+  const run = () => promisify(execFile)(process.execPath, ['-e', script], { maxBuffer: 64 * 1024 * 1024, env: { ...process.env, NODE_OPTIONS: '' } });
+  const [a, b] = await Promise.all([run(), run()]);
+  const ids = [...a.stdout.split('\n'), ...b.stdout.split('\n')];
   t.ok(ids.length > 1_000, `${ids.length} ids`);
   t.equal(new Set(ids).size, ids.length, 'no id generated twice');
   t.ok(ids.every((id) => V7.test(id)), 'every id a valid UUIDv7');
-  const shared = new Set(a.split('\n').map(msOf));
-  t.ok(b.split('\n').some((id) => shared.has(msOf(id))), 'the processes shared milliseconds');
+  const shared = new Set(a.stdout.split('\n').map(msOf));
+  t.ok(b.stdout.split('\n').some((id) => shared.has(msOf(id))), 'the processes shared milliseconds');
 });
