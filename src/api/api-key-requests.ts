@@ -17,8 +17,6 @@ export const apiKeyRequestsParams = z.strictObject({
 
 export type ApiKeyRequestsParams = z.output<typeof apiKeyRequestsParams>;
 
-export { apiKeyRequestItem };
-
 export const API_KEY_REQUEST_FIELDS = [
   'apiKeyId', 'clientIp', 'createdAt', 'durationMs', 'id', 'method', 'organizationId', 'path', 'principalId', 'principalType',
   'requestId', 'routePattern', 'serviceAccountId', 'statusCode', 'userAgent', 'userId',

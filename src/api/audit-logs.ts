@@ -43,8 +43,6 @@ export const auditLogsParams = z.strictObject({
 
 type FilterParams = z.output<z.ZodObject<typeof auditLogFilterParams>>;
 
-export { auditLogRecord } from '../audit/views.js';
-
 const PRINCIPAL_TYPES_OF: Record<'user' | 'api_key', PrincipalType[]> = { user: ['user'], api_key: ['api_key', 'service_account'] };
 const ID_FIELD_OF: Partial<Record<PrincipalType, 'userId' | 'apiKeyId' | 'serviceAccountId'>> = {
   user: 'userId', api_key: 'apiKeyId', service_account: 'serviceAccountId',

@@ -3,7 +3,8 @@ import type { AuditRecord } from '../audit/record.js';
 import type { RequestContext } from '../pipeline/context.js';
 import type { AuditStore } from '../store/store.js';
 import { isDenial, organizationScope } from './access.js';
-import { API_KEY_REQUEST_FIELDS, apiKeyRequestItem } from './api-key-requests.js';
+import { apiKeyRequestItem } from '../audit/views.js';
+import { API_KEY_REQUEST_FIELDS } from './api-key-requests.js';
 import { idParam, parseParams } from './params.js';
 import { sendApiError, sendApiJson } from './respond.js';
 

@@ -1,4 +1,5 @@
-import { API_KEY_REQUEST_FIELDS, apiKeyRequestItem } from '../api/api-key-requests.js';
+import { API_KEY_REQUEST_FIELDS } from '../api/api-key-requests.js';
+import { apiKeyRequestItem } from '../audit/views.js';
 import { csvCell } from '../api/export.js';
 import { REQUEST_DETAIL_FIELDS, requestDetail } from '../api/request-details.js';
 import type { AuditRecord } from '../audit/record.js';
