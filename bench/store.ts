@@ -1,5 +1,5 @@
 // Audit store benchmark: ingest rate with every index, query latencies over a large store, bytes per record.
-// Standalone: `npx tsc -p . && node dist/bench/store.js [--quick] [--records N]`.
+// Standalone: `npx tsc -p . && node dist/bench/store.js [--quick] [--records N] [--proxy-request-ids]`.
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,15 +19,19 @@ const START_MS = Date.parse('2026-11-01T00:00:00.000Z');
 export interface StoreBenchOptions {
   records?: number;
   quick?: boolean;
+  /** 'proxy': UUIDv7 request ids, as the proxy makes when a client sends none; default 'client' (`req-N`). */
+  requestIds?: RequestIds;
 }
 
-export function benchRecord(i: number): AuditRecord {
+export type RequestIds = 'client' | 'proxy';
+
+export function benchRecord(i: number, requestIds: RequestIds = 'client'): AuditRecord {
   const ms = START_MS + Math.floor(i / 4);
   const org = `org-${i % ORGS}`;
   const byServiceAccount = i % 4 === 0;
   return {
     id: benchId(ms, i),
-    requestId: `req-${i}`, createdAt: new Date(ms).toISOString(), method: i % 5 === 0 ? 'POST' : 'GET',
+    requestId: requestIds === 'proxy' ? benchId(ms, i).replace('-7000-8000-', '-7000-9000-') : `req-${i}`, createdAt: new Date(ms).toISOString(), method: i % 5 === 0 ? 'POST' : 'GET',
     path: `/v1/items/${i % 1000}`, query: {}, routePattern: '/v1/items/:id', resourceType: 'item', action: 'read',
     statusCode: i % 50 === 0 ? 500 : 200, outcome: 'completed', durationMs: 12.3, ttfbMs: 11.9,
     requestBytes: 0, responseBytes: 1_234, clientIp: '203.0.113.7', country: 'NL', userAgent: 'bench/1.0',
@@ -52,12 +56,12 @@ export async function ingest(store: LmdbAuditStore, records: number): Promise<nu
 }
 
 /** Records per second, CPU µs per record of the whole process (all threads) and of the main thread's event loop. */
-export async function ingestMeasured(store: LmdbAuditStore, records: number): Promise<{ perSec: number; cpuUs: number; mainThreadUs: number }> {
+export async function ingestMeasured(store: LmdbAuditStore, records: number, requestIds: RequestIds = 'client'): Promise<{ perSec: number; cpuUs: number; mainThreadUs: number }> {
   const started = performance.now();
   const cpu = process.cpuUsage();
   const loop = performance.eventLoopUtilization();
   for (let i = 0; i < records; i += CHUNK) {
-    for (let j = i; j < Math.min(records, i + CHUNK); j++) store.append(benchRecord(j));
+    for (let j = i; j < Math.min(records, i + CHUNK); j++) store.append(benchRecord(j, requestIds));
     // Wait for the writer when far behind (waiting, not spinning: the writer thread needs the CPU).
     if (store.health().queueDepth > 4 * CHUNK) await store.flush();
   }
@@ -84,13 +88,14 @@ async function p99(store: LmdbAuditStore, filter: AuditFilter, page: PageRequest
 
 const round = (value: number, digits = 2) => Number(value.toFixed(digits));
 
-export async function runStoreBench({ records, quick = false }: StoreBenchOptions = {}): Promise<Record<string, number>> {
+export async function runStoreBench({ records, quick = false, requestIds = 'client' }: StoreBenchOptions = {}): Promise<Record<string, number>> {
   const count = records ?? (quick ? 100_000 : 1_000_000);
   const dir = mkdtempSync(join(tmpdir(), 'audit-store-bench-'));
   const config = storeSchema.parse({ path: dir, queueMax: 50_000, retention: { maxAgeDays: 0 } });
   const store = openAuditStore(config, pino({ level: 'warn' }));
   try {
-    const ingested = await ingestMeasured(store, count);
+    const ingested = await ingestMeasured(store, count, requestIds);
+    const late = benchRecord(count - 17, requestIds);
     const org = { organizationId: 'org-3' };
     const runs = quick ? 100 : 300;
     // org-3 has api-key traffic only; org-4 holds the service-account traffic.
@@ -103,6 +108,7 @@ export async function runStoreBench({ records, quick = false }: StoreBenchOption
       firstPageOrgP99Ms: round(await p99(store, org, { limit: 20 }, runs)),
       firstPageOrgApiKeyP99Ms: round(await p99(store, { ...org, apiKeyId: 'org-3-key-3' }, { limit: 20 }, runs)),
       firstPageOrgServiceAccountP99Ms: round(await p99(store, { organizationId: 'org-4', serviceAccountId: 'org-4-sa-4' }, { limit: 20 }, runs)),
+      firstPageOrgRequestIdP99Ms: round(await p99(store, { organizationId: late.organizationId!, requestId: late.requestId }, { limit: 20 }, runs)),
       cursorPage10kDeepP99Ms: round(await p99(store, org, { limit: 20, cursor: deep }, runs)),
       totalCountOrgP99Ms: round(await p99(store, org, { limit: 20, withTotal: true }, quick ? 20 : 50)),
       totalCountOrgApiKeyP99Ms: round(await p99(store, { ...org, apiKeyId: 'org-3-key-3' }, { limit: 20, withTotal: true }, quick ? 20 : 50)),
@@ -121,6 +127,7 @@ const TARGETS: Record<string, string> = {
   firstPageOrgP99Ms: '<= 3 ms',
   firstPageOrgApiKeyP99Ms: '<= 3 ms',
   firstPageOrgServiceAccountP99Ms: '<= 3 ms',
+  firstPageOrgRequestIdP99Ms: '<= 3 ms',
   cursorPage10kDeepP99Ms: '<= 3 ms',
   totalCountOrgP99Ms: '<= 20 ms',
   totalCountOrgApiKeyP99Ms: '<= 20 ms',
@@ -132,6 +139,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const recordsFlag = args.indexOf('--records');
   const figures = await runStoreBench({
     quick: args.includes('--quick'),
+    requestIds: args.includes('--proxy-request-ids') ? 'proxy' : 'client',
     ...(recordsFlag >= 0 ? { records: Number(args[recordsFlag + 1]) } : {}),
   });
   for (const [name, value] of Object.entries(figures)) console.log(`${name.padEnd(34)} ${String(value).padStart(10)}   target ${TARGETS[name] ?? '-'}`);

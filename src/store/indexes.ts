@@ -10,6 +10,16 @@ export const NO_ORGANIZATION = '';
 export const INDEXED_FIELDS = ['requestId', 'apiKeyId', 'serviceAccountId', 'userId', 'statusCode', 'method'] as const;
 export type IndexedField = (typeof INDEXED_FIELDS)[number];
 
+const UUID7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * Whether a request id is a lowercase UUIDv7 (its first 48 bits a millisecond), as the proxy makes them: its records
+ * are posted per batch in `requestIds` (request-postings.ts), not under a posting of their own.
+ */
+export function isTimedRequestId(requestId: string): boolean {
+  return UUID7.test(requestId);
+}
+
 /** Bounds on createdAtMs in keys. Explicit bounds also keep scans of `records` off its shared-structures entry. */
 export const MIN_MS = Number.MIN_SAFE_INTEGER;
 export const MAX_MS = Number.MAX_SAFE_INTEGER;
@@ -21,6 +31,7 @@ const LOG_DB = 'log_batches';
 
 /** Names of the postings databases (schema version 2); version 1 kept one entry per record in `idx_org_*`. */
 const ORG_TIME_DB = 'post_org_time';
+const REQUEST_TIME_DB = 'post_org_request_time';
 const fieldDbName = (field: IndexedField): string => `post_org_${field}`;
 
 /**
@@ -31,6 +42,11 @@ export interface StoreDbs {
   records: Database<AuditRecord, Key>;
   orgTime: PostingsDb;
   byField: Record<IndexedField, PostingsDb>;
+  /**
+   * Timed (UUIDv7) request ids, per batch and the second each id names (schema 4, request-postings.ts). Undefined
+   * in a read-only open of a store no version 4 has written yet (lmdb-js opens no missing database then).
+   */
+  requestIds: PostingsDb | undefined;
   /** Commit log, one entry per write batch: first seq -> its records' positions in seq order (log-batches.ts). */
   log: Database<Buffer, number>;
   meta: Database<unknown, string>;
@@ -43,6 +59,7 @@ export function openDbs(env: RootDatabase): StoreDbs {
     records: env.openDB<AuditRecord, Key>({ name: 'records', sharedStructuresKey: Symbol.for('structures') }),
     orgTime: index(ORG_TIME_DB),
     byField,
+    requestIds: index(REQUEST_TIME_DB),
     log: env.openDB<Buffer, number>({ name: LOG_DB, encoding: 'binary' }),
     meta: env.openDB<unknown, string>({ name: 'meta' }),
   };
@@ -52,7 +69,7 @@ export function createdAtMs(record: AuditRecord): number {
   return recordTimeMs(record.createdAt);
 }
 
-export function organizationOf(record: AuditRecord): string {
+export function organizationOf(record: Pick<AuditRecord, 'organizationId'>): string {
   return record.organizationId ?? NO_ORGANIZATION;
 }
 

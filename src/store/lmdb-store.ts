@@ -4,11 +4,12 @@ import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { AuditFilter, AuditStore, CommitLog, PageRequest } from './store.js';
 import { LmdbCommitLog } from './commit-log.js';
-import { createdAtMs, oldestRecordMs, openDbs, type StoreDbs } from './indexes.js';
+import { createdAtMs, isTimedRequestId, oldestRecordMs, openDbs, organizationOf, type StoreDbs } from './indexes.js';
 import { encodePositions, packedPosition } from './positions.js';
 import type { Position } from './cursor.js';
 import { lastSeq } from './log-batches.js';
 import { PostingsBuilder } from './postings.js';
+import { RequestIdPostings } from './request-postings.js';
 import { SCHEMA_KEY, migrateToV2 } from './migrate.js';
 import { describeOpenError, openEnvironment, StoreOpenError } from './environment.js';
 import { iterateMatches, runQuery } from './query.js';
@@ -22,9 +23,11 @@ export { StoreFullError } from './map-size.js';
 /**
  * Layout version written to `meta`; bump it (and add a migration) when keys or values change shape. 3: positions
  * may be packed compactly (positions.ts); version 2's wide values are read as they are, so 2 -> 3 rewrites nothing,
- * but a build that knows only 2 must refuse the store rather than misread its new values.
+ * but a build that knows only 2 must refuse the store rather than misread its new values. 4: timed (UUIDv7) request
+ * ids are posted per batch (request-postings.ts); older per-id postings are still read, so 2/3 -> 4 rewrites
+ * nothing, but a build that knows only 3 would not find the new records by request id.
  */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 export class SchemaVersionError extends Error {
   constructor(path: string, found: unknown) {
@@ -124,8 +127,9 @@ function checkSchemaVersion(env: RootDatabase, dbs: StoreDbs, path: string, read
     const records = migrateToV2(env, dbs);
     logger.info({ path, records, ms: Math.round(performance.now() - started) }, 'audit store migrated from schema version 1 to 2 (index postings, batched commit log)');
   }
-  if ((found === 1 || found === 2) && !readOnly) env.transactionSync(() => {
-    if (dbs.meta.get(SCHEMA_KEY) === 2) dbs.meta.putSync(SCHEMA_KEY, SCHEMA_VERSION);
+  if (typeof found === 'number' && found < SCHEMA_VERSION && !readOnly) env.transactionSync(() => {
+    const now = dbs.meta.get(SCHEMA_KEY);
+    if (now === 2 || now === 3) dbs.meta.putSync(SCHEMA_KEY, SCHEMA_VERSION);
   });
 }
 
@@ -139,6 +143,7 @@ async function writeBatch(env: RootDatabase, dbs: StoreDbs, batch: AuditRecord[]
     let seq = lastSeq(dbs);
     const first = seq + 1;
     const postings = new PostingsBuilder(dbs);
+    const requestIds = new RequestIdPostings(dbs.requestIds!); // a read-write open always has it
     const slots: Position[] = [];
     for (const record of batch) {
       record.seq = ++seq;
@@ -147,9 +152,11 @@ async function writeBatch(env: RootDatabase, dbs: StoreDbs, batch: AuditRecord[]
       const position = packedPosition(ms, record.id);
       slots.push(position);
       postings.add(record, ms, position);
+      if (isTimedRequestId(record.requestId)) requestIds.add(organizationOf(record), record.requestId, position);
     }
     dbs.log.put(first, encodePositions(slots));
     postings.write(first);
+    requestIds.write(first);
     rollup.applyInTransaction(batch); // the stats hook: the rollup commits with the records it counts
   });
 }

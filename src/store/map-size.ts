@@ -111,7 +111,7 @@ interface DbStats {
 
 /** Bytes in the pages the store's databases use now; pages freed by pruning or eviction count as room again. */
 function liveBytes(dbs: StoreDbs): number {
-  const all = [dbs.records, dbs.orgTime, dbs.log, dbs.meta, ...Object.values(dbs.byField)];
+  const all = [dbs.records, dbs.orgTime, dbs.log, dbs.meta, ...Object.values(dbs.byField), ...(dbs.requestIds ? [dbs.requestIds] : [])];
   let bytes = 0;
   for (const db of all) {
     const stats = db.getStats() as DbStats;

@@ -1,6 +1,7 @@
 import type { Key, RootDatabase } from 'lmdb';
 import type { AuditRecord } from '../audit/record.js';
-import { INDEXED_FIELDS, MAX_MS, MIN_MS, createdAtMs, type StoreDbs } from './indexes.js';
+import { INDEXED_FIELDS, MAX_MS, MIN_MS, createdAtMs, isTimedRequestId, organizationOf, type StoreDbs } from './indexes.js';
+import { RequestIdPostings } from './request-postings.js';
 import { PostingsBuilder } from './postings.js';
 import { encodePositions } from './positions.js';
 import type { Position } from './cursor.js';
@@ -56,8 +57,13 @@ function migratePostingsChunk(dbs: StoreDbs, progress: Progress): number {
     return 0;
   }
   const postings = new PostingsBuilder(dbs);
-  for (const record of records) postings.add(record);
+  const requestIds = new RequestIdPostings(dbs.requestIds!); // a read-write open always has it
+  for (const record of records) {
+    postings.add(record);
+    if (isTimedRequestId(record.requestId)) requestIds.add(organizationOf(record), record.requestId, { ms: createdAtMs(record), id: record.id });
+  }
   postings.write(-(chunk + 1));
+  requestIds.write(-(chunk + 1));
   const last = records[records.length - 1]!;
   progress.postings = [createdAtMs(last), last.id, chunk + 1];
   return records.length;

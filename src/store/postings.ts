@@ -1,6 +1,6 @@
 import type { Key } from 'lmdb';
 import type { AuditRecord } from '../audit/record.js';
-import { INDEXED_FIELDS, createdAtMs, indexedValue, organizationOf, type PostingsDb, type StoreDbs } from './indexes.js';
+import { INDEXED_FIELDS, createdAtMs, indexedValue, isTimedRequestId, organizationOf, type PostingsDb, type StoreDbs } from './indexes.js';
 import type { Position } from './cursor.js';
 import { decodePositions, encodePositions, packedPosition, slotCount } from './positions.js';
 
@@ -54,14 +54,19 @@ export class PostingsBuilder {
 
   constructor(private readonly dbs: StoreDbs) {}
 
-  /** `position` (packed once, positions.ts) is shared by every posting of the record. */
+  /**
+   * `position` (packed once, positions.ts) is shared by every posting of the record. A timed request id gets no
+   * posting here: the caller adds it to a RequestIdPostings.
+   */
   add(record: AuditRecord, ms = createdAtMs(record), position = packedPosition(ms, record.id)): void {
     const bucket = bucketOf(ms);
     const org = organizationOf(record);
     this.addTo(this.dbs.orgTime, org, null, bucket, position);
     for (const field of INDEXED_FIELDS) {
       const value = indexedValue(record, field);
-      if (value !== null) this.addTo(this.dbs.byField[field], org, value, bucket, position);
+      if (value !== null && (field !== 'requestId' || !isTimedRequestId(value as string))) {
+        this.addTo(this.dbs.byField[field], org, value, bucket, position);
+      }
     }
   }
 

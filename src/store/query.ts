@@ -1,10 +1,11 @@
 import type { Key } from 'lmdb';
 import type { AuditRecord } from '../audit/record.js';
 import type { AuditFilter, PageRequest, QueryResult } from './store.js';
-import { INDEXED_FIELDS, MAX_MS, MIN_MS, createdAtMs, indexedValue, type PostingsDb, type StoreDbs } from './indexes.js';
-import { BUCKET_MS, bucketOf, countPostings, scanPostings, type MsRange } from './postings.js';
+import { INDEXED_FIELDS, MAX_MS, MIN_MS, createdAtMs, indexedValue, isTimedRequestId, type PostingsDb, type StoreDbs } from './indexes.js';
+import { BUCKET_MS, bucketOf, comparePositions, countPostings, scanPostings, type MsRange } from './postings.js';
 import { decodeCursor, encodeCursor, type Position } from './cursor.js';
 import { countByRollup } from './query-counts.js';
+import { timedRequestPositions } from './request-postings.js';
 import type { CountRollup } from './stats-counts.js';
 
 /** Keys of `records` read per chunk when scanning the global time index. */
@@ -18,6 +19,8 @@ type FilterField = Exclude<keyof AuditFilter, 'fromMs' | 'toMs'>;
  */
 interface ScanPlan {
   postings: { db: PostingsDb; prefix: Key[] } | null;
+  /** A timed (UUIDv7) request id: its batch postings (request-postings.ts) beside the per-id posting older stores hold. */
+  timedRequestId?: { org: string; requestId: string };
   residual: ((record: AuditRecord) => boolean) | null;
 }
 
@@ -26,8 +29,10 @@ export function planScan(dbs: StoreDbs, filter: AuditFilter): ScanPlan {
   if (org === undefined) return { postings: null, residual: residualOf(filter, []) };
   const field = INDEXED_FIELDS.find((name) => filter[name] !== undefined);
   if (!field) return { postings: { db: dbs.orgTime, prefix: [org] }, residual: residualOf(filter, ['organizationId']) };
+  const value = indexedValue(filter, field)!;
   return {
-    postings: { db: dbs.byField[field], prefix: [org, indexedValue(filter, field)!] },
+    postings: { db: dbs.byField[field], prefix: [org, value] },
+    ...(field === 'requestId' && isTimedRequestId(String(value)) ? { timedRequestId: { org, requestId: String(value) } } : {}),
     residual: residualOf(filter, ['organizationId', field]),
   };
 }
@@ -69,10 +74,19 @@ function* recordPositions(dbs: StoreDbs, range: MsRange, after: Position | undef
   }
 }
 
-function planPositions(dbs: StoreDbs, plan: ScanPlan, range: MsRange, after: Position | undefined, chunk: number): Generator<Position> {
+function planPositions(dbs: StoreDbs, plan: ScanPlan, range: MsRange, after: Position | undefined, chunk: number): Iterable<Position> {
+  if (plan.timedRequestId) return timedPositions(dbs, plan, range, after);
   return plan.postings
     ? scanPostings(plan.postings.db, plan.postings.prefix, range, after)
     : recordPositions(dbs, range, after, chunk);
+}
+
+/** A timed request id's positions, newest first: a handful, from its second's batch postings and any per-id posting. */
+function timedPositions(dbs: StoreDbs, plan: ScanPlan, range: MsRange, after: Position | undefined): Position[] {
+  const { org, requestId } = plan.timedRequestId!;
+  const older = Array.from(scanPostings(plan.postings!.db, plan.postings!.prefix, range, after));
+  const timed = timedRequestPositions(dbs, org, requestId, range, after);
+  return older.length === 0 ? timed : [...older, ...timed].sort((a, b) => comparePositions(b, a));
 }
 
 /**
@@ -109,6 +123,7 @@ function* scan(dbs: StoreDbs, plan: ScanPlan, filter: AuditFilter, after: Positi
 
 function countMatches(dbs: StoreDbs, plan: ScanPlan, filter: AuditFilter, counts: CountRollup | undefined): number {
   const range = msRange(filter);
+  if (!plan.residual && plan.timedRequestId) return timedPositions(dbs, plan, range, undefined).length;
   if (!plan.residual && plan.postings) return countPostings(plan.postings.db, plan.postings.prefix, range);
   if (!plan.residual) return dbs.records.getKeysCount({ start: [range.fromMs], end: [range.toMs + 1] });
   return (counts && countByRollup(dbs, counts, filter, range, (part) => countByScan(dbs, part, counts))) ?? countByScan(dbs, filter, counts);

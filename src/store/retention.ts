@@ -5,6 +5,7 @@ import type { Logger } from '../log.js';
 import { MAX_MS, MIN_MS, removeRecord, type StoreDbs } from './indexes.js';
 import { removeFromPostings } from './postings.js';
 import { removeFromLog } from './log-batches.js';
+import { removeFromRequestPostings } from './request-postings.js';
 
 type RetentionConfig = Config['store']['retention'];
 
@@ -27,6 +28,7 @@ export function removeOldest(env: RootDatabase, dbs: StoreDbs, limit: number, re
     const removable = kept === -1 ? oldest : oldest.slice(0, kept);
     for (const record of removable) removeRecord(dbs, record);
     removeFromPostings(dbs, removable);
+    removeFromRequestPostings(dbs, removable);
     removeFromLog(dbs, removable);
     return removable.length;
   });
