@@ -118,3 +118,28 @@ t.test('a version 3 store is read as it is; its per-id postings of timed ids are
   await env.close();
   t.same((await checkConsistency(path)).problems, [], 'every record sits in exactly its postings');
 });
+
+t.test('migrating a version 1 store posts its timed request ids per chunk', async (t) => {
+  const path = t.testdir();
+  // Version 1 as the migration reads it: `records` as today, a `log` entry [ms, id] per seq, schema 1 in `meta`.
+  const env = open({ path, noSubdir: false, maxDbs: 32 });
+  const records = v3FixtureRecords().map((record, i) => ({ ...record, seq: i + 1 }));
+  const stored = env.openDB<AuditRecord, (string | number)[]>({ name: 'records', sharedStructuresKey: Symbol.for('structures') });
+  const log = env.openDB<(string | number)[], number>({ name: 'log' });
+  await env.transaction(() => {
+    for (const record of records) {
+      const ms = Date.parse(record.createdAt);
+      void stored.put([ms, record.id], record);
+      void log.put(record.seq, [ms, record.id]);
+    }
+    void env.openDB({ name: 'meta' }).put('schemaVersion', 1);
+  });
+  await env.close();
+
+  const store = openAuditStore(storeConfig(path, { retention: { maxAgeDays: 0 } }), capturingLogger().logger);
+  t.same((await store.query({ organizationId: 'org-0', requestId: records[4]!.requestId }, { limit: 5 })).items, [records[4]]);
+  t.same(ids((await store.query({ organizationId: 'org-0', requestId: SHARED_REQUEST_ID }, { limit: 5 })).items), [records[8]!.id, records[6]!.id]);
+  await store.close();
+  t.equal(await entries(path, 'post_org_requestId'), 20, 'only the other ids have postings of their own');
+  t.same((await checkConsistency(path)).problems, [], 'every record sits in exactly its postings');
+});
