@@ -6,8 +6,8 @@ import { decodePositions, encodePositions, visitSlots } from './positions.js';
 
 /**
  * Postings of UUIDv7 request ids (schema 4), the ids the proxy makes when a client sends none. Request ids are
- * unique, so keyed by the id (`post_org_requestId`, [org, id, bucket, tag]) every record costs its own entry at a
- * random place in the tree (a half-full page per record: 132 bytes, and a B-tree insert). A UUIDv7 names its own
+ * unique, so keyed by the id (`post_org_requestId`, [org, id, bucket, tag]) every record costs an entry of its own
+ * keyed by its 36-character id (about 115 bytes a record, measured). A UUIDv7 names its own
  * millisecond, so these are kept per write batch instead, keyed by the second the id names: [org, idBucket, tag] ->
  * uint32 count, the ids' 16 bytes each, then their records' positions (positions.ts) in the same order. A lookup
  * reads that second's postings and compares 16-byte ids. Other request ids keep the per-id posting.
