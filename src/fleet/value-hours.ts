@@ -1,0 +1,77 @@
+import type { AuditFilter } from '../store/store.js';
+
+/**
+ * The value rollup: per organization, filter column, value and UTC hour, how many rows hold that value and the first
+ * and last time among them. Filters of the few-valued columns without a key of their own read it to answer an absent
+ * value at once, to walk only the spans of the hours that hold a rare one, and to total without counting rows.
+ */
+export const VALUE_HOURS_TABLE = 'audit_value_hours';
+
+/** The columns the rollup counts (few values each, no key of their own), by filter field. */
+export const VALUE_FIELDS = {
+  method: 'method',
+  principalType: 'principal_type',
+  resourceType: 'resource_type',
+  action: 'action',
+  country: 'country',
+} as const satisfies Partial<Record<keyof AuditFilter, string>>;
+
+/** Counted for every row (never NULL), so its values' rows sum to an organization's total. */
+export const ALWAYS_SET_FIELD = VALUE_FIELDS.method;
+
+/**
+ * Adds the rows of `source` (the statement's inserted rows, or a whole table when backfilling) to the rollup, in key
+ * order so concurrent shippers lock shared rollup rows in one order (no deadlock).
+ */
+export function addToValueHours(source: string): string {
+  const pairs = Object.values(VALUE_FIELDS).map((column) => `('${column}', ${column})`).join(', ');
+  return `INSERT INTO ${VALUE_HOURS_TABLE} AS v (organization_id, field, value, hour, rows, first_at, last_at)
+    SELECT organization_id, f.field, f.value, date_trunc('hour', created_at, 'UTC'), count(*), min(created_at), max(created_at)
+    FROM ${source} CROSS JOIN LATERAL (VALUES ${pairs}) AS f(field, value)
+    WHERE f.value IS NOT NULL
+    GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+    ON CONFLICT (organization_id, field, value, hour) DO UPDATE
+    SET rows = v.rows + excluded.rows, first_at = least(v.first_at, excluded.first_at), last_at = greatest(v.last_at, excluded.last_at)`;
+}
+
+/**
+ * Migration 4: the rollup table, partitioned by day like the records (a partition for each existing one, dropped with
+ * it by retention), kept by a statement trigger on the records' inserted rows (so every writer keeps it exact, an
+ * older release's shipper included, and a row ON CONFLICT skipped is not counted), then filled from the rows already
+ * there. The trigger comes first: it locks the records table against inserts until the migration commits.
+ */
+export function valueHoursMigration(recordsTable: string): string {
+  return `CREATE TABLE ${VALUE_HOURS_TABLE} (
+    organization_id text COLLATE "C" NOT NULL,
+    field text COLLATE "C" NOT NULL,
+    value text COLLATE "C" NOT NULL,
+    hour timestamptz NOT NULL,
+    rows bigint NOT NULL,
+    first_at timestamptz NOT NULL,
+    last_at timestamptz NOT NULL,
+    PRIMARY KEY (organization_id, field, value, hour)
+  ) PARTITION BY RANGE (hour);
+  CREATE FUNCTION ${VALUE_HOURS_TABLE}_add() RETURNS trigger LANGUAGE plpgsql AS $fn$
+  BEGIN
+    ${addToValueHours('inserted')};
+    RETURN NULL;
+  END $fn$;
+  CREATE TRIGGER ${recordsTable}_value_hours AFTER INSERT ON ${recordsTable}
+    REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION ${VALUE_HOURS_TABLE}_add();
+  DO $do$
+  DECLARE part record;
+  BEGIN
+    FOR part IN SELECT c.relname AS name, pg_get_expr(c.relpartbound, c.oid) AS bounds
+      FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = '${recordsTable}'::regclass
+    LOOP
+      EXECUTE format('CREATE TABLE %I PARTITION OF ${VALUE_HOURS_TABLE} %s',
+        '${VALUE_HOURS_TABLE}' || substr(part.name, ${recordsTable.length + 1}), part.bounds);
+    END LOOP;
+  END $do$;
+  ${addToValueHours(recordsTable)};`;
+}
+
+/** The rollup partition beside a records partition (same day suffix). */
+export function valueHoursPartitionOf(recordsPartition: string, recordsTable: string): string {
+  return VALUE_HOURS_TABLE + recordsPartition.slice(recordsTable.length);
+}
