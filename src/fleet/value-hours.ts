@@ -14,7 +14,12 @@ export const VALUE_FIELDS = {
   resourceType: 'resource_type',
   action: 'action',
   country: 'country',
+  statusCode: 'status_code',
+  workspaceId: 'workspace_id',
 } as const satisfies Partial<Record<keyof AuditFilter, string>>;
+
+/** Keys migration 4 drops: the rollup serves these columns' filters, and every shipped row paid ~4 µs of CPU for each. */
+const REPLACED_KEYS = ['workspace_id', 'status_code'];
 
 /** Counted for every row (never NULL), so its values' rows sum to an organization's total. */
 export const ALWAYS_SET_FIELD = VALUE_FIELDS.method;
@@ -24,10 +29,16 @@ export const ALWAYS_SET_FIELD = VALUE_FIELDS.method;
  * order so concurrent shippers lock shared rollup rows in one order (no deadlock).
  */
 export function addToValueHours(source: string): string {
-  const pairs = Object.values(VALUE_FIELDS).map((column) => `('${column}', ${column})`).join(', ');
+  const columns = Object.values(VALUE_FIELDS);
+  const pairs = columns.map((column) => `('${column}', ${column}::text)`).join(', ');
+  // Grouped by every counted column at once first (a batch has few combinations), then unpivoted: unpivoting each row
+  // of a 5,000-row batch cost about three times as much of PostgreSQL's CPU.
   return `INSERT INTO ${VALUE_HOURS_TABLE} AS v (organization_id, field, value, hour, rows, first_at, last_at)
-    SELECT organization_id, f.field, f.value, date_trunc('hour', created_at, 'UTC'), count(*), min(created_at), max(created_at)
-    FROM ${source} CROSS JOIN LATERAL (VALUES ${pairs}) AS f(field, value)
+    SELECT organization_id, f.field, f.value, hour, sum(n), min(first_at), max(last_at)
+    FROM (SELECT organization_id, date_trunc('hour', created_at, 'UTC') AS hour, ${columns.join(', ')},
+            count(*) AS n, min(created_at) AS first_at, max(created_at) AS last_at
+          FROM ${source} GROUP BY 1, 2, ${columns.map((_, i) => i + 3).join(', ')}) AS combinations
+    CROSS JOIN LATERAL (VALUES ${pairs}) AS f(field, value)
     WHERE f.value IS NOT NULL
     GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
     ON CONFLICT (organization_id, field, value, hour) DO UPDATE
@@ -38,7 +49,8 @@ export function addToValueHours(source: string): string {
  * Migration 4: the rollup table, partitioned by day like the records (a partition for each existing one, dropped with
  * it by retention), kept by a statement trigger on the records' inserted rows (so every writer keeps it exact, an
  * older release's shipper included, and a row ON CONFLICT skipped is not counted), then filled from the rows already
- * there. The trigger comes first: it locks the records table against inserts until the migration commits.
+ * there. The trigger comes first: it locks the records table against inserts until the migration commits. Last, the
+ * keys the rollup replaces are dropped.
  */
 export function valueHoursMigration(recordsTable: string): string {
   return `CREATE TABLE ${VALUE_HOURS_TABLE} (
@@ -68,7 +80,8 @@ export function valueHoursMigration(recordsTable: string): string {
         '${VALUE_HOURS_TABLE}' || substr(part.name, ${recordsTable.length + 1}), part.bounds);
     END LOOP;
   END $do$;
-  ${addToValueHours(recordsTable)};`;
+  ${addToValueHours(recordsTable)};
+  ${REPLACED_KEYS.map((column) => `DROP INDEX ${recordsTable}_${column};`).join('\n  ')}`;
 }
 
 /** The rollup partition beside a records partition (same day suffix). */

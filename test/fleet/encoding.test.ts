@@ -87,7 +87,7 @@ t.test('migration 3 upgrades a database written at version 2: rows kept, narrowe
   const { rows: keys } = await client.query<{ def: string }>("SELECT pg_get_indexdef(indexrelid) AS def FROM pg_index WHERE indrelid = 'audit_records'::regclass");
   const apiKeyIndex = keys.map((row) => row.def).find((def) => def.includes('(organization_id, api_key_id'));
   t.match(apiKeyIndex, /\(organization_id, api_key_id, created_at\) WHERE \(api_key_id IS NOT NULL\)/);
-  t.equal(keys.length, 10, 'the primary key, the time key and eight filter keys');
+  t.equal(keys.length, 8, 'the primary key, the time key and six filter keys (migration 4 drops two)');
   await sink.write(old.slice(0, 10), encodeAll(sink, old.slice(0, 10)));
   const pool = new pg.Pool({ connectionString: url, max: 1 });
   t.teardown(() => pool.end());

@@ -32,7 +32,8 @@ function readerFor(t: Test, url: string): PostgresReader {
 const RECOUNT = `SELECT organization_id, f.field, f.value, date_trunc('hour', created_at, 'UTC') AS hour, count(*)::int AS rows,
     min(created_at) AS first_at, max(created_at) AS last_at
   FROM audit_records CROSS JOIN LATERAL (VALUES ('method', method), ('principal_type', principal_type),
-    ('resource_type', resource_type), ('action', action), ('country', country)) AS f(field, value)
+    ('resource_type', resource_type), ('action', action), ('country', country), ('status_code', status_code::text),
+    ('workspace_id', workspace_id)) AS f(field, value)
   WHERE f.value IS NOT NULL GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`;
 const ROLLUP = `SELECT organization_id, field, value, hour, rows::int AS rows, first_at, last_at FROM audit_value_hours ORDER BY 1, 2, 3, 4`;
 
