@@ -6,7 +6,7 @@ import type { AuditFilter, PageRequest, QueryResult } from '../store/store.js';
 import { StoreUnavailableError } from '../store/unavailable.js';
 import { FILTER_COLUMNS } from './rows.js';
 import { RECORDS_TABLE } from './schema.js';
-import { ALWAYS_SET_FIELD, VALUE_FIELDS, VALUE_HOURS_TABLE } from './value-hours.js';
+import { ALWAYS_SET_FIELD, VALUE_HOURS_TABLE, rollupValues, type FieldValue } from './value-hours.js';
 import { describeError } from './errors.js';
 import { recordTimeMs } from '../audit/iso-time.js';
 
@@ -51,8 +51,8 @@ export class PostgresReader {
    * retention costs far more than reading a page). An offset counts across windows, so it takes one query over all.
    */
   private async page(filter: AuditFilter, after: Position | undefined, limit: number, offset: number): Promise<AuditRecord[]> {
-    if (offset > 0) return this.pageWithin(filter, after, limit, offset, {});
     const values = rollupValues(filter);
+    if (offset > 0) return (values && await this.offsetThroughHours(filter, values, limit, offset)) ?? this.pageWithin(filter, after, limit, offset, {});
     if (values) return this.pageThroughHours(filter, values, after, limit);
     const rows: AuditRecord[] = [];
     for (const window of timeWindows(Date.now(), filter, after)) {
@@ -97,6 +97,21 @@ export class PostgresReader {
     }
   }
 
+  /**
+   * An offset page of one value without time bounds (the rollup's counts are then exact): the newest spans that hold
+   * offset + limit matches, walked in one statement that skips the offset; null when the counts cannot say which
+   * spans (several values, bounds, or more hours than one lookup reads).
+   */
+  private async offsetThroughHours(filter: AuditFilter, values: FieldValue[], limit: number, offset: number): Promise<AuditRecord[] | null> {
+    if (values.length > 1 || filter.fromMs !== undefined || filter.toMs !== undefined) return null;
+    const hours = await this.valueHours(filter, values, hourBound(filter, undefined));
+    let expected = 0;
+    let taken = 0;
+    while (taken < hours.length && expected < offset + limit) expected += hours[taken++]!.rows;
+    if (expected < offset + limit && hours.length === HOURS_CHUNK) return null;
+    return this.pageInSpans(filter, undefined, limit, hours.slice(0, taken), offset);
+  }
+
   /** The hours (newest first, before `olderThan`) whose rollup holds every value, with the span and the rows they hold. */
   private async valueHours(filter: AuditFilter, values: FieldValue[], olderThan: string): Promise<ValueHour[]> {
     const params: unknown[] = [filter.organizationId, values.map((v) => v.field), values.map((v) => v.value), olderThan, HOURS_CHUNK];
@@ -115,17 +130,19 @@ export class PostgresReader {
     return rows.map((row) => ({ hour: row.hour, rows: Number(row.rows), firstAt: row.first_at, lastAt: row.last_at }));
   }
 
-  /** The newest matches inside these spans (disjoint, newest first), each walked on its own. */
-  private async pageInSpans(filter: AuditFilter, after: Position | undefined, limit: number, spans: ValueHour[]): Promise<AuditRecord[]> {
+  /** The newest matches inside these spans (disjoint, newest first), each walked on its own, after skipping `offset`. */
+  private async pageInSpans(filter: AuditFilter, after: Position | undefined, limit: number, spans: ValueHour[], offset = 0): Promise<AuditRecord[]> {
     const where = whereClause(filter, after);
     const firstAt = where.param(spans.map((span) => span.firstAt));
     const lastAt = where.param(spans.map((span) => span.lastAt));
+    const spanLimitAt = where.param(offset + limit);
     const limitAt = where.param(limit);
+    const offsetAt = where.param(offset);
     where.conditions.push('created_at >= s.first_at', 'created_at <= s.last_at');
     const text = `SELECT r.record FROM unnest($${firstAt}::timestamptz[], $${lastAt}::timestamptz[]) AS s(first_at, last_at)
       CROSS JOIN LATERAL (SELECT record, created_at, id FROM ${RECORDS_TABLE}${sqlWhere(where.conditions)}
-        ORDER BY created_at DESC, id DESC LIMIT $${limitAt}) AS r
-      ORDER BY r.created_at DESC, r.id DESC LIMIT $${limitAt}`;
+        ORDER BY created_at DESC, id DESC LIMIT $${spanLimitAt}) AS r
+      ORDER BY r.created_at DESC, r.id DESC LIMIT $${limitAt} OFFSET $${offsetAt}`;
     return this.records(text, where.params);
   }
 
@@ -194,12 +211,6 @@ function whereClause(filter: AuditFilter, after: Position | undefined): Where {
   return where;
 }
 
-/** One of the rollup's values a filter asks for. */
-interface FieldValue {
-  field: string;
-  value: string;
-}
-
 /** An hour the rollup says holds the values: its matches lie between firstAt and lastAt (PostgreSQL's exact text). */
 interface ValueHour {
   hour: string;
@@ -211,21 +222,6 @@ interface ValueHour {
 /** Hours of the rollup read per lookup. */
 const HOURS_CHUNK = 500;
 const HOUR_MS = 3_600_000;
-
-/**
- * The rollup's values when the filter is an organization, some of the rollup's columns and nothing with a key of its
- * own (time bounds allowed); otherwise null (the filter's key serves it).
- */
-function rollupValues(filter: AuditFilter): FieldValue[] | null {
-  if (filter.organizationId === undefined) return null;
-  const values: FieldValue[] = [];
-  for (const [key, value] of Object.entries(filter) as [keyof AuditFilter, unknown][]) {
-    if (value === undefined || key === 'organizationId' || key === 'fromMs' || key === 'toMs') continue;
-    if (!(key in VALUE_FIELDS)) return null;
-    values.push({ field: VALUE_FIELDS[key as keyof typeof VALUE_FIELDS], value: key === 'method' ? String(value).toUpperCase() : String(value) });
-  }
-  return values.length > 0 ? values : null;
-}
 
 /** The rollup rows whose sum is the filter's total, or null when the rollup cannot say. */
 function rollupTotal(filter: AuditFilter): { conditions: string[]; params: unknown[] } | null {
@@ -239,10 +235,10 @@ function rollupTotal(filter: AuditFilter): { conditions: string[]; params: unkno
     where.add((n) => `field = $${n}`, ALWAYS_SET_FIELD);
     return where;
   }
-  const [key, value] = set[0]!;
-  if (!(key in VALUE_FIELDS)) return null;
-  where.add((n) => `field = $${n}`, VALUE_FIELDS[key as keyof typeof VALUE_FIELDS]);
-  where.add((n) => `value = $${n}`, key === 'method' ? String(value).toUpperCase() : String(value));
+  const [value] = rollupValues({ ...filter, organizationId: '' }) ?? [];
+  if (!value) return null;
+  where.add((n) => `field = $${n}`, value.field);
+  where.add((n) => `value = $${n}`, value.value);
   return where;
 }
 

@@ -18,6 +18,27 @@ export const VALUE_FIELDS = {
   workspaceId: 'workspace_id',
 } as const satisfies Partial<Record<keyof AuditFilter, string>>;
 
+/** One of the rollup's values a filter asks for. */
+export interface FieldValue {
+  field: string;
+  value: string;
+}
+
+/**
+ * The rollup's values when the filter is an organization, some of the rollup's columns and nothing with a key of its
+ * own (time bounds allowed); otherwise null (the filter's key serves it).
+ */
+export function rollupValues(filter: AuditFilter): FieldValue[] | null {
+  if (filter.organizationId === undefined) return null;
+  const values: FieldValue[] = [];
+  for (const [key, value] of Object.entries(filter) as [keyof AuditFilter, unknown][]) {
+    if (value === undefined || key === 'organizationId' || key === 'fromMs' || key === 'toMs') continue;
+    if (!(key in VALUE_FIELDS)) return null;
+    values.push({ field: VALUE_FIELDS[key as keyof typeof VALUE_FIELDS], value: key === 'method' ? String(value).toUpperCase() : String(value) });
+  }
+  return values.length > 0 ? values : null;
+}
+
 /** Keys migration 4 drops: the rollup serves these columns' filters, and every shipped row paid ~4 µs of CPU for each. */
 const REPLACED_KEYS = ['workspace_id', 'status_code'];
 

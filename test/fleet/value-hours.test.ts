@@ -97,6 +97,9 @@ t.test('a value in more hours than one rollup lookup reads is walked through eve
   const reader = readerFor(t, url);
   const deletes = ids(records.filter((r) => r.method === 'DELETE').reverse());
   t.same(ids(await collect(reader.iterate({ organizationId: 'org-h', method: 'DELETE' }))), deletes, '650 hours, newest first');
+  const long = await reader.query({ organizationId: 'org-h', method: 'DELETE' }, { limit: 600, withTotal: true });
+  t.same(ids(long.items), deletes.slice(0, 600), 'a page longer than one lookup of hours');
+  t.equal(long.total, 650);
   const bounded = await reader.query({ organizationId: 'org-h', method: 'DELETE', fromMs: Date.parse(records[1_200]!.createdAt) }, { limit: 100 });
   t.same(ids(bounded.items), deletes.slice(0, 50), 'from an hour on');
 });
