@@ -6,7 +6,7 @@ import type { AuditFilter, PageRequest, QueryResult } from '../store/store.js';
 import { StoreUnavailableError } from '../store/unavailable.js';
 import { FILTER_COLUMNS } from './rows.js';
 import { RECORDS_TABLE } from './schema.js';
-import { ALWAYS_SET_FIELD, VALUE_HOURS_TABLE, rollupValues, type FieldValue } from './value-hours.js';
+import { ALWAYS_SET_FIELD, VALUE_BUCKETS_TABLE, rollupValues, type FieldValue } from './value-buckets.js';
 import { describeError } from './errors.js';
 import { recordTimeMs } from '../audit/iso-time.js';
 
@@ -52,8 +52,8 @@ export class PostgresReader {
    */
   private async page(filter: AuditFilter, after: Position | undefined, limit: number, offset: number): Promise<AuditRecord[]> {
     const values = rollupValues(filter);
-    if (offset > 0) return (values && await this.offsetThroughHours(filter, values, limit, offset)) ?? this.pageWithin(filter, after, limit, offset, {});
-    if (values) return this.pageThroughHours(filter, values, after, limit);
+    if (offset > 0) return (values && await this.offsetThroughBuckets(filter, values, limit, offset)) ?? this.pageWithin(filter, after, limit, offset, {});
+    if (values) return this.pageThroughBuckets(filter, values, after, limit);
     const rows: AuditRecord[] = [];
     for (const window of timeWindows(Date.now(), filter, after)) {
       rows.push(...await this.pageWithin(filter, after, limit - rows.length, 0, window));
@@ -74,64 +74,64 @@ export class PostgresReader {
   }
 
   /**
-   * A page of a filter the value rollup serves: only the hours holding every value are walked, each from the first
+   * A page of a filter the value rollup serves: only the buckets holding every value are walked, each from the first
    * to the last time the rollup saw, newest first; an absent value costs one lookup of the rollup.
    */
-  private async pageThroughHours(filter: AuditFilter, values: FieldValue[], after: Position | undefined, limit: number): Promise<AuditRecord[]> {
+  private async pageThroughBuckets(filter: AuditFilter, values: FieldValue[], after: Position | undefined, limit: number): Promise<AuditRecord[]> {
     const rows: AuditRecord[] = [];
-    let olderThan = hourBound(filter, after);
+    let olderThan = bucketBound(filter, after);
     for (;;) {
-      const hours = await this.valueHours(filter, values, olderThan);
+      const buckets = await this.valueBuckets(filter, values, olderThan);
       let next = 0;
-      while (next < hours.length) {
-        const spans: ValueHour[] = [];
-        for (let expected = 0; next < hours.length && expected < limit - rows.length; next++) {
-          spans.push(hours[next]!);
-          expected += hours[next]!.rows;
+      while (next < buckets.length) {
+        const spans: ValueBucket[] = [];
+        for (let expected = 0; next < buckets.length && expected < limit - rows.length; next++) {
+          spans.push(buckets[next]!);
+          expected += buckets[next]!.rows;
         }
         rows.push(...await this.pageInSpans(filter, after, limit - rows.length, spans));
         if (rows.length >= limit) return rows;
       }
-      if (hours.length < HOURS_CHUNK) return rows;
-      olderThan = hours[hours.length - 1]!.hour;
+      if (buckets.length < BUCKETS_CHUNK) return rows;
+      olderThan = buckets[buckets.length - 1]!.bucket;
     }
   }
 
   /**
    * An offset page of one value without time bounds (the rollup's counts are then exact): the newest spans that hold
    * offset + limit matches, walked in one statement that skips the offset; null when the counts cannot say which
-   * spans (several values, bounds, or more hours than one lookup reads).
+   * spans (several values, bounds, or more buckets than one lookup reads).
    */
-  private async offsetThroughHours(filter: AuditFilter, values: FieldValue[], limit: number, offset: number): Promise<AuditRecord[] | null> {
+  private async offsetThroughBuckets(filter: AuditFilter, values: FieldValue[], limit: number, offset: number): Promise<AuditRecord[] | null> {
     if (values.length > 1 || filter.fromMs !== undefined || filter.toMs !== undefined) return null;
-    const hours = await this.valueHours(filter, values, hourBound(filter, undefined));
+    const buckets = await this.valueBuckets(filter, values, bucketBound(filter, undefined));
     let expected = 0;
     let taken = 0;
-    while (taken < hours.length && expected < offset + limit) expected += hours[taken++]!.rows;
-    if (expected < offset + limit && hours.length === HOURS_CHUNK) return null;
-    return this.pageInSpans(filter, undefined, limit, hours.slice(0, taken), offset);
+    while (taken < buckets.length && expected < offset + limit) expected += buckets[taken++]!.rows;
+    if (expected < offset + limit && buckets.length === BUCKETS_CHUNK) return null;
+    return this.pageInSpans(filter, undefined, limit, buckets.slice(0, taken), offset);
   }
 
-  /** The hours (newest first, before `olderThan`) whose rollup holds every value, with the span and the rows they hold. */
-  private async valueHours(filter: AuditFilter, values: FieldValue[], olderThan: string): Promise<ValueHour[]> {
-    const params: unknown[] = [filter.organizationId, values.map((v) => v.field), values.map((v) => v.value), olderThan, HOURS_CHUNK];
+  /** The buckets (newest first, before `olderThan`) whose rollup holds every value, with the span and the rows they hold. */
+  private async valueBuckets(filter: AuditFilter, values: FieldValue[], olderThan: string): Promise<ValueBucket[]> {
+    const params: unknown[] = [filter.organizationId, values.map((v) => v.field), values.map((v) => v.value), olderThan, BUCKETS_CHUNK];
     let from = '';
     if (filter.fromMs !== undefined) {
-      params.push(isoMs(Math.floor(Math.ceil(filter.fromMs) / HOUR_MS) * HOUR_MS));
-      from = ` AND v.hour >= $${params.length}::timestamptz`;
+      params.push(isoMs(Math.floor(Math.ceil(filter.fromMs) / BUCKET_MS) * BUCKET_MS));
+      from = ` AND v.bucket >= $${params.length}::timestamptz`;
     }
-    const text = `SELECT v.hour::text AS hour, min(v.rows) AS rows, max(v.first_at)::text AS first_at, min(v.last_at)::text AS last_at
+    const text = `SELECT v.bucket::text AS bucket, min(v.rows) AS rows, max(v.first_at)::text AS first_at, min(v.last_at)::text AS last_at
       FROM unnest($2::text[], $3::text[]) AS f(field, value)
-      JOIN ${VALUE_HOURS_TABLE} v ON v.organization_id = $1 AND v.field = f.field AND v.value = f.value
-      WHERE v.hour < $4::timestamptz${from}
-      GROUP BY v.hour HAVING count(*) = cardinality($2::text[]) AND max(v.first_at) <= min(v.last_at)
-      ORDER BY v.hour DESC LIMIT $5`;
-    const rows = await this.run<{ hour: string; rows: string; first_at: string; last_at: string }>(text, params, statementName(text));
-    return rows.map((row) => ({ hour: row.hour, rows: Number(row.rows), firstAt: row.first_at, lastAt: row.last_at }));
+      JOIN ${VALUE_BUCKETS_TABLE} v ON v.organization_id = $1 AND v.field = f.field AND v.value = f.value
+      WHERE v.bucket < $4::timestamptz${from}
+      GROUP BY v.bucket HAVING count(*) = cardinality($2::text[]) AND max(v.first_at) <= min(v.last_at)
+      ORDER BY v.bucket DESC LIMIT $5`;
+    const rows = await this.run<{ bucket: string; rows: string; first_at: string; last_at: string }>(text, params, statementName(text));
+    return rows.map((row) => ({ bucket: row.bucket, rows: Number(row.rows), firstAt: row.first_at, lastAt: row.last_at }));
   }
 
   /** The newest matches inside these spans (disjoint, newest first), each walked on its own, after skipping `offset`. */
-  private async pageInSpans(filter: AuditFilter, after: Position | undefined, limit: number, spans: ValueHour[], offset = 0): Promise<AuditRecord[]> {
+  private async pageInSpans(filter: AuditFilter, after: Position | undefined, limit: number, spans: ValueBucket[], offset = 0): Promise<AuditRecord[]> {
     const where = whereClause(filter, after);
     const firstAt = where.param(spans.map((span) => span.firstAt));
     const lastAt = where.param(spans.map((span) => span.lastAt));
@@ -158,7 +158,7 @@ export class PostgresReader {
   private async count(filter: AuditFilter): Promise<number> {
     const summed = rollupTotal(filter);
     if (summed) {
-      const rows = await this.run<{ total: string | null }>(`SELECT sum(rows) AS total FROM ${VALUE_HOURS_TABLE} WHERE ${summed.conditions.join(' AND ')}`, summed.params);
+      const rows = await this.run<{ total: string | null }>(`SELECT sum(rows) AS total FROM ${VALUE_BUCKETS_TABLE} WHERE ${summed.conditions.join(' AND ')}`, summed.params);
       return Number(rows[0]!.total ?? 0);
     }
     const where = whereClause(filter, undefined);
@@ -211,17 +211,18 @@ function whereClause(filter: AuditFilter, after: Position | undefined): Where {
   return where;
 }
 
-/** An hour the rollup says holds the values: its matches lie between firstAt and lastAt (PostgreSQL's exact text). */
-interface ValueHour {
-  hour: string;
+/** An bucket the rollup says holds the values: its matches lie between firstAt and lastAt (PostgreSQL's exact text). */
+interface ValueBucket {
+  bucket: string;
   rows: number;
   firstAt: string;
   lastAt: string;
 }
 
-/** Hours of the rollup read per lookup. */
-const HOURS_CHUNK = 500;
-const HOUR_MS = 3_600_000;
+/** Buckets of the rollup read per lookup. */
+const BUCKETS_CHUNK = 500;
+/** The rollup's time bucket (value-buckets.ts: date_bin of 10 minutes). */
+const BUCKET_MS = 600_000;
 
 /** The rollup rows whose sum is the filter's total, or null when the rollup cannot say. */
 function rollupTotal(filter: AuditFilter): { conditions: string[]; params: unknown[] } | null {
@@ -242,10 +243,10 @@ function rollupTotal(filter: AuditFilter): { conditions: string[]; params: unkno
   return where;
 }
 
-/** Hours before this one (exclusive) can hold the page: the hour after the filter's upper bound or the cursor. */
-function hourBound(filter: AuditFilter, after: Position | undefined): string {
+/** Buckets before this one (exclusive) can hold the page: the bucket after the filter's upper bound or the cursor. */
+function bucketBound(filter: AuditFilter, after: Position | undefined): string {
   const newest = Math.min(filter.toMs ?? Infinity, after?.ms ?? Infinity);
-  return isoMs(Number.isFinite(newest) ? Math.floor(newest / HOUR_MS) * HOUR_MS + HOUR_MS : MAX_PG_MS);
+  return isoMs(Number.isFinite(newest) ? Math.floor(newest / BUCKET_MS) * BUCKET_MS + BUCKET_MS : MAX_PG_MS);
 }
 
 /** A half-open time range [fromMs, toMs); a missing bound is open. */

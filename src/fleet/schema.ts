@@ -1,5 +1,5 @@
 import type { ClientBase } from 'pg';
-import { VALUE_HOURS_TABLE, valueHoursMigration, valueHoursPartitionOf } from './value-hours.js';
+import { VALUE_BUCKETS_TABLE, valueBucketsMigration, valueBucketsPartitionOf } from './value-buckets.js';
 
 /** Advisory lock keys (pg_advisory_xact_lock): migrations, and partition creation or removal. */
 const MIGRATION_LOCK = 0x61_75_64_01;
@@ -56,8 +56,8 @@ const MIGRATIONS: readonly string[] = [
   // every shipped row pays about a fifth less to insert into eight narrower keys (docs/performance.md, issue 13).
   INDEXED_COLUMNS.map((column) => `DROP INDEX ${RECORDS_TABLE}_${column};
   CREATE INDEX ${RECORDS_TABLE}_${column} ON ${RECORDS_TABLE} (organization_id, ${column}, created_at) WHERE ${column} IS NOT NULL;`).join('\n  '),
-  // 4: the value rollup (value-hours.ts): absent and rare values of the columns without a key, and totals, without walking rows.
-  valueHoursMigration(RECORDS_TABLE),
+  // 4: the value rollup (value-buckets.ts): absent and rare values of the columns without a key, and totals, without walking rows.
+  valueBucketsMigration(RECORDS_TABLE),
 ];
 
 /**
@@ -101,7 +101,7 @@ export async function ensurePartitions(client: ClientBase, days: Iterable<number
     for (const day of days) {
       const bounds = `FOR VALUES FROM ('${new Date(day).toISOString()}') TO ('${new Date(day + DAY_MS).toISOString()}')`;
       const name = partitionName(day);
-      await client.query(`CREATE TABLE IF NOT EXISTS ${valueHoursPartitionOf(name, RECORDS_TABLE)} PARTITION OF ${VALUE_HOURS_TABLE} ${bounds}`);
+      await client.query(`CREATE TABLE IF NOT EXISTS ${valueBucketsPartitionOf(name, RECORDS_TABLE)} PARTITION OF ${VALUE_BUCKETS_TABLE} ${bounds}`);
       await client.query(`CREATE TABLE IF NOT EXISTS ${name} PARTITION OF ${RECORDS_TABLE} ${bounds}`);
     }
   });
@@ -129,7 +129,7 @@ export async function dropExpiredPartitions(client: ClientBase, nowMs: number, r
       const day = Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]));
       if (day + DAY_MS > horizon) continue;
       await client.query(`DROP TABLE ${name}`);
-      await client.query(`DROP TABLE IF EXISTS ${valueHoursPartitionOf(name, RECORDS_TABLE)}`);
+      await client.query(`DROP TABLE IF EXISTS ${valueBucketsPartitionOf(name, RECORDS_TABLE)}`);
       dropped.push(name);
     }
   });

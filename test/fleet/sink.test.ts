@@ -68,8 +68,8 @@ t.test('retention drops whole partitions past the horizon, never rows of younger
   await sink.maintain(now);
   const left = await sql<{ id: string }>(url, 'SELECT id FROM audit_records');
   t.same(left.map((row) => row.id), [young.id]);
-  const counted = await sql<{ hour: Date; rows: string }>(url, "SELECT hour, rows FROM audit_value_hours WHERE field = 'method'");
-  t.same(counted.map((row) => [row.hour.getTime(), Number(row.rows)]), [[Math.floor(Date.parse(young.createdAt) / 3_600_000) * 3_600_000, 1]],
+  const counted = await sql<{ bucket: Date; rows: string }>(url, "SELECT bucket, rows FROM audit_value_buckets WHERE field = 'method'");
+  t.same(counted.map((row) => [row.bucket.getTime(), Number(row.rows)]), [[Math.floor(Date.parse(young.createdAt) / 600_000) * 600_000, 1]],
     'the rollup keeps only the younger day, dropped with its partition');
   const names = await sql<{ name: string }>(url, "SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'audit_records'::regclass ORDER BY 1");
   t.notOk(names.some((row) => row.name === 'audit_records_p20261110'), 'the old day is dropped');

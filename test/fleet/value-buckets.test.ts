@@ -10,7 +10,7 @@ import { startTestPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { BASE_MS, capturingLogger, ids, makeRecord } from '../store/fixtures/helpers.js';
 
 const DAY_MS = 86_400_000;
-const HOUR_MS = 3_600_000;
+const BUCKET_MS = 3_600_000;
 
 let postgres: TestPostgres;
 t.before(async () => {
@@ -28,14 +28,14 @@ function readerFor(t: Test, url: string): PostgresReader {
   return new PostgresReader(pool);
 }
 
-/** What the rollup must hold: the records' rows grouped by organization, column, value and hour. */
-const RECOUNT = `SELECT organization_id, f.field, f.value, date_trunc('hour', created_at, 'UTC') AS hour, count(*)::int AS rows,
+/** What the rollup must hold: the records' rows grouped by organization, column, value and 10-minute bucket. */
+const RECOUNT = `SELECT organization_id, f.field, f.value, date_bin('10 minutes', created_at, '2000-01-01T00:00:00Z') AS bucket, count(*)::int AS rows,
     min(created_at) AS first_at, max(created_at) AS last_at
   FROM audit_records CROSS JOIN LATERAL (VALUES ('method', method), ('principal_type', principal_type),
     ('resource_type', resource_type), ('action', action), ('country', country), ('status_code', status_code::text),
     ('workspace_id', workspace_id)) AS f(field, value)
   WHERE f.value IS NOT NULL GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`;
-const ROLLUP = `SELECT organization_id, field, value, hour, rows::int AS rows, first_at, last_at FROM audit_value_hours ORDER BY 1, 2, 3, 4`;
+const ROLLUP = `SELECT organization_id, field, value, bucket, rows::int AS rows, first_at, last_at FROM audit_value_buckets ORDER BY 1, 2, 3, 4`;
 
 t.test('migration 4 on a database written at version 3: the rollup counts its rows once, under the lock, and then every insert', async (t) => {
   const url = await postgres.database();
@@ -64,8 +64,8 @@ t.test('migration 4 on a database written at version 3: the rollup counts its ro
   t.same((await client.query('SELECT max(version) AS v FROM audit_proxy_migrations')).rows, [{ v: 4 }]);
   t.same((await client.query(ROLLUP)).rows, (await client.query(RECOUNT)).rows, 'the rows already there, counted once');
   const { rows: parts } = await client.query<{ name: string }>(
-    "SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'audit_value_hours'::regclass");
-  t.ok(days.every((day) => parts.some((p) => p.name === partitionName(day).replace('audit_records', 'audit_value_hours'))), 'a rollup partition per day');
+    "SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'audit_value_buckets'::regclass");
+  t.ok(days.every((day) => parts.some((p) => p.name === partitionName(day).replace('audit_records', 'audit_value_buckets'))), 'a rollup partition per day');
 
   const fresh = Array.from({ length: 10 }, (_, i) => ({ ...makeRecord({ ms: BASE_MS + i * 7 * 60_000 + 1, organizationId: 'org-a', method: 'PUT' }), seq: 100 + i }));
   const resent = [...old.slice(0, 5), ...fresh];
@@ -84,13 +84,13 @@ t.test('migration 4 on a database written at version 3: the rollup counts its ro
   }
 });
 
-t.test('a value in more hours than one rollup lookup reads is walked through every one of them', async (t) => {
+t.test('a value in more buckets than one rollup lookup reads is walked through every one of them', async (t) => {
   const url = await postgres.database();
   const sink = sinkFor(url);
   t.teardown(() => sink.close());
   await sink.prepare();
   const records: AuditRecord[] = Array.from({ length: 1_300 }, (_, i) => ({
-    ...makeRecord({ ms: BASE_MS - 60 * DAY_MS + i * HOUR_MS + 5, organizationId: 'org-h', method: i % 2 ? 'DELETE' : 'GET' }),
+    ...makeRecord({ ms: BASE_MS - 60 * DAY_MS + i * BUCKET_MS + 5, organizationId: 'org-h', method: i % 2 ? 'DELETE' : 'GET' }),
     seq: i + 1,
   }));
   await sink.write(records, encodeAll(sink, records));
@@ -98,7 +98,7 @@ t.test('a value in more hours than one rollup lookup reads is walked through eve
   const deletes = ids(records.filter((r) => r.method === 'DELETE').reverse());
   t.same(ids(await collect(reader.iterate({ organizationId: 'org-h', method: 'DELETE' }))), deletes, '650 hours, newest first');
   const long = await reader.query({ organizationId: 'org-h', method: 'DELETE' }, { limit: 600, withTotal: true });
-  t.same(ids(long.items), deletes.slice(0, 600), 'a page longer than one lookup of hours');
+  t.same(ids(long.items), deletes.slice(0, 600), 'a page longer than one lookup of buckets');
   t.equal(long.total, 650);
   const bounded = await reader.query({ organizationId: 'org-h', method: 'DELETE', fromMs: Date.parse(records[1_200]!.createdAt) }, { limit: 100 });
   t.same(ids(bounded.items), deletes.slice(0, 50), 'from an hour on');

@@ -1,11 +1,13 @@
 import type { AuditFilter } from '../store/store.js';
 
 /**
- * The value rollup: per organization, filter column, value and UTC hour, how many rows hold that value and the first
- * and last time among them. Filters of the few-valued columns without a key of their own read it to answer an absent
- * value at once, to walk only the spans of the hours that hold a rare one, and to total without counting rows.
+ * The value rollup: per organization, filter column, value and 10-minute bucket (UTC), how many rows hold that value
+ * and the first and last time among them. Filters of the few-valued columns without a key of their own read it to
+ * answer an absent value at once, to walk only the spans of the buckets that hold a rare one, and to total without
+ * counting rows. Ten minutes: a value seen about once an hour then has a span of one row, and a batch (a second or
+ * so of traffic) still touches one bucket per organization and value.
  */
-export const VALUE_HOURS_TABLE = 'audit_value_hours';
+export const VALUE_BUCKETS_TABLE = 'audit_value_buckets';
 
 /** The columns the rollup counts (few values each, no key of their own), by filter field. */
 export const VALUE_FIELDS = {
@@ -49,20 +51,20 @@ export const ALWAYS_SET_FIELD = VALUE_FIELDS.method;
  * Adds the rows of `source` (the statement's inserted rows, or a whole table when backfilling) to the rollup, in key
  * order so concurrent shippers lock shared rollup rows in one order (no deadlock).
  */
-export function addToValueHours(source: string): string {
+export function addToValueBuckets(source: string): string {
   const columns = Object.values(VALUE_FIELDS);
   const pairs = columns.map((column) => `('${column}', ${column}::text)`).join(', ');
   // Grouped by every counted column at once first (a batch has few combinations), then unpivoted: unpivoting each row
   // of a 5,000-row batch cost about three times as much of PostgreSQL's CPU.
-  return `INSERT INTO ${VALUE_HOURS_TABLE} AS v (organization_id, field, value, hour, rows, first_at, last_at)
-    SELECT organization_id, f.field, f.value, hour, sum(n), min(first_at), max(last_at)
-    FROM (SELECT organization_id, date_trunc('hour', created_at, 'UTC') AS hour, ${columns.join(', ')},
+  return `INSERT INTO ${VALUE_BUCKETS_TABLE} AS v (organization_id, field, value, bucket, rows, first_at, last_at)
+    SELECT organization_id, f.field, f.value, bucket, sum(n), min(first_at), max(last_at)
+    FROM (SELECT organization_id, date_bin('10 minutes', created_at, '2000-01-01T00:00:00Z') AS bucket, ${columns.join(', ')},
             count(*) AS n, min(created_at) AS first_at, max(created_at) AS last_at
           FROM ${source} GROUP BY 1, 2, ${columns.map((_, i) => i + 3).join(', ')}) AS combinations
     CROSS JOIN LATERAL (VALUES ${pairs}) AS f(field, value)
     WHERE f.value IS NOT NULL
     GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
-    ON CONFLICT (organization_id, field, value, hour) DO UPDATE
+    ON CONFLICT (organization_id, field, value, bucket) DO UPDATE
     SET rows = v.rows + excluded.rows, first_at = least(v.first_at, excluded.first_at), last_at = greatest(v.last_at, excluded.last_at)`;
 }
 
@@ -73,39 +75,39 @@ export function addToValueHours(source: string): string {
  * there. The trigger comes first: it locks the records table against inserts until the migration commits. Last, the
  * keys the rollup replaces are dropped.
  */
-export function valueHoursMigration(recordsTable: string): string {
-  return `CREATE TABLE ${VALUE_HOURS_TABLE} (
+export function valueBucketsMigration(recordsTable: string): string {
+  return `CREATE TABLE ${VALUE_BUCKETS_TABLE} (
     organization_id text COLLATE "C" NOT NULL,
     field text COLLATE "C" NOT NULL,
     value text COLLATE "C" NOT NULL,
-    hour timestamptz NOT NULL,
+    bucket timestamptz NOT NULL,
     rows bigint NOT NULL,
     first_at timestamptz NOT NULL,
     last_at timestamptz NOT NULL,
-    PRIMARY KEY (organization_id, field, value, hour)
-  ) PARTITION BY RANGE (hour);
-  CREATE FUNCTION ${VALUE_HOURS_TABLE}_add() RETURNS trigger LANGUAGE plpgsql AS $fn$
+    PRIMARY KEY (organization_id, field, value, bucket)
+  ) PARTITION BY RANGE (bucket);
+  CREATE FUNCTION ${VALUE_BUCKETS_TABLE}_add() RETURNS trigger LANGUAGE plpgsql AS $fn$
   BEGIN
-    ${addToValueHours('inserted')};
+    ${addToValueBuckets('inserted')};
     RETURN NULL;
   END $fn$;
-  CREATE TRIGGER ${recordsTable}_value_hours AFTER INSERT ON ${recordsTable}
-    REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION ${VALUE_HOURS_TABLE}_add();
+  CREATE TRIGGER ${recordsTable}_value_buckets AFTER INSERT ON ${recordsTable}
+    REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION ${VALUE_BUCKETS_TABLE}_add();
   DO $do$
   DECLARE part record;
   BEGIN
     FOR part IN SELECT c.relname AS name, pg_get_expr(c.relpartbound, c.oid) AS bounds
       FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = '${recordsTable}'::regclass
     LOOP
-      EXECUTE format('CREATE TABLE %I PARTITION OF ${VALUE_HOURS_TABLE} %s',
-        '${VALUE_HOURS_TABLE}' || substr(part.name, ${recordsTable.length + 1}), part.bounds);
+      EXECUTE format('CREATE TABLE %I PARTITION OF ${VALUE_BUCKETS_TABLE} %s',
+        '${VALUE_BUCKETS_TABLE}' || substr(part.name, ${recordsTable.length + 1}), part.bounds);
     END LOOP;
   END $do$;
-  ${addToValueHours(recordsTable)};
+  ${addToValueBuckets(recordsTable)};
   ${REPLACED_KEYS.map((column) => `DROP INDEX ${recordsTable}_${column};`).join('\n  ')}`;
 }
 
 /** The rollup partition beside a records partition (same day suffix). */
-export function valueHoursPartitionOf(recordsPartition: string, recordsTable: string): string {
-  return VALUE_HOURS_TABLE + recordsPartition.slice(recordsTable.length);
+export function valueBucketsPartitionOf(recordsPartition: string, recordsTable: string): string {
+  return VALUE_BUCKETS_TABLE + recordsPartition.slice(recordsTable.length);
 }
