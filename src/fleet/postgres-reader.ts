@@ -81,7 +81,9 @@ export class PostgresReader {
     const rows: AuditRecord[] = [];
     let olderThan = bucketBound(filter, after);
     for (;;) {
-      const buckets = await this.valueBuckets(filter, values, olderThan);
+      // One value: each bucket holds at least one match, so the page needs at most `limit` of them.
+      const count = values.length === 1 ? Math.min(BUCKETS_CHUNK, limit - rows.length) : BUCKETS_CHUNK;
+      const buckets = await this.valueBuckets(filter, values, olderThan, count);
       let next = 0;
       while (next < buckets.length) {
         const spans: ValueBucket[] = [];
@@ -92,7 +94,7 @@ export class PostgresReader {
         rows.push(...await this.pageInSpans(filter, after, limit - rows.length, spans));
         if (rows.length >= limit) return rows;
       }
-      if (buckets.length < BUCKETS_CHUNK) return rows;
+      if (buckets.length < count) return rows;
       olderThan = buckets[buckets.length - 1]!.bucket;
     }
   }
@@ -104,23 +106,31 @@ export class PostgresReader {
    */
   private async offsetThroughBuckets(filter: AuditFilter, values: FieldValue[], limit: number, offset: number): Promise<AuditRecord[] | null> {
     if (values.length > 1 || filter.fromMs !== undefined || filter.toMs !== undefined) return null;
-    const buckets = await this.valueBuckets(filter, values, bucketBound(filter, undefined));
+    const count = Math.min(BUCKETS_CHUNK, offset + limit);
+    const buckets = await this.valueBuckets(filter, values, bucketBound(filter, undefined), count);
     let expected = 0;
     let taken = 0;
     while (taken < buckets.length && expected < offset + limit) expected += buckets[taken++]!.rows;
-    if (expected < offset + limit && buckets.length === BUCKETS_CHUNK) return null;
+    if (expected < offset + limit && buckets.length === count) return null;
     return this.pageInSpans(filter, undefined, limit, buckets.slice(0, taken), offset);
   }
 
-  /** The buckets (newest first, before `olderThan`) whose rollup holds every value, with the span and the rows they hold. */
-  private async valueBuckets(filter: AuditFilter, values: FieldValue[], olderThan: string): Promise<ValueBucket[]> {
-    const params: unknown[] = [filter.organizationId, values.map((v) => v.field), values.map((v) => v.value), olderThan, BUCKETS_CHUNK];
+  /**
+   * Up to `count` buckets (newest first, before `olderThan`) whose rollup holds every value, with the span and the rows
+   * they hold. One value reads a backward range of the rollup's key and stops; several are grouped by bucket.
+   */
+  private async valueBuckets(filter: AuditFilter, values: FieldValue[], olderThan: string, count: number): Promise<ValueBucket[]> {
+    const params: unknown[] = [filter.organizationId, values.map((v) => v.field), values.map((v) => v.value), olderThan, count];
     let from = '';
     if (filter.fromMs !== undefined) {
       params.push(isoMs(Math.floor(Math.ceil(filter.fromMs) / BUCKET_MS) * BUCKET_MS));
       from = ` AND v.bucket >= $${params.length}::timestamptz`;
     }
-    const text = `SELECT v.bucket::text AS bucket, min(v.rows) AS rows, max(v.first_at)::text AS first_at, min(v.last_at)::text AS last_at
+    const text = values.length === 1
+      ? `SELECT v.bucket::text AS bucket, v.rows, v.first_at::text AS first_at, v.last_at::text AS last_at FROM ${VALUE_BUCKETS_TABLE} v
+      WHERE v.organization_id = $1 AND v.field = ($2::text[])[1] AND v.value = ($3::text[])[1] AND v.bucket < $4::timestamptz${from}
+      ORDER BY v.bucket DESC LIMIT $5`
+      : `SELECT v.bucket::text AS bucket, min(v.rows) AS rows, max(v.first_at)::text AS first_at, min(v.last_at)::text AS last_at
       FROM unnest($2::text[], $3::text[]) AS f(field, value)
       JOIN ${VALUE_BUCKETS_TABLE} v ON v.organization_id = $1 AND v.field = f.field AND v.value = f.value
       WHERE v.bucket < $4::timestamptz${from}
