@@ -3,6 +3,7 @@
 // millions of rows through the shipper would take most of an hour on the bench machine.
 import type pg from 'pg';
 import { RECORDS_TABLE, dayOf, partitionName } from '../src/fleet/schema.js';
+import { VALUE_BUCKETS_TABLE, addToValueBuckets, valueBucketsPartitionOf } from '../src/fleet/value-buckets.js';
 
 const DAY_MS = 86_400_000;
 export const BULK_ORGS = 20;
@@ -60,16 +61,20 @@ export async function bulkGenerate(client: pg.Client, count: number, endMs: numb
     if (end <= first) continue;
     const name = partitionName(day);
     const building = `${name}_bulk`;
+    const bounds = `FOR VALUES FROM ('${new Date(day).toISOString()}') TO ('${new Date(day + DAY_MS).toISOString()}')`;
     await client.query(`CREATE TABLE ${building} (LIKE ${RECORDS_TABLE} INCLUDING DEFAULTS)`);
+    await client.query(INSERT(building), [first, end - first, startMs, spanMs, count]);
+    // Attaching fires no trigger: the generated rows are added to the value rollup here, as the shipper's inserts are.
+    await client.query(`CREATE TABLE IF NOT EXISTS ${valueBucketsPartitionOf(name, RECORDS_TABLE)} PARTITION OF ${VALUE_BUCKETS_TABLE} ${bounds}`);
+    await client.query(addToValueBuckets(building));
     const exists = (await client.query('SELECT to_regclass($1) AS found', [name])).rows[0].found !== null;
     if (exists) {
       await client.query(`ALTER TABLE ${RECORDS_TABLE} DETACH PARTITION ${name}`);
       await client.query(`INSERT INTO ${building} SELECT * FROM ${name}`);
       await client.query(`DROP TABLE ${name}`);
     }
-    await client.query(INSERT(building), [first, end - first, startMs, spanMs, count]);
     await client.query(`ALTER TABLE ${building} RENAME TO ${name}`);
-    await client.query(`ALTER TABLE ${RECORDS_TABLE} ATTACH PARTITION ${name} FOR VALUES FROM ('${new Date(day).toISOString()}') TO ('${new Date(day + DAY_MS).toISOString()}')`);
+    await client.query(`ALTER TABLE ${RECORDS_TABLE} ATTACH PARTITION ${name} ${bounds}`);
     added += end - first;
   }
   return added;

@@ -170,6 +170,7 @@ async function bulkLoad(url: string, from: number, to: number): Promise<{ bytesP
     const started = performance.now();
     await bulkGenerate(client, to - from, Date.now(), BULK_DAYS);
     await client.query('VACUUM ANALYZE audit_records');
+    await client.query('VACUUM ANALYZE audit_value_buckets');
     const loadSeconds = Math.round((performance.now() - started) / 1000);
     const { rows } = await client.query<{ bytes: string }>("SELECT sum(pg_total_relation_size(inhrelid)) AS bytes FROM pg_inherits WHERE inhparent = 'audit_records'::regclass");
     const stored = await client.query<{ bytes: string }>('SELECT avg(pg_column_size(stored)) AS bytes FROM audit_records WHERE stored IS NOT NULL');

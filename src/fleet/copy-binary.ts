@@ -10,6 +10,8 @@ const FIELDS = 20;
 const PG_EPOCH_MS = 946_684_800_000;
 const TWO_32 = 2 ** 32;
 const FIRST_CAPACITY = 1 << 20;
+/** Text cells up to this many characters try the byte-by-byte ASCII copy first. */
+const SHORT_TEXT = 128;
 
 /**
  * A batch of records as PostgreSQL's binary COPY stream (COPY_COLUMNS order), written into one growing buffer: no
@@ -49,7 +51,7 @@ export class BinaryCopyBatch {
     this.text(record.action);
     this.text(record.clientIp);
     this.text(record.country);
-    this.text(json); // json's binary form is its text; JSON.stringify never leaves a raw NUL in it
+    this.utf8(json); // json's binary form is its text; JSON.stringify never leaves a raw NUL in it
     if (stored === undefined) this.int32(-1);
     else {
       this.int32(stored.length);
@@ -71,17 +73,41 @@ export class BinaryCopyBatch {
     return this.buffer.subarray(0, this.length + 2);
   }
 
-  /** A text cell (length-prefixed UTF-8), or NULL; PostgreSQL text cannot hold NUL, so it becomes U+FFFD. */
+  /**
+   * A text cell (length-prefixed UTF-8), or NULL; PostgreSQL text cannot hold NUL, so it becomes U+FFFD. Short ASCII
+   * values (ids, paths, most cells) are copied byte by byte: cheaper than a call into Buffer#write for each of them.
+   */
   private text(value: string | null): void {
     if (value === null) {
       this.int32(-1);
       return;
     }
-    const cell = value.includes('\0') ? value.replaceAll('\0', '\uFFFD') : value;
+    if (value.length <= SHORT_TEXT && this.ascii(value)) return;
+    this.utf8(value.includes('\0') ? value.replaceAll('\0', '\uFFFD') : value);
+  }
+
+  /** Writes the cell when every character is ASCII other than NUL; false (nothing written) otherwise. */
+  private ascii(value: string): boolean {
+    const length = value.length;
+    this.reserve(4 + length);
+    const buffer = this.buffer;
+    const start = this.length + 4;
+    for (let i = 0; i < length; i++) {
+      const code = value.charCodeAt(i);
+      if (code === 0 || code > 0x7f) return false;
+      buffer[start + i] = code;
+    }
+    this.int32(length);
+    this.length += length;
+    return true;
+  }
+
+  /** A text cell without NUL. */
+  private utf8(cell: string): void {
     this.reserve(4 + 3 * cell.length); // at most 3 bytes of UTF-8 per UTF-16 unit
     const written = this.buffer.write(cell, this.length + 4);
-    this.buffer.writeInt32BE(written, this.length);
-    this.length += 4 + written;
+    this.int32(written);
+    this.length += written;
   }
 
   /** An 8-byte integer field (bigint, or timestamptz in microseconds); exact for any safe integer. */
@@ -96,8 +122,13 @@ export class BinaryCopyBatch {
 
   private int32(value: number): void {
     this.reserve(4);
-    this.buffer.writeInt32BE(value, this.length);
-    this.length += 4;
+    const buffer = this.buffer;
+    const at = this.length;
+    buffer[at] = value >>> 24;
+    buffer[at + 1] = (value >>> 16) & 0xff;
+    buffer[at + 2] = (value >>> 8) & 0xff;
+    buffer[at + 3] = value & 0xff;
+    this.length = at + 4;
   }
 
   private int16(value: number): void {

@@ -19,6 +19,8 @@ export interface PostgresSinkOptions {
 }
 
 const STAGING = 'audit_records_staging';
+/** SQLSTATE unique_violation: a row of the batch is already stored. */
+const UNIQUE_VIOLATION = '23505';
 
 /**
  * Ships batches with binary COPY into a per-connection staging table, then one INSERT ... ON CONFLICT DO NOTHING into the
@@ -48,14 +50,30 @@ export class PostgresSink implements Sink {
     try {
       const client = await this.staged();
       await this.ensureDays(batch.map((record) => dayOf(recordTimeMs(record.createdAt))));
-      await client.query('BEGIN');
-      await pipeline(Readable.from([encoded.bytes()]), client.query(copyFrom(`COPY ${STAGING} (${COPY_COLUMNS.join(', ')}) FROM STDIN WITH (FORMAT binary)`)));
-      await client.query(`INSERT INTO ${RECORDS_TABLE} (${COPY_COLUMNS.join(', ')}) SELECT ${COPY_COLUMNS.join(', ')} FROM ${STAGING} ON CONFLICT DO NOTHING`);
-      await client.query('COMMIT');
+      if (!await this.insert(client, encoded, '')) await this.insert(client, encoded, ' ON CONFLICT DO NOTHING');
     } catch (error) {
       await this.reset();
       throw error;
     }
+  }
+
+  /**
+   * One transaction: COPY into the staging table, INSERT into the records, COMMIT. A plain INSERT first (about 5 µs of
+   * PostgreSQL's CPU per row cheaper than ON CONFLICT's speculative insertion); when a row is already stored (a batch
+   * sent again) it fails whole and rolls back, resolving false, and the batch goes again with ON CONFLICT DO NOTHING.
+   */
+  private async insert(client: pg.Client, encoded: EncodedBatch, onConflict: string): Promise<boolean> {
+    await client.query('BEGIN');
+    await pipeline(Readable.from([encoded.bytes()]), client.query(copyFrom(`COPY ${STAGING} (${COPY_COLUMNS.join(', ')}) FROM STDIN WITH (FORMAT binary)`)));
+    try {
+      await client.query(`INSERT INTO ${RECORDS_TABLE} (${COPY_COLUMNS.join(', ')}) SELECT ${COPY_COLUMNS.join(', ')} FROM ${STAGING}${onConflict}`);
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== UNIQUE_VIOLATION || onConflict) throw error;
+      await client.query('ROLLBACK');
+      return false;
+    }
+    await client.query('COMMIT');
+    return true;
   }
 
   async writeCheckpoints(checkpoints: readonly SignedCheckpoint[]): Promise<void> {

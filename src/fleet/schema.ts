@@ -1,4 +1,5 @@
 import type { ClientBase } from 'pg';
+import { VALUE_BUCKETS_TABLE, valueBucketsMigration, valueBucketsPartitionOf } from './value-buckets.js';
 
 /** Advisory lock keys (pg_advisory_xact_lock): migrations, and partition creation or removal. */
 const MIGRATION_LOCK = 0x61_75_64_01;
@@ -55,6 +56,8 @@ const MIGRATIONS: readonly string[] = [
   // every shipped row pays about a fifth less to insert into eight narrower keys (docs/performance.md, issue 13).
   INDEXED_COLUMNS.map((column) => `DROP INDEX ${RECORDS_TABLE}_${column};
   CREATE INDEX ${RECORDS_TABLE}_${column} ON ${RECORDS_TABLE} (organization_id, ${column}, created_at) WHERE ${column} IS NOT NULL;`).join('\n  '),
+  // 4: the value rollup (value-buckets.ts): absent and rare values of the columns without a key, and totals, without walking rows.
+  valueBucketsMigration(RECORDS_TABLE),
 ];
 
 /**
@@ -89,13 +92,17 @@ export function partitionName(day: number): string {
   return `${RECORDS_TABLE}_p${new Date(day).toISOString().slice(0, 10).replaceAll('-', '')}`;
 }
 
-/** Creates the daily partitions for these days when missing (under a lock, as other proxies may do the same). */
+/**
+ * Creates the daily partitions for these days when missing, the records' and the rollup's (under a lock, as other
+ * proxies may do the same).
+ */
 export async function ensurePartitions(client: ClientBase, days: Iterable<number>): Promise<void> {
   await inLockedTransaction(client, async () => {
     for (const day of days) {
-      const from = new Date(day).toISOString();
-      const to = new Date(day + DAY_MS).toISOString();
-      await client.query(`CREATE TABLE IF NOT EXISTS ${partitionName(day)} PARTITION OF ${RECORDS_TABLE} FOR VALUES FROM ('${from}') TO ('${to}')`);
+      const bounds = `FOR VALUES FROM ('${new Date(day).toISOString()}') TO ('${new Date(day + DAY_MS).toISOString()}')`;
+      const name = partitionName(day);
+      await client.query(`CREATE TABLE IF NOT EXISTS ${valueBucketsPartitionOf(name, RECORDS_TABLE)} PARTITION OF ${VALUE_BUCKETS_TABLE} ${bounds}`);
+      await client.query(`CREATE TABLE IF NOT EXISTS ${name} PARTITION OF ${RECORDS_TABLE} ${bounds}`);
     }
   });
 }
@@ -105,7 +112,10 @@ export function daysAhead(nowMs: number, ahead: number): number[] {
   return Array.from({ length: ahead + 1 }, (_, i) => dayOf(nowMs) + i * DAY_MS);
 }
 
-/** Drops whole daily partitions that end before the retention horizon (never DELETE); returns their names. */
+/**
+ * Drops whole daily partitions that end before the retention horizon, with their rollup partitions in the same
+ * transaction (never DELETE); returns the records partitions' names.
+ */
 export async function dropExpiredPartitions(client: ClientBase, nowMs: number, retentionDays: number): Promise<string[]> {
   const horizon = nowMs - retentionDays * DAY_MS;
   const dropped: string[] = [];
@@ -119,6 +129,7 @@ export async function dropExpiredPartitions(client: ClientBase, nowMs: number, r
       const day = Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]));
       if (day + DAY_MS > horizon) continue;
       await client.query(`DROP TABLE ${name}`);
+      await client.query(`DROP TABLE IF EXISTS ${valueBucketsPartitionOf(name, RECORDS_TABLE)}`);
       dropped.push(name);
     }
   });

@@ -50,10 +50,10 @@ t.test('two proxies migrating at once both start, and the schema is applied once
   t.teardown(() => Promise.all(sinks.map((sink) => sink.close())));
   await Promise.all(sinks.map((sink) => sink.prepare()));
   const versions = await sql<{ version: number }>(url, 'SELECT version FROM audit_proxy_migrations ORDER BY version');
-  t.same(versions.map((row) => row.version), [1, 2, 3]);
+  t.same(versions.map((row) => row.version), [1, 2, 3, 4]);
   await Promise.all(sinks.map((sink, i) => sink.write([{ ...makeRecord(), seq: i + 1 }], encodeAll(sink, [{ ...makeRecord(), seq: i + 1 }]))));
   await sinks[0]!.prepare();
-  t.same(await sql(url, 'SELECT count(*)::int AS n FROM audit_proxy_migrations'), [{ n: 3 }], 'a restart applies nothing again');
+  t.same(await sql(url, 'SELECT count(*)::int AS n FROM audit_proxy_migrations'), [{ n: 4 }], 'a restart applies nothing again');
 });
 
 t.test('retention drops whole partitions past the horizon, never rows of younger days', async (t) => {
@@ -68,6 +68,9 @@ t.test('retention drops whole partitions past the horizon, never rows of younger
   await sink.maintain(now);
   const left = await sql<{ id: string }>(url, 'SELECT id FROM audit_records');
   t.same(left.map((row) => row.id), [young.id]);
+  const counted = await sql<{ bucket: Date; rows: string }>(url, "SELECT bucket, rows FROM audit_value_buckets WHERE field = 'method'");
+  t.same(counted.map((row) => [row.bucket.getTime(), Number(row.rows)]), [[Math.floor(Date.parse(young.createdAt) / 600_000) * 600_000, 1]],
+    'the rollup keeps only the younger day, dropped with its partition');
   const names = await sql<{ name: string }>(url, "SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'audit_records'::regclass ORDER BY 1");
   t.notOk(names.some((row) => row.name === 'audit_records_p20261110'), 'the old day is dropped');
   t.ok(names.some((row) => row.name === 'audit_records_p20261123'), 'days ahead are created');
