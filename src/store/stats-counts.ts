@@ -3,6 +3,7 @@ import type { AuditRecord } from '../audit/record.js';
 import { recordTimeMs } from '../audit/iso-time.js';
 import type { AuditFilter } from './store.js';
 import { bucketOf } from './postings.js';
+import { ChunkedPrune, PRUNE_CHUNK_KEYS } from './chunked-prune.js';
 
 /** The filter fields a count rollup may be kept for (the ones the postings do not index, and principal pairs). */
 type CountField = 'path' | 'principalType' | 'workspaceId' | 'resourceType' | 'action' | 'clientIp' | 'country' | 'userId' | 'apiKeyId' | 'serviceAccountId';
@@ -66,10 +67,13 @@ export interface CountRequest {
 export class CountRollup {
   /** Undefined in a read-only environment written before the rollup existed. */
   private readonly db: Database<Buffer, Key> | undefined;
+  /** Removes counts of seconds no record is left in (retention removed them), a chunk per write transaction. */
+  readonly prune: ChunkedPrune;
 
   constructor(env: RootDatabase, hasRecords: () => boolean, readOnly: boolean) {
     const db = env.openDB<Buffer, Key>({ name: 'stats_count', encoding: 'binary' });
     this.db = db;
+    this.prune = new ChunkedPrune(db, PRUNE_CHUNK_KEYS);
     if (!readOnly && db.get(COMPLETE_KEY) === undefined) {
       env.transactionSync(() => {
         if (db.get(COMPLETE_KEY) === undefined) db.putSync(COMPLETE_KEY, Buffer.from([hasRecords() ? 0 : 1]));
@@ -147,14 +151,6 @@ export class CountRollup {
       if (keys.length < SECONDS_CHUNK) return;
       start = keys.at(-1)!;
       exclusiveStart = true;
-    }
-  }
-
-  /** Removes counts of seconds before `bucket` (no record is left there). Inside a write transaction. */
-  pruneBefore(bucket: number): void {
-    for (const key of this.db!.getKeys()) {
-      const second = (key as Key[]).at(-1);
-      if (typeof second === 'number' && second < bucket) this.db!.removeSync(key);
     }
   }
 

@@ -4,6 +4,7 @@ import { addEncodedTo, addRecordTo, emptyCell, encodeCell, type BucketedStats, t
 import { recordTimeMs } from '../audit/iso-time.js';
 import { CountRollup } from './stats-counts.js';
 import { bucketOf } from './postings.js';
+import { ChunkedPrune, PRUNE_CHUNK_KEYS } from './chunked-prune.js';
 
 export const MINUTE_MS = 60_000;
 /** Keys: [ALL, minuteMs] sums every organization; [ORG, organizationId, minuteMs] one organization. */
@@ -22,6 +23,7 @@ export class StatsRollup implements StatsRollupReader {
   /** Undefined in a read-only environment written before the rollup existed (lmdb-js opens no missing database then). */
   private readonly db: Database<Buffer, Key> | undefined;
   private prunedAt = 0;
+  private readonly minutesPrune: ChunkedPrune;
   /** Record counts per filter value and second, kept in the same transactions (totals of /v1/audit-logs). */
   readonly counts: CountRollup;
 
@@ -30,6 +32,7 @@ export class StatsRollup implements StatsRollupReader {
     // Binary values: a cell is 424 bytes of counts, added up without decoding objects (see addEncodedTo).
     const db = env.openDB<Buffer, Key>({ name: 'stats_minute', encoding: 'binary' });
     this.db = db;
+    this.minutesPrune = new ChunkedPrune(db, PRUNE_CHUNK_KEYS);
     if (!readOnly && db.get(SINCE_KEY) === undefined) {
       // Records committed from the next whole minute on all pass through applyInTransaction.
       const since = Buffer.alloc(8);
@@ -67,7 +70,9 @@ export class StatsRollup implements StatsRollupReader {
       if (stored) addEncodedTo(cell, stored);
       this.db!.putSync(key, encodeCell(cell));
     }
-    if (Date.now() - this.prunedAt >= PRUNE_EVERY_MS) this.pruneInTransaction();
+    if (Date.now() - this.prunedAt >= PRUNE_EVERY_MS) this.requestPrune();
+    this.minutesPrune.step();
+    this.counts.prune.step();
   }
 
   addTo(stats: BucketedStats, organizationId: string | undefined, fromMs: number, toMs: number): void {
@@ -81,16 +86,12 @@ export class StatsRollup implements StatsRollupReader {
     }
   }
 
-  /** Removes minutes before the oldest record's (retention removed their records). */
-  private pruneInTransaction(): void {
+  /** Starts pruning minutes and seconds before the oldest record's (retention removed their records). */
+  private requestPrune(): void {
     this.prunedAt = Date.now();
     const oldest = this.oldestRecordMs();
     if (oldest === undefined) return;
-    this.counts.pruneBefore(bucketOf(oldest));
-    const cutoff = Math.floor(oldest / MINUTE_MS) * MINUTE_MS;
-    for (const key of this.db!.getKeys()) {
-      const minute = (key as Key[]).at(-1);
-      if (typeof minute === 'number' && minute < cutoff) this.db!.removeSync(key);
-    }
+    this.counts.prune.request(bucketOf(oldest));
+    this.minutesPrune.request(Math.floor(oldest / MINUTE_MS) * MINUTE_MS);
   }
 }
