@@ -1,5 +1,6 @@
 import type { AuditRecord } from '../audit/record.js';
 import { recordTimeMs } from '../audit/iso-time.js';
+import { keyValue } from '../audit/key-value.js';
 import { NO_ORGANIZATION } from './rows.js';
 
 /** PostgreSQL's binary COPY header: signature, flags, header extension length (COPY ... WITH (FORMAT binary)). */
@@ -12,6 +13,11 @@ const TWO_32 = 2 ** 32;
 const FIRST_CAPACITY = 1 << 20;
 /** Text cells up to this many characters try the byte-by-byte ASCII copy first. */
 const SHORT_TEXT = 128;
+
+/** A filter column's cell: its value as keys hold it (key-value.ts: a long one would exceed a B-tree entry), or NULL. */
+function keyed(value: string | null): string | null {
+  return value === null ? null : keyValue(value);
+}
 
 /**
  * A batch of records as PostgreSQL's binary COPY stream (COPY_COLUMNS order), written into one growing buffer: no
@@ -36,21 +42,21 @@ export class BinaryCopyBatch {
     this.int64Field((recordTimeMs(record.createdAt) - PG_EPOCH_MS) * 1000);
     this.text(this.nodeId);
     this.int64Field(record.seq ?? 0);
-    this.text(record.organizationId ?? NO_ORGANIZATION);
-    this.text(record.requestId);
-    this.text(record.apiKeyId);
-    this.text(record.serviceAccountId);
-    this.text(record.userId);
+    this.text(keyValue(record.organizationId ?? NO_ORGANIZATION));
+    this.text(keyValue(record.requestId));
+    this.text(keyed(record.apiKeyId));
+    this.text(keyed(record.serviceAccountId));
+    this.text(keyed(record.userId));
     this.int32(4);
     this.int32(record.statusCode);
-    this.text(record.method.toUpperCase());
-    this.text(record.path);
-    this.text(record.principalType);
-    this.text(record.workspaceId);
-    this.text(record.resourceType);
-    this.text(record.action);
-    this.text(record.clientIp);
-    this.text(record.country);
+    this.text(keyValue(record.method.toUpperCase()));
+    this.text(keyValue(record.path));
+    this.text(keyValue(record.principalType));
+    this.text(keyed(record.workspaceId));
+    this.text(keyValue(record.resourceType));
+    this.text(keyValue(record.action));
+    this.text(keyValue(record.clientIp));
+    this.text(keyed(record.country));
     this.utf8(json); // json's binary form is its text; JSON.stringify never leaves a raw NUL in it
     if (stored === undefined) this.int32(-1);
     else {

@@ -4,7 +4,7 @@ import type { AuditRecord } from '../audit/record.js';
 import { decodeCursor, encodeCursor, type Position } from '../store/cursor.js';
 import type { AuditFilter, PageRequest, QueryResult } from '../store/store.js';
 import { StoreUnavailableError } from '../store/unavailable.js';
-import { FILTER_COLUMNS } from './rows.js';
+import { FILTER_COLUMNS, keyedFilter } from './rows.js';
 import { RECORDS_TABLE } from './schema.js';
 import { ALWAYS_SET_FIELD, VALUE_BUCKETS_TABLE, rollupValues, type FieldValue } from './value-buckets.js';
 import { describeError } from './errors.js';
@@ -17,8 +17,9 @@ const ITERATE_CHUNK = 500;
 export class PostgresReader {
   constructor(private readonly pool: pg.Pool) {}
 
-  async query(filter: AuditFilter, page: PageRequest): Promise<QueryResult> {
+  async query(asked: AuditFilter, page: PageRequest): Promise<QueryResult> {
     if (!Number.isInteger(page.limit) || page.limit < 1) throw new RangeError('limit must be a positive integer');
+    const filter = keyedFilter(asked);
     const after = page.cursor ? decodeCursor(page.cursor) : undefined;
     const offset = after ? 0 : Math.max(0, page.offset ?? 0);
     const [rows, total] = await Promise.all([
@@ -35,7 +36,8 @@ export class PostgresReader {
   }
 
   /** Every match newest first, fetched in keyset chunks; leaving the loop early stops fetching. */
-  async *iterate(filter: AuditFilter): AsyncGenerator<AuditRecord> {
+  async *iterate(asked: AuditFilter): AsyncGenerator<AuditRecord> {
+    const filter = keyedFilter(asked);
     let after: Position | undefined;
     for (;;) {
       const rows = await this.page(filter, after, ITERATE_CHUNK, 0);

@@ -1,4 +1,5 @@
 import type { AuditFilter } from '../store/store.js';
+import { keyValue } from '../audit/key-value.js';
 
 /** Stored for records without an organization (as in LMDB), so they still sit in the organization indexes. */
 export const NO_ORGANIZATION = '';
@@ -23,3 +24,13 @@ export const FILTER_COLUMNS = {
 
 /** Columns in COPY order (copy-binary.ts writes them so): the id, the time, who shipped it, the filter columns, the whole record and its stored bytes. */
 export const COPY_COLUMNS = ['id', 'created_at', 'node_id', 'seq', ...Object.values(FILTER_COLUMNS), 'record', 'stored'] as const;
+
+/** The filter with its values as the filter columns hold them (key-value.ts; methods uppercase). */
+export function keyedFilter(filter: AuditFilter): AuditFilter {
+  const keyed: Record<string, unknown> = { ...filter };
+  for (const field of Object.keys(FILTER_COLUMNS)) {
+    const value = keyed[field];
+    if (typeof value === 'string') keyed[field] = keyValue(field === 'method' ? value.toUpperCase() : value);
+  }
+  return keyed as AuditFilter;
+}

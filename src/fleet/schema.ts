@@ -1,5 +1,7 @@
 import type { ClientBase } from 'pg';
 import { VALUE_BUCKETS_TABLE, valueBucketsMigration, valueBucketsPartitionOf } from './value-buckets.js';
+import { MAX_KEYED_BYTES } from '../audit/key-value.js';
+import { FILTER_COLUMNS } from './rows.js';
 
 /** Advisory lock keys (pg_advisory_xact_lock): migrations, and partition creation or removal. */
 const MIGRATION_LOCK = 0x61_75_64_01;
@@ -58,7 +60,18 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX ${RECORDS_TABLE}_${column} ON ${RECORDS_TABLE} (organization_id, ${column}, created_at) WHERE ${column} IS NOT NULL;`).join('\n  '),
   // 4: the value rollup (value-buckets.ts): absent and rare values of the columns without a key, and totals, without walking rows.
   valueBucketsMigration(RECORDS_TABLE),
+  // 5: long values by hash in the filter columns and the rollup, as shippers write them from now on (key-value.ts).
+  keyedValuesMigration(),
 ];
+
+/** Migration 5: the cells keyValue would hash (over 256 bytes, or unkeyable) that an older release kept as they were. */
+function keyedValuesMigration(): string {
+  const unkeyable = (column: string) => `(octet_length(${column}) > ${MAX_KEYED_BYTES} OR starts_with(${column}, 'sha256:') OR ${column} ~ '^[\\x01-\\x1f]')`;
+  const rekey = (column: string) => `${column} = CASE WHEN ${unkeyable(column)} THEN 'sha256:' || encode(sha256(convert_to(${column}, 'UTF8')), 'hex') ELSE ${column} END`;
+  const rekeyAll = (table: string, columns: string[]) => `UPDATE ${table} SET ${columns.map(rekey).join(', ')} WHERE ${columns.map(unkeyable).join(' OR ')};`;
+  const textColumns = Object.values(FILTER_COLUMNS).filter((column) => column !== FILTER_COLUMNS.statusCode);
+  return `${rekeyAll(RECORDS_TABLE, textColumns)}\n  ${rekeyAll(VALUE_BUCKETS_TABLE, ['organization_id', 'value'])}`;
+}
 
 /**
  * Applies the migrations this database lacks up to `through` (all of them; tests stop earlier to upgrade a database

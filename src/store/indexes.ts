@@ -2,6 +2,7 @@ import type { Database, Key, RootDatabase } from 'lmdb';
 import type { AuditRecord } from '../audit/record.js';
 import type { AuditFilter } from './store.js';
 import { recordTimeMs } from '../audit/iso-time.js';
+import { keyValue } from '../audit/key-value.js';
 
 /** Organization value stored for records that have none, so they still sit in the organization indexes. */
 export const NO_ORGANIZATION = '';
@@ -33,6 +34,8 @@ const LOG_DB = 'log_batches';
 const ORG_TIME_DB = 'post_org_time';
 const REQUEST_TIME_DB = 'post_org_request_time';
 const fieldDbName = (field: IndexedField): string => `post_org_${field}`;
+/** Every postings database (their keys hold organizations and values: migrate-keys.ts). */
+export const POSTINGS_DB_NAMES: readonly string[] = [ORG_TIME_DB, REQUEST_TIME_DB, ...INDEXED_FIELDS.map(fieldDbName)];
 
 /**
  * The sub-databases of one environment. `records` is keyed by [createdAtMs, id] and therefore doubles as the global
@@ -69,15 +72,17 @@ export function createdAtMs(record: AuditRecord): number {
   return recordTimeMs(record.createdAt);
 }
 
-export function organizationOf(record: Pick<AuditRecord, 'organizationId'>): string {
-  return record.organizationId ?? NO_ORGANIZATION;
+/** The organization as keys hold it (key-value.ts), of a record or a filter. */
+export function organizationOf(source: Pick<AuditRecord, 'organizationId'> | AuditFilter): string {
+  return keyValue(source.organizationId ?? NO_ORGANIZATION);
 }
 
-/** The value a record holds for an indexed field as it is keyed (methods uppercase), or null when it has none. */
+/** The value a record holds for an indexed field as it is keyed (methods uppercase, long ones hashed), or null when it has none. */
 export function indexedValue(source: AuditRecord | AuditFilter, field: IndexedField): string | number | null {
   const value = source[field];
   if (value === null || value === undefined) return null;
-  return field === 'method' ? String(value).toUpperCase() : value;
+  if (typeof value === 'number') return value;
+  return keyValue(field === 'method' ? value.toUpperCase() : value);
 }
 
 export function recordKey(record: AuditRecord): Key[] {

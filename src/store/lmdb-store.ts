@@ -4,17 +4,19 @@ import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { AuditFilter, AuditStore, CommitLog, PageRequest } from './store.js';
 import { LmdbCommitLog } from './commit-log.js';
-import { createdAtMs, isTimedRequestId, oldestRecordMs, openDbs, organizationOf, type StoreDbs } from './indexes.js';
+import { POSTINGS_DB_NAMES, createdAtMs, isTimedRequestId, oldestRecordMs, openDbs, organizationOf, type StoreDbs } from './indexes.js';
 import { encodePositions, packedPosition } from './positions.js';
 import type { Position } from './cursor.js';
 import { lastSeq } from './log-batches.js';
 import { PostingsBuilder } from './postings.js';
 import { RequestIdPostings } from './request-postings.js';
 import { SCHEMA_KEY, migrateToV2 } from './migrate.js';
+import { rekeyLongValues } from './migrate-keys.js';
 import { describeOpenError, openEnvironment, StoreOpenError } from './environment.js';
 import { iterateMatches, runQuery } from './query.js';
 import { RetentionTimer } from './retention.js';
-import { StatsRollup } from './stats-rollup.js';
+import { MINUTES_DB, StatsRollup } from './stats-rollup.js';
+import { COUNTS_DB } from './stats-counts.js';
 import { WriteQueue } from './write-queue.js';
 import { MapSizeGuard } from './map-size.js';
 
@@ -25,9 +27,10 @@ export { StoreFullError } from './map-size.js';
  * may be packed compactly (positions.ts); version 2's wide values are read as they are, so 2 -> 3 rewrites nothing,
  * but a build that knows only 2 must refuse the store rather than misread its new values. 4: timed (UUIDv7) request
  * ids are posted per batch (request-postings.ts); older per-id postings are still read, so 2/3 -> 4 rewrites
- * nothing, but a build that knows only 3 would not find the new records by request id.
+ * nothing, but a build that knows only 3 would not find the new records by request id. 5: values over 256 bytes are
+ * keyed by hash (key-value.ts); 4 -> 5 moves the keys an older version wrote with such values (migrate-keys.ts).
  */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 export class SchemaVersionError extends Error {
   constructor(path: string, found: unknown) {
@@ -127,10 +130,15 @@ function checkSchemaVersion(env: RootDatabase, dbs: StoreDbs, path: string, read
     const records = migrateToV2(env, dbs);
     logger.info({ path, records, ms: Math.round(performance.now() - started) }, 'audit store migrated from schema version 1 to 2 (index postings, batched commit log)');
   }
-  if (typeof found === 'number' && found < SCHEMA_VERSION && !readOnly) env.transactionSync(() => {
-    const now = dbs.meta.get(SCHEMA_KEY);
-    if (now === 2 || now === 3) dbs.meta.putSync(SCHEMA_KEY, SCHEMA_VERSION);
-  });
+  if (typeof found === 'number' && found < SCHEMA_VERSION && !readOnly) {
+    const started = performance.now();
+    const moved = rekeyLongValues(env, [...POSTINGS_DB_NAMES, COUNTS_DB, MINUTES_DB]);
+    logger.info({ path, keys: moved, ms: Math.round(performance.now() - started) }, `audit store keys of long values rewritten by hash (schema version ${found} to ${SCHEMA_VERSION})`);
+    env.transactionSync(() => {
+      const now = dbs.meta.get(SCHEMA_KEY);
+      if (typeof now === 'number' && now >= 2 && now < SCHEMA_VERSION) dbs.meta.putSync(SCHEMA_KEY, SCHEMA_VERSION);
+    });
+  }
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { AuditFilter } from './store.js';
-import { oldestRecordMs, type StoreDbs } from './indexes.js';
+import { oldestRecordMs, organizationOf, type StoreDbs } from './indexes.js';
 import { BUCKET_MS, bucketOf, countPostings, type MsRange } from './postings.js';
 import type { CountRollup } from './stats-counts.js';
 
@@ -13,8 +13,8 @@ export type ScanCount = (filter: AuditFilter) => number;
  * edges, or when the rollup cannot answer the filter, null: the caller scans.
  */
 export function countByRollup(dbs: StoreDbs, counts: CountRollup, filter: AuditFilter, range: MsRange, scanCount: ScanCount): number | null {
-  const org = filter.organizationId;
-  if (org === undefined || counts.dimensionFor(filter) === -1 || !counts.complete()) return null;
+  if (counts.dimensionFor(filter) === -1 || !counts.complete()) return null;
+  const org = organizationOf(filter);
   const oldest = oldestRecordMs(dbs);
   if (oldest === undefined) return 0;
   const fromMs = Math.max(range.fromMs, oldest);

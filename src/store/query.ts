@@ -1,7 +1,7 @@
 import type { Key } from 'lmdb';
 import type { AuditRecord } from '../audit/record.js';
 import type { AuditFilter, PageRequest, QueryResult } from './store.js';
-import { INDEXED_FIELDS, MAX_MS, MIN_MS, createdAtMs, indexedValue, isTimedRequestId, type PostingsDb, type StoreDbs } from './indexes.js';
+import { INDEXED_FIELDS, MAX_MS, MIN_MS, createdAtMs, indexedValue, isTimedRequestId, organizationOf, type PostingsDb, type StoreDbs } from './indexes.js';
 import { BUCKET_MS, bucketOf, comparePositions, countPostings, scanPostings, type MsRange } from './postings.js';
 import { decodeCursor, encodeCursor, type Position } from './cursor.js';
 import { countByRollup } from './query-counts.js';
@@ -25,8 +25,8 @@ interface ScanPlan {
 }
 
 export function planScan(dbs: StoreDbs, filter: AuditFilter): ScanPlan {
-  const org = filter.organizationId;
-  if (org === undefined) return { postings: null, residual: residualOf(filter, []) };
+  if (filter.organizationId === undefined) return { postings: null, residual: residualOf(filter, []) };
+  const org = organizationOf(filter);
   const field = INDEXED_FIELDS.find((name) => filter[name] !== undefined);
   if (!field) return { postings: { db: dbs.orgTime, prefix: [org] }, residual: residualOf(filter, ['organizationId']) };
   const value = indexedValue(filter, field)!;

@@ -4,6 +4,8 @@ import { recordTimeMs } from '../audit/iso-time.js';
 import type { AuditFilter } from './store.js';
 import { bucketOf } from './postings.js';
 import { ChunkedPrune, PRUNE_CHUNK_KEYS } from './chunked-prune.js';
+import { organizationOf } from './indexes.js';
+import { keyValue } from '../audit/key-value.js';
 
 /** The filter fields a count rollup may be kept for (the ones the postings do not index, and principal pairs). */
 type CountField = 'path' | 'principalType' | 'workspaceId' | 'resourceType' | 'action' | 'clientIp' | 'country' | 'userId' | 'apiKeyId' | 'serviceAccountId';
@@ -18,6 +20,7 @@ const DIMENSIONS: readonly (readonly CountField[])[] = [
   ['principalType', 'userId'], ['principalType', 'apiKeyId'], ['principalType', 'serviceAccountId'],
 ];
 const ALL_RECORDS = 0;
+export const COUNTS_DB = 'stats_count';
 /** Keys read per chunk when listing a filter's seconds. */
 const SECONDS_CHUNK = 256;
 /** Whether every record of the store passed through applyInTransaction (it was empty when counting began). */
@@ -42,13 +45,13 @@ interface SecondTally {
 /** Between the values of a pair (a principal type never holds it). */
 const SEPARATOR = '\u0000';
 
-/** The record's values of the fields, joined by SEPARATOR; null when it lacks one. */
+/** The record's values of the fields as keys hold them (key-value.ts), joined by SEPARATOR; null when it lacks one. */
 function valueOf(record: AuditRecord, fields: readonly CountField[]): string | null {
   const first = record[fields[0]!];
   if (first === null || first === undefined) return null;
-  if (fields.length === 1) return first;
+  if (fields.length === 1) return keyValue(first);
   const second = record[fields[1]!];
-  return second === null || second === undefined ? null : first + SEPARATOR + second;
+  return second === null || second === undefined ? null : keyValue(first) + SEPARATOR + keyValue(second);
 }
 
 /** Whole seconds [fromBucket, toBucket] of counts to add up for one organization and filter. */
@@ -71,7 +74,7 @@ export class CountRollup {
   readonly prune: ChunkedPrune;
 
   constructor(env: RootDatabase, hasRecords: () => boolean, readOnly: boolean) {
-    const db = env.openDB<Buffer, Key>({ name: 'stats_count', encoding: 'binary' });
+    const db = env.openDB<Buffer, Key>({ name: COUNTS_DB, encoding: 'binary' });
     this.db = db;
     this.prune = new ChunkedPrune(db, PRUNE_CHUNK_KEYS);
     if (!readOnly && db.get(COMPLETE_KEY) === undefined) {
@@ -96,7 +99,7 @@ export class CountRollup {
     const seconds = new Map<string, SecondTally>();
     for (const record of records) {
       const bucket = bucketOf(recordTimeMs(record.createdAt));
-      const org = record.organizationId ?? '';
+      const org = organizationOf(record);
       const id = `${bucket}\u0000${org}`;
       let tally = seconds.get(id);
       if (!tally) seconds.set(id, tally = { org, bucket, all: 0, byValue: DIMENSIONS.map(() => new Map()) });
@@ -122,8 +125,9 @@ export class CountRollup {
   }
 
   /** The rollup's count of every record of the organization in the seconds. */
-  allRecords(organizationId: string, fromBucket: number, toBucket: number): number {
-    return this.sum([organizationId, ALL_RECORDS], fromBucket, toBucket);
+  /** `organization` as keys hold it (organizationOf). */
+  allRecords(organization: string, fromBucket: number, toBucket: number): number {
+    return this.sum([organization, ALL_RECORDS], fromBucket, toBucket);
   }
 
   /** The rollup's count of the filter's matches in the seconds; the filter must have a dimension (dimensionFor). */
@@ -133,7 +137,7 @@ export class CountRollup {
 
   private prefixOf(filter: AuditFilter): Key[] {
     const dimension = dimensionOf(filter);
-    return [filter.organizationId!, dimension, ...DIMENSIONS[dimension]!.map((field) => filter[field] as string)];
+    return [organizationOf(filter), dimension, ...DIMENSIONS[dimension]!.map((field) => keyValue(filter[field] as string))];
   }
 
   /**

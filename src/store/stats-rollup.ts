@@ -5,6 +5,7 @@ import { recordTimeMs } from '../audit/iso-time.js';
 import { CountRollup } from './stats-counts.js';
 import { bucketOf } from './postings.js';
 import { ChunkedPrune, PRUNE_CHUNK_KEYS } from './chunked-prune.js';
+import { organizationOf } from './indexes.js';
 
 export const MINUTE_MS = 60_000;
 /** Keys: [ALL, minuteMs] sums every organization; [ORG, organizationId, minuteMs] one organization. */
@@ -13,6 +14,7 @@ const ORG = 'o';
 /** The first minute from which every committed record was counted; earlier minutes are answered by a scan. */
 const SINCE_KEY: Key = ['since'];
 const PRUNE_EVERY_MS = 3_600_000;
+export const MINUTES_DB = 'stats_minute';
 
 /**
  * Per-minute statistics per organization in their own LMDB database (`stats_minute`), about 450 bytes per
@@ -30,7 +32,7 @@ export class StatsRollup implements StatsRollupReader {
   constructor(env: RootDatabase, private readonly oldestRecordMs: () => number | undefined, readOnly: boolean) {
     this.counts = new CountRollup(env, () => oldestRecordMs() !== undefined, readOnly);
     // Binary values: a cell is 424 bytes of counts, added up without decoding objects (see addEncodedTo).
-    const db = env.openDB<Buffer, Key>({ name: 'stats_minute', encoding: 'binary' });
+    const db = env.openDB<Buffer, Key>({ name: MINUTES_DB, encoding: 'binary' });
     this.db = db;
     this.minutesPrune = new ChunkedPrune(db, PRUNE_CHUNK_KEYS);
     if (!readOnly && db.get(SINCE_KEY) === undefined) {
@@ -60,7 +62,7 @@ export class StatsRollup implements StatsRollupReader {
     };
     for (const record of records) {
       const minute = Math.floor(recordTimeMs(record.createdAt) / MINUTE_MS) * MINUTE_MS;
-      const org = record.organizationId ?? '';
+      const org = organizationOf(record);
       // Ids by concatenation: a JSON.stringify of two keys per record cost more than the counting.
       addRecordTo(cellOf(`${minute}`, () => [ALL, minute]), record.statusCode, record.durationMs);
       addRecordTo(cellOf(`${minute}\u0000${org}`, () => [ORG, org, minute]), record.statusCode, record.durationMs);
@@ -78,7 +80,7 @@ export class StatsRollup implements StatsRollupReader {
   addTo(stats: BucketedStats, organizationId: string | undefined, fromMs: number, toMs: number): void {
     const oldest = this.oldestRecordMs();
     if (oldest === undefined || !this.db) return;
-    const prefix = organizationId === undefined ? [ALL] : [ORG, organizationId];
+    const prefix = organizationId === undefined ? [ALL] : [ORG, organizationOf({ organizationId })];
     const start = Math.max(fromMs, Math.floor(oldest / MINUTE_MS) * MINUTE_MS);
     for (const { key, value } of this.db.getRange({ start: [...prefix, start], end: [...prefix, toMs] })) {
       const cell = stats.cellAt((key as Key[]).at(-1) as number);

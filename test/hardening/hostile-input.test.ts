@@ -122,3 +122,32 @@ t.test('forged JWTs get 401 under auth.enforce and never reach the upstream', as
   const records = (await recordsOf(strict, 8)).filter((r) => r.path.startsWith('/jwt/'));
   t.ok(records.length === 7 && records.every((r) => r.organizationId === null && r.authError !== null), 'recorded for nobody, with why');
 });
+
+t.test('a value too long for an index key is recorded and found, and recording goes on for everyone', async (t) => {
+  const signed = await startTestProxy(upstream.url, { auth: { jwt: { secret: HS_SECRET } } });
+  t.teardown(() => signed.close());
+  const longOrg = `org-${'o'.repeat(2_000)}`; // each over LMDB's 1,978-byte keys; all within 16 KiB of headers
+  const longUser = `user-${'ü'.repeat(600)}`;
+  const token = await new SignJWT({ sub: longUser, org_id: longOrg }).setProtectedHeader({ alg: 'HS256' })
+    .setExpirationTime('5m').sign(new TextEncoder().encode(HS_SECRET));
+  const longPath = `/long/${'p'.repeat(5_000)}`;
+  const sent = async (path: string, headers: Record<string, string>) => {
+    const res = await request(`${signed.url}${path}`, { headers });
+    await res.body.dump();
+    return res.statusCode;
+  };
+  t.equal(await sent(longPath, { authorization: `Bearer ${token}`, 'x-request-id': 'long-values' }), 200, 'the long request is served');
+  t.equal(await sent('/after', { 'x-request-id': 'after-long' }), 200);
+  const store = signed.services.store!;
+  t.ok(await recordOf(signed, 'after-long'), 'a request after it is recorded (its batch did not fail)');
+  const [byOrg] = (await store.query({ organizationId: longOrg }, { limit: 5, withTotal: true })).items;
+  t.equal(byOrg?.path, longPath, 'found by its organization, the path kept whole');
+  t.equal(byOrg?.userId, longUser);
+  t.equal((await store.query({ organizationId: longOrg, requestId: 'long-values' }, { limit: 5, withTotal: true })).total, 1, 'by its request id');
+  t.equal((await store.query({ organizationId: longOrg, userId: longUser }, { limit: 5, withTotal: true })).total, 1, 'by its user');
+  t.equal((await store.query({ organizationId: longOrg, path: longPath }, { limit: 5, withTotal: true })).total, 1, 'by its path (the count rollup)');
+  t.equal((await store.query({ organizationId: longOrg, path: `${longPath}x` }, { limit: 5, withTotal: true })).total, 0, 'not by another long path');
+  const ready = await request(`${signed.url}/readyz`);
+  await ready.body.dump();
+  t.equal(ready.statusCode, 200, 'the store stays ready');
+});
