@@ -71,8 +71,9 @@ export function openFleet(config: Config, local: AuditStore & CommitLog, logger:
 export function openFleetReader(fleet: Config['fleet'], logger: Logger): { reader: PostgresReader; close(): Promise<void> } {
   // Generic plans: a page's statement is planned once per connection, not per query. Planning a custom plan over a
   // week of daily partitions and their keys took 1-33 ms at 5,000,000 rows against 0.1-0.5 ms to run it, and the key
-  // a page uses does not depend on the values (docs/performance.md, issue 13, third session).
-  const pool = new pg.Pool({ ...connectionConfig(fleet), max: fleet.postgres.poolMax, options: '-c plan_cache_mode=force_generic_plan' });
+  // a page uses does not depend on the values (docs/performance.md, issue 13, third session). No JIT: a generic plan's
+  // row estimates over millions of rows crossed jit_above_cost, and compiling took 8-35 ms of a 0.1 ms page.
+  const pool = new pg.Pool({ ...connectionConfig(fleet), max: fleet.postgres.poolMax, options: '-c plan_cache_mode=force_generic_plan -c jit=off' });
   // An idle connection dropped by the server is replaced on the next query; it must not crash the process.
   pool.on('error', (err) => logger.debug({ error: err.message }, 'fleet: idle PostgreSQL connection closed'));
   return { reader: new PostgresReader(pool), close: () => pool.end() };
