@@ -2,6 +2,7 @@ import type { AuditRecord } from '../audit/record.js';
 import type { Logger } from '../log.js';
 import type { StoreHealth } from './store.js';
 import { DropLog } from './drop-log.js';
+import { isRecordError, isReduced, reducedRecord } from './reduced-record.js';
 
 export interface WriteQueueOptions {
   capacity: number;
@@ -31,7 +32,8 @@ interface FlushWaiter {
  * Holds appended records and writes them in batches, one batch in flight at a time, in append order.
  * closed mode: a failed batch goes back to the head of the queue and is retried after retryMs; the queue
  * refuses new work (accepting() false) while failing or at capacity. open mode: what cannot be queued or
- * written is dropped, counted and logged.
+ * written is dropped, counted and logged. Either mode: a batch failing for the shape of one record (isRecordError)
+ * is tried again in halves until that record is alone, which is then stored reduced (reduced-record.ts).
  */
 export class WriteQueue {
   private pending: AuditRecord[] = [];
@@ -50,6 +52,8 @@ export class WriteQueue {
   private waiters: FlushWaiter[] = [];
   private stopped = false;
   private readonly dropLog: DropLog;
+  /** While isolating a record the store cannot hold: the batch size to try, and how many records of the failed batch are left. */
+  private probe: { size: number; left: number } | null = null;
 
   constructor(private readonly options: WriteQueueOptions) {
     this.dropLog = new DropLog(options.logger);
@@ -141,7 +145,7 @@ export class WriteQueue {
 
   private writeNext(): void {
     if (this.inFlight > 0 || this.pending.length === 0) return;
-    const batch = this.pending.splice(0, this.options.batchMax);
+    const batch = this.pending.splice(0, this.probe?.size ?? this.options.batchMax);
     this.inFlight = batch.length;
     this.lastBatchAt = performance.now();
     new Promise<void>((resolve) => resolve(this.options.write(batch)))
@@ -152,6 +156,7 @@ export class WriteQueue {
     this.inFlight = 0;
     this.written += batch.length;
     this.settled += batch.length;
+    if (this.probe && (this.probe.left -= batch.length) <= 0) this.probe = null;
     if (this.failing) this.options.logger.info({ lastError: this.lastError }, 'audit store writes recovered');
     this.failing = false;
     this.afterBatch();
@@ -159,6 +164,7 @@ export class WriteQueue {
 
   private onFailed(batch: AuditRecord[], error: unknown): void {
     this.inFlight = 0;
+    if (isRecordError(error) && this.isolate(batch, error)) return;
     this.lastError = error instanceof Error ? error.message : String(error);
     if (this.options.onFailure === 'open') {
       this.settled += batch.length;
@@ -174,6 +180,25 @@ export class WriteQueue {
       }, this.options.retryMs);
     }
     this.afterBatch();
+  }
+
+  /**
+   * Puts the batch back to be tried in halves, or its one record reduced; false when that record was already
+   * reduced (the failure is the store's: the usual policy applies).
+   */
+  private isolate(batch: AuditRecord[], error: unknown): boolean {
+    if (batch.length === 1 && isReduced(batch[0]!)) return false;
+    if (batch.length > 1) {
+      this.probe = { size: Math.ceil(batch.length / 2), left: Math.max(this.probe?.left ?? 0, batch.length) };
+      this.pending.unshift(...batch);
+    } else {
+      const [record] = batch as [AuditRecord];
+      this.options.logger.error({ err: error, id: String(record.id), requestId: String(record.requestId) },
+        'audit record could not be stored as it was; storing it reduced (no query, headers or bodies)');
+      this.pending.unshift(reducedRecord(record, error));
+    }
+    this.afterBatch();
+    return true;
   }
 
   private afterBatch(): void {

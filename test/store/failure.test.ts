@@ -122,3 +122,26 @@ t.test('a record with an unparseable createdAt is refused', async (t) => {
   t.teardown(() => store.close());
   t.throws(() => store.append(makeRecord({ createdAt: 'yesterday' })), TypeError);
 });
+
+for (const onFailure of ['closed', 'open'] as const) {
+  t.test(`${onFailure} mode: one record the store cannot encode is stored reduced; its batch and every later one are written`, async (t) => {
+    const { logger, lines } = capturingLogger();
+    const store = openAuditStore(storeConfig(t.testdir(), { batchMax: 8, retryMs: 20, onFailure }), logger);
+    t.teardown(() => store.close());
+    const circular: Record<string, unknown> = { a: '1' };
+    circular.self = circular; // stands for any record an encoder refuses
+    const records = Array.from({ length: 20 }, (_, i) => makeRecord({ requestId: `poison-${i}`, ...(i === 5 ? { query: circular as Record<string, string> } : {}) }));
+    for (const record of records) t.ok(store.append(record));
+    await store.flush();
+    t.match(store.health(), { ok: true, written: 20, dropped: 0 });
+    const stored = (await store.query({}, { limit: 100, withTotal: true }));
+    t.equal(stored.total, 20, 'every record is in the trail');
+    const reduced = stored.items.find((r) => r.requestId === 'poison-5')!;
+    t.match(reduced, { id: records[5]!.id, organizationId: 'org-a', apiKeyId: 'key-1', path: '/v1/things', query: {}, outcomeDetail: /^stored reduced \(/ });
+    t.ok(stored.items.filter((r) => r.requestId !== 'poison-5').every((r) => r.outcomeDetail === undefined), 'the others whole');
+    t.match(lines.find((line) => String(line.msg).startsWith('audit record could not be stored as it was')), { level: 50, requestId: 'poison-5' });
+    for (let i = 0; i < 5; i++) store.append(makeRecord());
+    await store.flush();
+    t.equal((await store.query({}, { limit: 100, withTotal: true })).total, 25, 'full batches again after it');
+  });
+}
