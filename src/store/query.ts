@@ -49,6 +49,23 @@ function residualOf(filter: AuditFilter, served: FilterField[]): ((record: Audit
   return (record) => checks.every((check) => check(record));
 }
 
+/** Up to this offset and limit, a page without residual or total reads at most a few hundred positions and records. */
+const BOUNDED_PAGE_MAX = 200;
+
+/**
+ * Whether a page is answered from an index alone, without a total, near its start: it reads no more than offset +
+ * limit + 1 positions and limit records (about 0.2-0.5 ms), however large the store. The read pool answers these in
+ * place, where a hop to a reader thread cost more than the read.
+ */
+export function isBoundedPage(filter: AuditFilter, page: PageRequest): boolean {
+  if (page.withTotal || (page.offset ?? 0) > BOUNDED_PAGE_MAX || page.limit > BOUNDED_PAGE_MAX) return false;
+  const asked = (Object.keys(filter) as (keyof AuditFilter)[])
+    .filter((name): name is FilterField => name !== 'fromMs' && name !== 'toMs' && filter[name] !== undefined);
+  if (filter.organizationId === undefined) return asked.length === 0;
+  const others = asked.filter((name) => name !== 'organizationId');
+  return others.length === 0 || (others.length === 1 && (INDEXED_FIELDS as readonly string[]).includes(others[0]!));
+}
+
 /** [fromMs, toMs], inclusive, in whole milliseconds. */
 function msRange(filter: AuditFilter): MsRange {
   return {

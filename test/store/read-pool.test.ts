@@ -15,7 +15,10 @@ import { eventually } from '../helpers/eventually.js';
 const RECORDS = 40_000;
 /** No record has resource type x: the store reads every record, twice (the page and the total). */
 const HEAVY = '/v1/audit-logs?page_size=1&resource_type=x';
-const LIGHT = '/v1/api-keys/requests?limit=1';
+/** A page and its total: light, and run by a reader (a bounded page without a total is read in place). */
+const LIGHT = '/v1/audit-logs?page_size=1';
+/** A first page by an index alone: read in place, without a reader. */
+const BOUNDED = '/v1/api-keys/requests?limit=20';
 
 let dir: string;
 t.before(async () => {
@@ -74,6 +77,22 @@ t.test('the pool survives a reader thread dying mid-query', async (t) => {
   t.match(answer.body.message, /audit reader failed .*retry/);
   await eventually(() => poolOf(f).threads.length === 2, 10_000);
   t.equal((await f.get(LIGHT, KEY.admin)).status, 200, 'replacement threads answer');
+});
+
+t.test('a bounded page is read in place, answered while a heavy query holds the only reader', async (t) => {
+  const f = await proxyOver({ queryTimeoutMs: 120_000, readWorkers: 1 });
+  t.teardown(() => f.close());
+  t.equal((await f.get(LIGHT, KEY.admin)).status, 200, 'the reader is up');
+  let heavyDone = false;
+  const heavy = f.get(HEAVY, KEY.admin).finally(() => {
+    heavyDone = true;
+  });
+  await sleep(50);
+  const bounded = await f.get(BOUNDED, KEY.admin);
+  t.equal(bounded.status, 200);
+  t.equal((bounded.body.data.items as unknown[]).length, 20, 'a full page');
+  t.notOk(heavyDone, 'while the heavy query still ran on the only reader');
+  t.equal((await heavy).status, 200);
 });
 
 t.test('an iteration pages through the readers: every match once, newest first', async (t) => {

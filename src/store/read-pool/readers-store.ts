@@ -2,6 +2,9 @@ import type { AuditRecord } from '../../audit/record.js';
 import type { RecordView } from '../../audit/views.js';
 import type { AuditFilter, AuditStore, PageRequest, QueryResult, StoreHealth, ViewPage } from '../store.js';
 import { ReadPool, type ReadPoolOptions } from './pool.js';
+import { ReaderFailedError } from './errors.js';
+import { isBoundedPage } from '../query.js';
+import { viewPage } from './view-page.js';
 
 /** Records per read when an iteration (an export) pages through the pool; pages are fetched as they are consumed. */
 const ITERATE_PAGE = 200;
@@ -9,10 +12,12 @@ const ITERATE_PAGE = 200;
 /**
  * The AuditStore the proxy serves from: writes go to the writer store on this thread, reads to the reader threads.
  * An iteration is a series of cursor pages, each a query of its own (own budget, own reader), fetched only when
- * the consumer wants more: a slow export holds no reader between pages, and memory stays at one page.
+ * the consumer wants more: a slow export holds no reader between pages, and memory stays at one page. A bounded page
+ * (query.ts: an index alone, no total, near the start) is read in place: a few hundred µs, less than the hop.
  */
 export class PooledReadStore implements AuditStore {
   readonly pool: ReadPool;
+  private closed = false;
 
   constructor(private readonly writer: AuditStore, options: ReadPoolOptions) {
     this.pool = new ReadPool(options);
@@ -35,12 +40,19 @@ export class PooledReadStore implements AuditStore {
     return this.writer.health();
   }
 
-  query(filter: AuditFilter, page: PageRequest): Promise<QueryResult> {
-    return this.pool.query(filter, page);
+  async query(filter: AuditFilter, page: PageRequest): Promise<QueryResult> {
+    return this.readsInPlace(filter, page) ? this.writer.query(filter, page) : this.pool.query(filter, page);
   }
 
-  queryView(filter: AuditFilter, page: PageRequest, view: RecordView): Promise<ViewPage> {
-    return this.pool.queryView(filter, page, view);
+  async queryView(filter: AuditFilter, page: PageRequest, view: RecordView): Promise<ViewPage> {
+    if (!this.readsInPlace(filter, page)) return this.pool.queryView(filter, page, view);
+    return this.writer.query(filter, page).then((result) => viewPage(result, view));
+  }
+
+  /** Throws as the pool does once closing (the writer's environment closes after it). */
+  private readsInPlace(filter: AuditFilter, page: PageRequest): boolean {
+    if (this.closed) throw new ReaderFailedError('the store is closing');
+    return isBoundedPage(filter, page);
   }
 
   async* iterate(filter: AuditFilter): AsyncGenerator<AuditRecord> {
@@ -57,6 +69,7 @@ export class PooledReadStore implements AuditStore {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await this.pool.close();
     await this.writer.close();
   }
