@@ -134,7 +134,11 @@ export interface MsRange {
   toMs: number;
 }
 
-/** Postings read per chunk; a bucket split across chunks is completed from the next one. */
+/**
+ * Postings read per chunk, from FIRST_CHUNK growing fourfold to CHUNK: a first page usually needs a few postings,
+ * a long scan fewer, larger reads. A bucket split across chunks is completed from the next one.
+ */
+const FIRST_CHUNK = 4;
 const CHUNK = 64;
 
 /**
@@ -148,8 +152,8 @@ export function* scanPostings(db: PostingsDb, prefix: Key[], range: MsRange, aft
   let exclusiveStart = false;
   let bucket: number | null = null;
   let gathered: Buffer[] = [];
-  for (;;) {
-    const entries = Array.from(db.getRange({ start, end: lower, reverse: true, exclusiveStart, limit: CHUNK }));
+  for (let chunk = FIRST_CHUNK; ; chunk = Math.min(chunk * 4, CHUNK)) {
+    const entries = Array.from(db.getRange({ start, end: lower, reverse: true, exclusiveStart, limit: chunk }));
     for (const { key, value } of entries) {
       const keyBucket = (key as Key[])[prefix.length] as number;
       if (bucket !== null && keyBucket !== bucket) yield* bucketPositions(gathered, range, after);
@@ -157,7 +161,7 @@ export function* scanPostings(db: PostingsDb, prefix: Key[], range: MsRange, aft
       bucket = keyBucket;
       gathered.push(value);
     }
-    if (entries.length < CHUNK) break;
+    if (entries.length < chunk) break;
     start = entries[entries.length - 1]!.key as Key[];
     exclusiveStart = true;
   }

@@ -5,6 +5,7 @@ import { INDEXED_FIELDS, MAX_MS, MIN_MS, createdAtMs, indexedValue, isTimedReque
 import { BUCKET_MS, bucketOf, comparePositions, countPostings, scanPostings, type MsRange } from './postings.js';
 import { decodeCursor, encodeCursor, type Position } from './cursor.js';
 import { countByRollup } from './query-counts.js';
+import { mayMatch, needlesOf } from './raw-prefilter.js';
 import { timedRequestPositions } from './request-postings.js';
 import type { CountRollup } from './stats-counts.js';
 
@@ -22,29 +23,38 @@ interface ScanPlan {
   /** A timed (UUIDv7) request id: its batch postings (request-postings.ts) beside the per-id posting older stores hold. */
   timedRequestId?: { org: string; requestId: string };
   residual: ((record: AuditRecord) => boolean) | null;
+  /** Bytes every match's stored record holds (raw-prefilter.ts): the others are skipped before decoding. */
+  needles: Buffer[] | null;
 }
 
 export function planScan(dbs: StoreDbs, filter: AuditFilter): ScanPlan {
-  if (filter.organizationId === undefined) return { postings: null, residual: residualOf(filter, []) };
+  if (filter.organizationId === undefined) return withResidual(filter, { postings: null }, []);
   const org = organizationOf(filter);
   const field = INDEXED_FIELDS.find((name) => filter[name] !== undefined);
-  if (!field) return { postings: { db: dbs.orgTime, prefix: [org] }, residual: residualOf(filter, ['organizationId']) };
+  if (!field) return withResidual(filter, { postings: { db: dbs.orgTime, prefix: [org] } }, ['organizationId']);
   const value = indexedValue(filter, field)!;
-  return {
+  return withResidual(filter, {
     postings: { db: dbs.byField[field], prefix: [org, value] },
     ...(field === 'requestId' && isTimedRequestId(String(value)) ? { timedRequestId: { org, requestId: String(value) } } : {}),
-    residual: residualOf(filter, ['organizationId', field]),
-  };
+  }, ['organizationId', field]);
 }
 
-/** A predicate for the filters the index does not serve, or null when it serves them all. */
-function residualOf(filter: AuditFilter, served: FilterField[]): ((record: AuditRecord) => boolean) | null {
-  const checks = (Object.keys(filter) as (keyof AuditFilter)[])
+function withResidual(filter: AuditFilter, plan: Omit<ScanPlan, 'residual' | 'needles'>, served: FilterField[]): ScanPlan {
+  const residual = residualFields(filter, served);
+  return { ...plan, residual: residualOf(filter, residual), needles: needlesOf(filter, residual) };
+}
+
+function residualFields(filter: AuditFilter, served: FilterField[]): FilterField[] {
+  return (Object.keys(filter) as (keyof AuditFilter)[])
     .filter((name): name is FilterField => name !== 'fromMs' && name !== 'toMs')
-    .filter((name) => filter[name] !== undefined && !served.includes(name))
-    .map((name) => name === 'method'
-      ? (record: AuditRecord) => record.method.toUpperCase() === String(filter.method).toUpperCase()
-      : (record: AuditRecord) => record[name] === filter[name]);
+    .filter((name) => filter[name] !== undefined && !served.includes(name));
+}
+
+/** A predicate for the filter fields the index does not serve, or null when there are none. */
+function residualOf(filter: AuditFilter, fields: FilterField[]): ((record: AuditRecord) => boolean) | null {
+  const checks = fields.map((name) => name === 'method'
+    ? (record: AuditRecord) => record.method.toUpperCase() === String(filter.method).toUpperCase()
+    : (record: AuditRecord) => record[name] === filter[name]);
   if (checks.length === 0) return null;
   return (record) => checks.every((check) => check(record));
 }
@@ -59,8 +69,7 @@ const BOUNDED_PAGE_MAX = 200;
  */
 export function isBoundedPage(filter: AuditFilter, page: PageRequest): boolean {
   if (page.withTotal || (page.offset ?? 0) > BOUNDED_PAGE_MAX || page.limit > BOUNDED_PAGE_MAX) return false;
-  const asked = (Object.keys(filter) as (keyof AuditFilter)[])
-    .filter((name): name is FilterField => name !== 'fromMs' && name !== 'toMs' && filter[name] !== undefined);
+  const asked = residualFields(filter, []);
   if (filter.organizationId === undefined) return asked.length === 0;
   const others = asked.filter((name) => name !== 'organizationId');
   return others.length === 0 || (others.length === 1 && (INDEXED_FIELDS as readonly string[]).includes(others[0]!));
@@ -131,7 +140,9 @@ function* scan(dbs: StoreDbs, plan: ScanPlan, filter: AuditFilter, after: Positi
       toSkip--;
       continue;
     }
-    const record = dbs.records.get([position.ms, position.id]);
+    const key = [position.ms, position.id];
+    if (plan.needles && !mayMatch(dbs.records.getBinaryFast(key), plan.needles)) continue;
+    const record = dbs.records.get(key);
     if (!record || (plan.residual && !plan.residual(record))) continue;
     if (toSkip > 0) toSkip--;
     else yield record;
