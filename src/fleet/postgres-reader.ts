@@ -241,15 +241,15 @@ function rollupTotal(filter: AuditFilter): { conditions: string[]; params: unkno
   if (filter.fromMs !== undefined || filter.toMs !== undefined) return null;
   const { organizationId, ...rest } = filter;
   const set = (Object.entries(rest) as [keyof AuditFilter, unknown][]).filter(([, value]) => value !== undefined);
-  if (set.length > 1) return null;
   const where = new Where();
   if (organizationId !== undefined) where.add((n) => `organization_id = $${n}`, organizationId);
   if (set.length === 0) {
     where.add((n) => `field = $${n}`, ALWAYS_SET_FIELD);
     return where;
   }
-  const [value] = rollupValues({ ...filter, organizationId: '' }) ?? [];
-  if (!value) return null;
+  const values = rollupValues({ ...filter, organizationId: '' });
+  if (values?.length !== 1) return null;
+  const [value] = values as [FieldValue];
   where.add((n) => `field = $${n}`, value.field);
   where.add((n) => `value = $${n}`, value.value);
   return where;

@@ -1,5 +1,5 @@
 import type { ClientBase } from 'pg';
-import { VALUE_BUCKETS_TABLE, valueBucketsMigration, valueBucketsPartitionOf } from './value-buckets.js';
+import { VALUE_BUCKETS_TABLE, valueBucketsMigration, valueBucketsPartitionOf, valuePairsMigration } from './value-buckets.js';
 import { MAX_KEYED_BYTES } from '../audit/key-value.js';
 import { FILTER_COLUMNS } from './rows.js';
 
@@ -62,6 +62,8 @@ const MIGRATIONS: readonly string[] = [
   valueBucketsMigration(RECORDS_TABLE),
   // 5: long values by hash in the filter columns and the rollup, as shippers write them from now on (key-value.ts).
   keyedValuesMigration(),
+  // 6: the value rollup counts resource type + action as one value (value-buckets.ts PAIR): that filter's total.
+  valuePairsMigration(RECORDS_TABLE),
 ];
 
 /** Migration 5: the cells keyValue would hash (over 256 bytes, or unkeyable) that an older release kept as they were. */

@@ -20,6 +20,18 @@ export const VALUE_FIELDS = {
   workspaceId: 'workspace_id',
 } as const satisfies Partial<Record<keyof AuditFilter, string>>;
 
+/**
+ * Pairs counted as one value (migration 6): Portkey's resource_type with action is one filter of its own, whose total
+ * two separate values cannot give (their rows overlap), so it was counted over the organization's key.
+ */
+const PAIR = { field: 'resource_type+action', columns: ['resource_type', 'action'] } as const;
+/** A pair's value: the first value's UTF-8 length, a colon, then both values (unambiguous whatever they hold). */
+const PAIR_SQL = `octet_length(${PAIR.columns[0]}) || ':' || ${PAIR.columns[0]} || ${PAIR.columns[1]}`;
+
+function pairValue(first: string, second: string): string {
+  return `${Buffer.byteLength(first, 'utf8')}:${first}${second}`;
+}
+
 /** One of the rollup's values a filter asks for. */
 export interface FieldValue {
   field: string;
@@ -38,7 +50,15 @@ export function rollupValues(filter: AuditFilter): FieldValue[] | null {
     if (!(key in VALUE_FIELDS)) return null;
     values.push({ field: VALUE_FIELDS[key as keyof typeof VALUE_FIELDS], value: key === 'method' ? String(value).toUpperCase() : String(value) });
   }
-  return values.length > 0 ? values : null;
+  return values.length > 0 ? withPairs(values) : null;
+}
+
+/** Both values of a pair become the pair's one value: its buckets, spans and totals are exact. */
+function withPairs(values: FieldValue[]): FieldValue[] {
+  const parts = PAIR.columns.map((column) => values.find((v) => v.field === column));
+  if (parts.some((part) => part === undefined)) return values;
+  return [...values.filter((v) => !(PAIR.columns as readonly string[]).includes(v.field)),
+    { field: PAIR.field, value: pairValue(parts[0]!.value, parts[1]!.value) }];
 }
 
 /** Keys migration 4 drops: the rollup serves these columns' filters, and every shipped row paid ~4 µs of CPU for each. */
@@ -51,9 +71,11 @@ export const ALWAYS_SET_FIELD = VALUE_FIELDS.method;
  * Adds the rows of `source` (the statement's inserted rows, or a whole table when backfilling) to the rollup, in key
  * order so concurrent shippers lock shared rollup rows in one order (no deadlock).
  */
-export function addToValueBuckets(source: string): string {
+export function addToValueBuckets(source: string, withPairs = true): string {
   const columns = Object.values(VALUE_FIELDS);
-  const pairs = columns.map((column) => `('${column}', ${column}::text)`).join(', ');
+  const counted = columns.map((column) => `('${column}', ${column}::text)`);
+  if (withPairs) counted.push(`('${PAIR.field}', ${PAIR_SQL})`);
+  const pairs = counted.join(', ');
   // Grouped by every counted column at once first (a batch has few combinations), then unpivoted: unpivoting each row
   // of a 5,000-row batch cost about three times as much of PostgreSQL's CPU.
   return `INSERT INTO ${VALUE_BUCKETS_TABLE} AS v (organization_id, field, value, bucket, rows, first_at, last_at)
@@ -88,7 +110,7 @@ export function valueBucketsMigration(recordsTable: string): string {
   ) PARTITION BY RANGE (bucket);
   CREATE FUNCTION ${VALUE_BUCKETS_TABLE}_add() RETURNS trigger LANGUAGE plpgsql AS $fn$
   BEGIN
-    ${addToValueBuckets('inserted')};
+    ${addToValueBuckets('inserted', false)};
     RETURN NULL;
   END $fn$;
   CREATE TRIGGER ${recordsTable}_value_buckets AFTER INSERT ON ${recordsTable}
@@ -103,11 +125,28 @@ export function valueBucketsMigration(recordsTable: string): string {
         '${VALUE_BUCKETS_TABLE}' || substr(part.name, ${recordsTable.length + 1}), part.bounds);
     END LOOP;
   END $do$;
-  ${addToValueBuckets(recordsTable)};
+  ${addToValueBuckets(recordsTable, false)};
   ${REPLACED_KEYS.map((column) => `DROP INDEX ${recordsTable}_${column};`).join('\n  ')}`;
 }
 
 /** The rollup partition beside a records partition (same day suffix). */
 export function valueBucketsPartitionOf(recordsPartition: string, recordsTable: string): string {
   return VALUE_BUCKETS_TABLE + recordsPartition.slice(recordsTable.length);
+}
+
+/**
+ * Migration 6: the trigger counts the pair too (PAIR), and the rows already there are counted once. The records
+ * table is locked against inserts first, so no row commits counted by the old function after the backfill's snapshot.
+ */
+export function valuePairsMigration(recordsTable: string): string {
+  return `LOCK TABLE ${recordsTable} IN SHARE ROW EXCLUSIVE MODE;
+  CREATE OR REPLACE FUNCTION ${VALUE_BUCKETS_TABLE}_add() RETURNS trigger LANGUAGE plpgsql AS $fn$
+  BEGIN
+    ${addToValueBuckets('inserted')};
+    RETURN NULL;
+  END $fn$;
+  INSERT INTO ${VALUE_BUCKETS_TABLE} (organization_id, field, value, bucket, rows, first_at, last_at)
+    SELECT organization_id, '${PAIR.field}', ${PAIR_SQL},
+      date_bin('10 minutes', created_at, '2000-01-01T00:00:00Z'), count(*), min(created_at), max(created_at)
+    FROM ${recordsTable} GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4;`;
 }

@@ -84,7 +84,7 @@ t.test('migration 3 upgrades a database written at version 2: rows kept, narrowe
   const sink = sinkFor(url);
   t.teardown(() => sink.close());
   await sink.prepare();
-  t.same((await client.query('SELECT max(version) AS v FROM audit_proxy_migrations')).rows, [{ v: 5 }]);
+  t.same((await client.query('SELECT max(version) AS v FROM audit_proxy_migrations')).rows, [{ v: 6 }]);
   const { rows: keys } = await client.query<{ def: string }>("SELECT pg_get_indexdef(indexrelid) AS def FROM pg_index WHERE indrelid = 'audit_records'::regclass");
   const apiKeyIndex = keys.map((row) => row.def).find((def) => def.includes('(organization_id, api_key_id'));
   t.match(apiKeyIndex, /\(organization_id, api_key_id, created_at\) WHERE \(api_key_id IS NOT NULL\)/);

@@ -105,7 +105,7 @@ t.test('migration 5 moves long values an older release shipped to their hashes',
   const sink = sinkFor(url);
   t.teardown(() => sink.close());
   await sink.prepare();
-  t.same((await client.query('SELECT max(version) AS v FROM audit_proxy_migrations')).rows, [{ v: 5 }]);
+  t.same((await client.query('SELECT max(version) AS v FROM audit_proxy_migrations')).rows, [{ v: 6 }]);
   const { rows } = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM audit_records
     WHERE octet_length(organization_id) > 256 OR octet_length(path) > 256 OR octet_length(workspace_id) > 256 OR user_id ~ '^[\\x01-\\x1f]'`);
   t.equal(rows[0]!.n, 0, 'no cell holds a value keys cannot');
