@@ -159,7 +159,7 @@ t.test('signing keys: created once with mode 0600, read from config or a file, r
 t.test('a process that does not run the follower still keeps retention behind the log', async (t) => {
   const dir = tempDir(t);
   const { logger } = capturingLogger();
-  const config = parseConfig({ upstream: { url: 'http://127.0.0.1:1' }, store: { path: dir, retention: { maxRecords: 2 } } });
+  const config = parseConfig({ upstream: { url: 'http://127.0.0.1:1' }, store: { path: dir, retention: { maxRecords: 2, maxAgeDays: 0 } } });
   const store = openAuditStore(config.store, logger);
   for (let i = 0; i < 5; i++) store.append(makeRecord());
   await store.flush();
