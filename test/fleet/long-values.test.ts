@@ -4,14 +4,13 @@
 import { randomBytes } from 'node:crypto';
 import t, { type Test } from 'tap';
 import pg from 'pg';
-import { PostgresSink } from '../../src/fleet/postgres-sink.js';
 import { PostgresReader } from '../../src/fleet/postgres-reader.js';
 import { dayOf, migrate, partitionName } from '../../src/fleet/schema.js';
 import type { AuditFilter } from '../../src/store/store.js';
 import type { AuditRecord } from '../../src/audit/record.js';
-import { encodeAll } from '../helpers/fleet.js';
+import { encodeAll, testReader, testSink } from '../helpers/fleet.js';
 import { startTestPostgres, type TestPostgres } from '../helpers/postgres.js';
-import { BASE_MS, capturingLogger, makeRecord } from '../store/fixtures/helpers.js';
+import { BASE_MS, makeRecord } from '../store/fixtures/helpers.js';
 
 const DAY_MS = 86_400_000;
 /** Random, so PostgreSQL cannot compress them under its B-tree limit. */
@@ -27,15 +26,6 @@ t.before(async () => {
 });
 t.teardown(() => postgres.close());
 
-function sinkFor(url: string): PostgresSink {
-  return new PostgresSink({ connection: { connectionString: url }, nodeId: 'n', partitionsAheadDays: 1, retentionDays: 0 }, capturingLogger().logger);
-}
-
-function readerFor(t: Test, url: string): PostgresReader {
-  const pool = new pg.Pool({ connectionString: url, max: 2 });
-  t.teardown(() => pool.end());
-  return new PostgresReader(pool);
-}
 
 function records(): AuditRecord[] {
   return Array.from({ length: 8 }, (_, i) => ({
@@ -72,12 +62,12 @@ async function expectFound(t: Test, reader: PostgresReader, all: AuditRecord[]):
 
 t.test('records with values over a B-tree entry are shipped and found by every filter', async (t) => {
   const url = await postgres.database();
-  const sink = sinkFor(url);
+  const sink = testSink(url);
   t.teardown(() => sink.close());
   await sink.prepare();
   const all = records();
   await sink.write(all, encodeAll(sink, all));
-  const reader = readerFor(t, url);
+  const reader = testReader(t, url);
   await expectFound(t, reader, all);
   const [kept] = (await reader.query({ organizationId: LONG_ORG, path: LONG_PATH }, { limit: 1 })).items;
   t.equal(kept?.path, LONG_PATH, 'the record keeps the value whole');
@@ -102,14 +92,14 @@ t.test('migration 5 moves long values an older release shipped to their hashes',
     [r.id, r.createdAt, r.seq, r.organizationId, r.requestId, r.userId, r.statusCode, r.method, r.path, r.principalType, r.workspaceId,
       r.resourceType, r.action, r.clientIp, JSON.stringify(r)]);
   }
-  const sink = sinkFor(url);
+  const sink = testSink(url);
   t.teardown(() => sink.close());
   await sink.prepare();
   t.same((await client.query('SELECT max(version) AS v FROM audit_proxy_migrations')).rows, [{ v: 6 }]);
   const { rows } = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM audit_records
     WHERE octet_length(organization_id) > 256 OR octet_length(path) > 256 OR octet_length(workspace_id) > 256 OR user_id ~ '^[\\x01-\\x1f]'`);
   t.equal(rows[0]!.n, 0, 'no cell holds a value keys cannot');
-  const reader = readerFor(t, url);
+  const reader = testReader(t, url);
   const longOrg = old[0]!.organizationId!;
   const shortened: AuditFilter[] = [{ organizationId: longOrg }, { organizationId: longOrg, path: old[0]!.path },
     { organizationId: longOrg, workspaceId: old[0]!.workspaceId! }, { organizationId: 'org-short', userId: CONTROL_USER }];

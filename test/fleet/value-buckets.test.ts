@@ -1,13 +1,11 @@
-import t, { type Test } from 'tap';
+import t from 'tap';
 import pg from 'pg';
-import { PostgresSink } from '../../src/fleet/postgres-sink.js';
-import { PostgresReader } from '../../src/fleet/postgres-reader.js';
 import { dayOf, migrate, partitionName } from '../../src/fleet/schema.js';
 import type { AuditRecord } from '../../src/audit/record.js';
 import { collect } from '../helpers/collect.js';
-import { encodeAll } from '../helpers/fleet.js';
+import { encodeAll, testReader, testSink } from '../helpers/fleet.js';
 import { startTestPostgres, type TestPostgres } from '../helpers/postgres.js';
-import { BASE_MS, capturingLogger, ids, makeRecord } from '../store/fixtures/helpers.js';
+import { BASE_MS, ids, makeRecord } from '../store/fixtures/helpers.js';
 
 const DAY_MS = 86_400_000;
 const BUCKET_MS = 3_600_000;
@@ -18,15 +16,6 @@ t.before(async () => {
 });
 t.teardown(() => postgres.close());
 
-function sinkFor(url: string): PostgresSink {
-  return new PostgresSink({ connection: { connectionString: url }, nodeId: 'n', partitionsAheadDays: 1, retentionDays: 0 }, capturingLogger().logger);
-}
-
-function readerFor(t: Test, url: string): PostgresReader {
-  const pool = new pg.Pool({ connectionString: url, max: 2 });
-  t.teardown(() => pool.end());
-  return new PostgresReader(pool);
-}
 
 /** What the rollup must hold: the records' rows grouped by organization, column, value and 10-minute bucket. */
 const RECOUNT = `SELECT organization_id, f.field, f.value, date_bin('10 minutes', created_at, '2000-01-01T00:00:00Z') AS bucket, count(*)::int AS rows,
@@ -58,7 +47,7 @@ t.test('migration 4 on a database written at version 3: the rollup counts its ro
     [r.id, r.createdAt, r.seq, r.organizationId, r.requestId, r.statusCode, r.method, r.path, r.principalType, r.resourceType, r.action, r.clientIp,
       r.country, JSON.stringify(r)]);
   }
-  const sinks = [sinkFor(url), sinkFor(url)];
+  const sinks = [testSink(url), testSink(url)];
   t.teardown(() => Promise.all(sinks.map((sink) => sink.close())));
   await Promise.all(sinks.map((sink) => sink.prepare()));
   t.same((await client.query('SELECT max(version) AS v FROM audit_proxy_migrations')).rows, [{ v: 6 }]);
@@ -73,7 +62,7 @@ t.test('migration 4 on a database written at version 3: the rollup counts its ro
   await sinks[1]!.write(resent, encodeAll(sinks[1]!, resent));
   t.same((await client.query(ROLLUP)).rows, (await client.query(RECOUNT)).rows, 'inserted rows counted, rows skipped ON CONFLICT not');
 
-  const reader = readerFor(t, url);
+  const reader = testReader(t, url);
   const all = [...old, ...fresh];
   for (const filter of [{ organizationId: 'org-a', method: 'PUT' }, { organizationId: 'org-b', method: 'DELETE' }, { organizationId: 'org-a', country: 'NL' }]) {
     const want = ids(all.filter((r) => r.organizationId === filter.organizationId && (filter.method ? r.method === filter.method : r.country === filter.country))
@@ -86,7 +75,7 @@ t.test('migration 4 on a database written at version 3: the rollup counts its ro
 
 t.test('a value in more buckets than one rollup lookup reads is walked through every one of them', async (t) => {
   const url = await postgres.database();
-  const sink = sinkFor(url);
+  const sink = testSink(url);
   t.teardown(() => sink.close());
   await sink.prepare();
   const records: AuditRecord[] = Array.from({ length: 1_300 }, (_, i) => ({
@@ -94,7 +83,7 @@ t.test('a value in more buckets than one rollup lookup reads is walked through e
     seq: i + 1,
   }));
   await sink.write(records, encodeAll(sink, records));
-  const reader = readerFor(t, url);
+  const reader = testReader(t, url);
   const deletes = ids(records.filter((r) => r.method === 'DELETE').reverse());
   t.same(ids(await collect(reader.iterate({ organizationId: 'org-h', method: 'DELETE' }))), deletes, '650 hours, newest first');
   const long = await reader.query({ organizationId: 'org-h', method: 'DELETE' }, { limit: 600, withTotal: true });
@@ -106,7 +95,7 @@ t.test('a value in more buckets than one rollup lookup reads is walked through e
 
 t.test('resource type + action is counted as one value: exact totals and pages, however the values split', async (t) => {
   const url = await postgres.database();
-  const sink = sinkFor(url);
+  const sink = testSink(url);
   t.teardown(() => sink.close());
   await sink.prepare();
   // ('ab', 'c') and ('a', 'bc') join to the same text: the pair's value must tell them apart.
@@ -120,7 +109,7 @@ t.test('resource type + action is counted as one value: exact totals and pages, 
   await client.connect();
   t.teardown(() => client.end());
   t.same((await client.query(ROLLUP)).rows, (await client.query(RECOUNT)).rows, 'the rollup holds the pairs, counted exactly');
-  const reader = readerFor(t, url);
+  const reader = testReader(t, url);
   for (const organizationId of ['org-p', 'org-q']) {
     for (const [resourceType, action] of [...pairs, ['a', 'c'] as const]) {
       const filter = { organizationId, resourceType, action };

@@ -1,10 +1,15 @@
+import pg from 'pg';
+import { pino } from 'pino';
 import { Registry } from 'prom-client';
+import type { Test } from 'tap';
 import { parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { openFleet, type Fleet } from '../../src/fleet/fleet.js';
 import type { Logger } from '../../src/log.js';
 import type { AuditRecord } from '../../src/audit/record.js';
 import type { EncodedBatch, Sink } from '../../src/fleet/sink.js';
+import { PostgresSink } from '../../src/fleet/postgres-sink.js';
+import { PostgresReader } from '../../src/fleet/postgres-reader.js';
 import { openAuditStore, type LmdbAuditStore } from '../../src/store/index.js';
 import { eventually } from './eventually.js';
 
@@ -42,4 +47,16 @@ export function encodeAll(sink: Sink, records: readonly AuditRecord[]): EncodedB
   const batch = sink.newBatch();
   for (const record of records) batch.add(record, undefined);
   return batch;
+}
+
+/** A sink as node `n`, a day of partitions ahead, nothing expiring. */
+export function testSink(url: string): PostgresSink {
+  return new PostgresSink({ connection: { connectionString: url }, nodeId: 'n', partitionsAheadDays: 1, retentionDays: 0 }, pino({ level: 'silent' }));
+}
+
+/** A reader over a pool of two, ended with the test. */
+export function testReader(t: Test, url: string): PostgresReader {
+  const pool = new pg.Pool({ connectionString: url, max: 2 });
+  t.teardown(() => pool.end());
+  return new PostgresReader(pool);
 }

@@ -126,7 +126,7 @@ t.test('a record with an unparseable createdAt is refused', async (t) => {
 for (const onFailure of ['closed', 'open'] as const) {
   t.test(`${onFailure} mode: one record the store cannot encode is stored reduced; its batch and every later one are written`, async (t) => {
     const { logger, lines } = capturingLogger();
-    const store = openAuditStore(storeConfig(t.testdir(), { batchMax: 8, retryMs: 20, onFailure }), logger);
+    const store = openAuditStore(storeConfig(t.testdir(), { batchMax: 8, retryMs: 20, onFailure, retention: { maxAgeDays: 0 } }), logger);
     t.teardown(() => store.close());
     const circular: Record<string, unknown> = { a: '1' };
     circular.self = circular; // stands for any record an encoder refuses

@@ -40,7 +40,7 @@ t.test('opened read-write, a version 4 store moves long values to hashed keys an
   cpSync(FIXTURE, path, { recursive: true });
   t.ok(await longKeys(path) > 0, 'the fixture holds long values in its keys');
   const { logger, lines } = capturingLogger();
-  const store = openAuditStore(storeConfig(path), logger);
+  const store = openAuditStore(storeConfig(path, { retention: { maxAgeDays: 0 } }), logger);
   const records = v4FixtureRecords();
   for (const [name, filter] of FILTERS) {
     const expected = records.filter((r) => Object.entries(filter).every(([field, value]) => r[field as keyof typeof r] === value));
