@@ -9,6 +9,7 @@ import { ingest } from '../../bench/store.js';
 import { storeSchema } from '../../src/config/sections/store.js';
 import { openAuditStore } from '../../src/store/index.js';
 import { PooledReadStore } from '../../src/store/read-pool/readers-store.js';
+import { isBoundedPage } from '../../src/store/query.js';
 import { KEY, contractChecker, startFixture, type Fixture } from '../api/fixtures/audit.js';
 import { eventually } from '../helpers/eventually.js';
 
@@ -93,6 +94,19 @@ t.test('a bounded page is read in place, answered while a heavy query holds the 
   t.equal((bounded.body.data.items as unknown[]).length, 20, 'a full page');
   t.notOk(heavyDone, 'while the heavy query still ran on the only reader');
   t.equal((await heavy).status, 200);
+});
+
+t.test('only pages an index serves alone, without a total and near their start, are bounded', async (t) => {
+  const org = { organizationId: 'org-3' };
+  t.ok(isBoundedPage(org, { limit: 100, offset: 100 }));
+  t.ok(isBoundedPage({ ...org, apiKeyId: 'k', fromMs: 1, toMs: 2 }, { limit: 20 }), 'one indexed field and a time range');
+  t.ok(isBoundedPage({}, { limit: 20, cursor: 'x' }), 'every organization, by the time index');
+  t.notOk(isBoundedPage(org, { limit: 101 }), 'a longer page');
+  t.notOk(isBoundedPage(org, { limit: 20, offset: 101 }), 'a deeper offset');
+  t.notOk(isBoundedPage(org, { limit: 20, withTotal: true }), 'a total');
+  t.notOk(isBoundedPage({ ...org, path: '/x' }, { limit: 20 }), 'a filter no index serves');
+  t.notOk(isBoundedPage({ ...org, apiKeyId: 'k', method: 'GET' }, { limit: 20 }), 'two indexed fields (the second is residual)');
+  t.notOk(isBoundedPage({ path: '/x' }, { limit: 20 }), 'a filter without an organization');
 });
 
 t.test('an iteration pages through the readers: every match once, newest first', async (t) => {
