@@ -125,8 +125,7 @@ export class CountRollup {
     void this.db!.put(key, value);
   }
 
-  /** The rollup's count of every record of the organization in the seconds. */
-  /** `organization` as keys hold it (organizationOf). */
+  /** The rollup's count of every record of the organization (as keys hold it: organizationOf) in the seconds. */
   allRecords(organization: string, fromBucket: number, toBucket: number): number {
     return this.sum([organization, ALL_RECORDS], fromBucket, toBucket);
   }

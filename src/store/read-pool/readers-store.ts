@@ -13,7 +13,7 @@ const ITERATE_PAGE = 200;
  * The AuditStore the proxy serves from: writes go to the writer store on this thread, reads to the reader threads.
  * An iteration is a series of cursor pages, each a query of its own (own budget, own reader), fetched only when
  * the consumer wants more: a slow export holds no reader between pages, and memory stays at one page. A bounded page
- * (query.ts: an index alone, no total, near the start) is read in place: a few hundred µs, less than the hop.
+ * (query.ts: an index alone, no total, near the start) is read in place: 0.3-0.7 ms, less than the hop.
  */
 export class PooledReadStore implements AuditStore {
   readonly pool: ReadPool;
