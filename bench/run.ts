@@ -90,6 +90,7 @@ async function apiRows(quick: boolean): Promise<Row[]> {
     row(section, `cursor page ${f.cursorDepth.toLocaleString('en-US')} deep p99`, f.cursorPageDeepP99Ms, 'ms', { op: '<=', bound: 3 }),
     ...Object.entries(f.totalP99Ms).map(([name, { ms, total }]) =>
       row(section, `audit-logs page + total, ${name} (${total.toLocaleString('en-US')} matches) p99`, ms, 'ms', { op: '<=', bound: 20 })),
+    ...Object.entries(f.medianMs).map(([name, ms]) => row(section, `median, ${name}`, ms, 'ms')),
     ...Object.entries(f.serverCpuUs).map(([name, us]) => row(section, `server CPU per request (all threads), ${name}`, us, 'µs')),
   ];
 }
