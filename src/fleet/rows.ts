@@ -1,4 +1,4 @@
-import type { AuditFilter } from '../store/store.js';
+import type { AuditFilter, FilterField } from '../store/store.js';
 import { keyValue } from '../audit/key-value.js';
 
 /** Stored for records without an organization (as in LMDB), so they still sit in the organization indexes. */
@@ -20,7 +20,7 @@ export const FILTER_COLUMNS = {
   action: 'action',
   clientIp: 'client_ip',
   country: 'country',
-} as const satisfies Record<Exclude<keyof AuditFilter, 'fromMs' | 'toMs'>, string>;
+} as const satisfies Record<FilterField, string>;
 
 /** Columns in COPY order (copy-binary.ts writes them so): the id, the time, who shipped it, the filter columns, the whole record and its stored bytes. */
 export const COPY_COLUMNS = ['id', 'created_at', 'node_id', 'seq', ...Object.values(FILTER_COLUMNS), 'record', 'stored'] as const;

@@ -71,10 +71,10 @@ export const ALWAYS_SET_FIELD = VALUE_FIELDS.method;
  * Adds the rows of `source` (the statement's inserted rows, or a whole table when backfilling) to the rollup, in key
  * order so concurrent shippers lock shared rollup rows in one order (no deadlock).
  */
-export function addToValueBuckets(source: string, withPairs = true): string {
+export function addToValueBuckets(source: string, countPair = true): string {
   const columns = Object.values(VALUE_FIELDS);
   const counted = columns.map((column) => `('${column}', ${column}::text)`);
-  if (withPairs) counted.push(`('${PAIR.field}', ${PAIR_SQL})`);
+  if (countPair) counted.push(`('${PAIR.field}', ${PAIR_SQL})`);
   const pairs = counted.join(', ');
   // Grouped by every counted column at once first (a batch has few combinations), then unpivoted: unpivoting each row
   // of a 5,000-row batch cost about three times as much of PostgreSQL's CPU.

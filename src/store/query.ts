@@ -1,6 +1,6 @@
 import type { Key } from 'lmdb';
 import type { AuditRecord } from '../audit/record.js';
-import type { AuditFilter, PageRequest, QueryResult } from './store.js';
+import type { AuditFilter, FilterField, PageRequest, QueryResult } from './store.js';
 import { INDEXED_FIELDS, MAX_MS, MIN_MS, createdAtMs, indexedValue, isTimedRequestId, organizationOf, type PostingsDb, type StoreDbs } from './indexes.js';
 import { BUCKET_MS, bucketOf, comparePositions, countPostings, scanPostings, type MsRange } from './postings.js';
 import { decodeCursor, encodeCursor, type Position } from './cursor.js';
@@ -11,8 +11,6 @@ import type { CountRollup } from './stats-counts.js';
 
 /** Keys of `records` read per chunk when scanning the global time index. */
 const SCAN_CHUNK = 256;
-
-type FilterField = Exclude<keyof AuditFilter, 'fromMs' | 'toMs'>;
 
 /**
  * Which index to scan: the records themselves (no organization filter) or an organization index's postings under

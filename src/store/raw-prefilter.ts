@@ -1,6 +1,4 @@
-import type { AuditFilter } from './store.js';
-
-type FilterField = Exclude<keyof AuditFilter, 'fromMs' | 'toMs'>;
+import type { AuditFilter, FilterField } from './store.js';
 
 /**
  * The UTF-8 bytes of the string values a residual filter asks for (methods compare without case, numbers encode in

@@ -18,10 +18,6 @@ export function isReduced(record: AuditRecord): boolean {
 }
 
 /** Identity and target stay whole (keys hold long ones by hash): cutting them would misattribute the request. */
-function plain(value: unknown): string {
-  return String(value);
-}
-
 function plainOrNull(value: unknown): string | null {
   return value === null || value === undefined ? null : String(value);
 }
@@ -39,17 +35,17 @@ function cut(value: unknown): string | null {
 export function reducedRecord(record: AuditRecord, error: unknown): AuditRecord {
   const why = error instanceof Error ? error.message : String(error);
   return {
-    id: plain(record.id), requestId: plain(record.requestId), createdAt: plain(record.createdAt),
-    method: plain(record.method), path: plain(record.path), query: {}, routePattern: plain(record.routePattern),
-    resourceType: plain(record.resourceType), action: plain(record.action), statusCode: Number(record.statusCode) || 0,
-    outcome: plain(record.outcome) as AuditRecord['outcome'], outcomeDetail: cut(`${REDUCED} (${why}); was: ${plainOrNull(record.outcomeDetail) ?? 'none'}`),
+    id: String(record.id), requestId: String(record.requestId), createdAt: String(record.createdAt),
+    method: String(record.method), path: String(record.path), query: {}, routePattern: String(record.routePattern),
+    resourceType: String(record.resourceType), action: String(record.action), statusCode: Number(record.statusCode) || 0,
+    outcome: String(record.outcome) as AuditRecord['outcome'], outcomeDetail: cut(`${REDUCED} (${why}); was: ${plainOrNull(record.outcomeDetail) ?? 'none'}`),
     durationMs: Number(record.durationMs) || 0, ttfbMs: record.ttfbMs === null ? null : Number(record.ttfbMs) || 0,
     requestBytes: Number(record.requestBytes) || 0, responseBytes: Number(record.responseBytes) || 0,
-    clientIp: plain(record.clientIp), country: plainOrNull(record.country), userAgent: cut(record.userAgent),
-    principalType: plain(record.principalType) as AuditRecord['principalType'], principalId: plainOrNull(record.principalId),
+    clientIp: String(record.clientIp), country: plainOrNull(record.country), userAgent: cut(record.userAgent),
+    principalType: String(record.principalType) as AuditRecord['principalType'], principalId: plainOrNull(record.principalId),
     apiKeyId: plainOrNull(record.apiKeyId), serviceAccountId: plainOrNull(record.serviceAccountId), userId: plainOrNull(record.userId),
     organizationId: plainOrNull(record.organizationId), workspaceId: plainOrNull(record.workspaceId), authError: cut(record.authError),
     requestHeaders: {}, requestBody: null, requestBodyTruncated: record.requestBody !== null, responseBody: null,
-    upstream: plain(record.upstream),
+    upstream: String(record.upstream),
   };
 }

@@ -23,6 +23,9 @@ export interface AuditFilter {
   toMs?: number;
 }
 
+/** A filter's fields that match a value (the time bounds are a range). */
+export type FilterField = Exclude<keyof AuditFilter, 'fromMs' | 'toMs'>;
+
 /** A page: either offset-based or continuing from an opaque cursor (which wins when both are given). */
 export interface PageRequest {
   limit: number;
