@@ -275,9 +275,25 @@ async function until(check: () => boolean, timeoutMs = 600_000): Promise<void> {
   }
 }
 
+/** Shipping alone, for A/B runs of the shipper (`--shipping-only [--records N]`): a fresh cluster, one catch-up. */
+async function shippingOnly(count: number): Promise<{ shipPerSec: number; shipNodeCpuUs: number; shipPostgresCpuUs: number }> {
+  const postgres = await startTestPostgres({ durable: true });
+  const dir = mkdtempSync(join(tmpdir(), 'audit-fleet-bench-'));
+  try {
+    return await shippingRate(dir, await postgres.database(), count, postgres.port);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    await postgres.close();
+  }
+}
+
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const args = process.argv.slice(2);
   const recordsFlag = args.indexOf('--records');
+  if (args.includes('--shipping-only')) {
+    console.log(JSON.stringify(await shippingOnly(recordsFlag >= 0 ? Number(args[recordsFlag + 1]) : 200_000)));
+    process.exit(0);
+  }
   const figures = await runFleetBench({ quick: args.includes('--quick'), ...(recordsFlag >= 0 ? { records: Number(args[recordsFlag + 1]) } : {}) });
   console.log(JSON.stringify(figures, null, 2));
 }

@@ -38,6 +38,7 @@ export function openFleet(config: Config, local: AuditStore & CommitLog, logger:
   const metrics = new FleetMetrics(options.registry);
   const shipper = options.ships ? new Shipper(local, new PostgresSink({
     connection, nodeId: nodeIdOf(fleet), partitionsAheadDays: fleet.partitionsAheadDays, retentionDays: fleet.retentionDays,
+    connections: fleet.shipConnections,
   }, log), {
     batchRows: fleet.batchRows, batchBytes: fleet.batchBytes, retryMinMs: fleet.retryMinMs, retryMaxMs: fleet.retryMaxMs,
     idleMs: fleet.idleMs, maintainEveryMs: MAINTAIN_EVERY_MS, onShipped: metrics.shipped,

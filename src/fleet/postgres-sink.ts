@@ -16,59 +16,75 @@ export interface PostgresSinkOptions {
   partitionsAheadDays: number;
   /** 0 keeps every partition. */
   retentionDays: number;
+  /** Batches written at once, each on a connection of its own (default 1). */
+  connections?: number;
 }
 
 const STAGING = 'audit_records_staging';
 /** SQLSTATE unique_violation: a row of the batch is already stored. */
 const UNIQUE_VIOLATION = '23505';
 
+/** One connection of the sink; its temporary staging table lives as long as it does. */
+interface Lane {
+  client: pg.Client | null;
+  hasStaging: boolean;
+}
+
 /**
- * Ships batches with binary COPY into a per-connection staging table, then one INSERT ... ON CONFLICT DO NOTHING into the
- * partitioned table, in one transaction: a batch is stored whole or not at all, and a batch sent again adds nothing.
+ * Ships batches with binary COPY straight into the partitioned table, one transaction per batch: a batch is stored
+ * whole or not at all. A batch sent again (a row already stored) goes through a per-connection staging table and
+ * INSERT ... ON CONFLICT DO NOTHING, so it adds nothing. Up to `connections` batches are written at once, each on its
+ * own connection: PostgreSQL stores one while the next is copied in, on a core of its own.
  */
 export class PostgresSink implements Sink {
   readonly name = 'postgres';
-  private client: pg.Client | null = null;
-  private hasStaging = false;
+  readonly parallel: number;
+  private readonly lanes: Lane[];
+  private readonly idle: Lane[];
+  private readonly waiting: ((lane: Lane) => void)[] = [];
   /** Days whose partition this process knows exists; forgotten after any failure (retention may have dropped one). */
   private readonly knownDays = new Set<number>();
+  /** Bytes of the largest batch written so far: where the next batch's buffer starts. */
+  private largestBatch = 0;
 
-  constructor(private readonly options: PostgresSinkOptions, private readonly logger: Logger) {}
+  constructor(private readonly options: PostgresSinkOptions, private readonly logger: Logger) {
+    this.parallel = options.connections ?? 1;
+    this.lanes = Array.from({ length: this.parallel }, () => ({ client: null, hasStaging: false }));
+    this.idle = [...this.lanes];
+  }
 
-  async prepare(): Promise<void> {
-    const client = await this.connected();
-    const applied = await migrate(client);
-    if (applied > 0) this.logger.info({ applied }, 'fleet: PostgreSQL schema migrated');
-    await this.ensureDays(daysAhead(Date.now(), this.options.partitionsAheadDays));
+  prepare(): Promise<void> {
+    return this.onLane(async (client) => {
+      const applied = await migrate(client);
+      if (applied > 0) this.logger.info({ applied }, 'fleet: PostgreSQL schema migrated');
+      await this.ensureDays(client, daysAhead(Date.now(), this.options.partitionsAheadDays));
+    });
   }
 
   newBatch(): EncodedBatch {
-    return new BinaryCopyBatch(this.options.nodeId);
+    // A quarter more: a batch a little larger than the last must not grow (a copy of all of it) near its end.
+    return new BinaryCopyBatch(this.options.nodeId, Math.ceil(this.largestBatch * 1.25));
   }
 
-  async write(batch: readonly AuditRecord[], encoded: EncodedBatch): Promise<void> {
-    try {
-      const client = await this.staged();
-      await this.ensureDays(batch.map((record) => dayOf(recordTimeMs(record.createdAt))));
-      if (!await this.insert(client, encoded, '')) await this.insert(client, encoded, ' ON CONFLICT DO NOTHING');
-    } catch (error) {
-      await this.reset();
-      throw error;
-    }
+  write(batch: readonly AuditRecord[], encoded: EncodedBatch): Promise<void> {
+    this.largestBatch = Math.max(this.largestBatch, encoded.size + 2);
+    return this.onLane(async (client, lane) => {
+      await this.ensureDays(client, batch.map((record) => dayOf(recordTimeMs(record.createdAt))));
+      if (!await this.copyDirect(client, encoded)) await this.copyStaged(await this.staged(client, lane), encoded);
+    });
   }
 
   /**
-   * One transaction: COPY into the staging table, INSERT into the records, COMMIT. A plain INSERT first (about 5 µs of
-   * PostgreSQL's CPU per row cheaper than ON CONFLICT's speculative insertion); when a row is already stored (a batch
-   * sent again) it fails whole and rolls back, resolving false, and the batch goes again with ON CONFLICT DO NOTHING.
+   * COPY straight into the records table in a transaction of its own: no staging table and no INSERT ... SELECT for
+   * every batch. When a row is already stored (a batch sent again) the COPY fails whole on the primary key, rolls back,
+   * and this resolves false.
    */
-  private async insert(client: pg.Client, encoded: EncodedBatch, onConflict: string): Promise<boolean> {
+  private async copyDirect(client: pg.Client, encoded: EncodedBatch): Promise<boolean> {
     await client.query('BEGIN');
-    await pipeline(Readable.from([encoded.bytes()]), client.query(copyFrom(`COPY ${STAGING} (${COPY_COLUMNS.join(', ')}) FROM STDIN WITH (FORMAT binary)`)));
     try {
-      await client.query(`INSERT INTO ${RECORDS_TABLE} (${COPY_COLUMNS.join(', ')}) SELECT ${COPY_COLUMNS.join(', ')} FROM ${STAGING}${onConflict}`);
+      await copy(client, RECORDS_TABLE, encoded);
     } catch (error) {
-      if ((error as { code?: unknown }).code !== UNIQUE_VIOLATION || onConflict) throw error;
+      if ((error as { code?: unknown }).code !== UNIQUE_VIOLATION) throw error;
       await client.query('ROLLBACK');
       return false;
     }
@@ -76,71 +92,94 @@ export class PostgresSink implements Sink {
     return true;
   }
 
-  async writeCheckpoints(checkpoints: readonly SignedCheckpoint[]): Promise<void> {
-    try {
-      await (await this.connected()).query(
-        `INSERT INTO ${CHECKPOINTS_TABLE} (node_id, tree_size, note) SELECT $1, * FROM unnest($2::bigint[], $3::text[]) ON CONFLICT DO NOTHING`,
-        [this.options.nodeId, checkpoints.map((c) => c.size), checkpoints.map((c) => c.note)]);
-    } catch (error) {
-      await this.reset();
-      throw error;
-    }
+  /** A batch sent again: COPY into the staging table, then INSERT ... ON CONFLICT DO NOTHING, in one transaction. */
+  private async copyStaged(client: pg.Client, encoded: EncodedBatch): Promise<void> {
+    await client.query('BEGIN');
+    await copy(client, STAGING, encoded);
+    await client.query(`INSERT INTO ${RECORDS_TABLE} (${COPY_COLUMNS.join(', ')}) SELECT ${COPY_COLUMNS.join(', ')} FROM ${STAGING} ON CONFLICT DO NOTHING`);
+    await client.query('COMMIT');
   }
 
-  async maintain(nowMs: number): Promise<void> {
-    try {
-      const client = await this.connected();
-      await this.ensureDays(daysAhead(nowMs, this.options.partitionsAheadDays));
+  writeCheckpoints(checkpoints: readonly SignedCheckpoint[]): Promise<void> {
+    return this.onLane(async (client) => {
+      await client.query(
+        `INSERT INTO ${CHECKPOINTS_TABLE} (node_id, tree_size, note) SELECT $1, * FROM unnest($2::bigint[], $3::text[]) ON CONFLICT DO NOTHING`,
+        [this.options.nodeId, checkpoints.map((c) => c.size), checkpoints.map((c) => c.note)]);
+    });
+  }
+
+  maintain(nowMs: number): Promise<void> {
+    return this.onLane(async (client) => {
+      await this.ensureDays(client, daysAhead(nowMs, this.options.partitionsAheadDays));
       if (this.options.retentionDays === 0) return;
       const dropped = await dropExpiredPartitions(client, nowMs, this.options.retentionDays);
       if (dropped.length > 0) this.logger.info({ dropped }, 'fleet: dropped expired PostgreSQL partitions');
-    } catch (error) {
-      await this.reset();
-      throw error;
-    }
+    });
   }
 
   async close(): Promise<void> {
-    await this.reset();
+    await Promise.all(this.lanes.map((lane) => this.reset(lane)));
   }
 
-  private async ensureDays(days: Iterable<number>): Promise<void> {
+  /**
+   * Runs `work` on an idle connection (waiting for one when all are busy), connecting it when needed. A failure
+   * closes that connection (the next use reconnects) and forgets the known partitions.
+   */
+  private async onLane(work: (client: pg.Client, lane: Lane) => Promise<void>): Promise<void> {
+    const lane = this.idle.pop() ?? await new Promise<Lane>((resolve) => this.waiting.push(resolve));
+    try {
+      await work(await this.connected(lane), lane);
+    } catch (error) {
+      this.knownDays.clear();
+      await this.reset(lane);
+      throw error;
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next(lane);
+      else this.idle.push(lane);
+    }
+  }
+
+  private async ensureDays(client: pg.Client, days: Iterable<number>): Promise<void> {
     const missing = new Set([...days].filter((day) => !this.knownDays.has(day)));
     if (missing.size === 0) return;
-    await ensurePartitions(await this.connected(), missing);
+    await ensurePartitions(client, missing);
     for (const day of missing) this.knownDays.add(day);
   }
 
-  /** One connection, kept: its temporary staging table lives as long as it does. */
-  private async connected(): Promise<pg.Client> {
-    if (this.client) return this.client;
+  private async connected(lane: Lane): Promise<pg.Client> {
+    if (lane.client) return lane.client;
     const client = new pg.Client(this.options.connection);
-    client.on('error', () => void this.reset()); // a dropped connection is noticed here; the next write reconnects
+    client.on('error', () => { // a dropped connection is noticed here; the next use reconnects
+      if (lane.client === client) void this.reset(lane);
+    });
     try {
       await client.connect();
     } catch (error) {
       await client.end().catch(() => undefined);
       throw error;
     }
-    this.client = client;
+    lane.client = client;
     return client;
   }
 
-  /** The connection with its staging table (created after the migrations, which define the table it copies). */
-  private async staged(): Promise<pg.Client> {
-    const client = await this.connected();
-    if (!this.hasStaging) {
+  /** The connection's staging table (created after the migrations, which define the table it copies). */
+  private async staged(client: pg.Client, lane: Lane): Promise<pg.Client> {
+    if (!lane.hasStaging) {
       await client.query(`CREATE TEMPORARY TABLE IF NOT EXISTS ${STAGING} (LIKE ${RECORDS_TABLE} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`);
-      this.hasStaging = true;
+      lane.hasStaging = true;
     }
     return client;
   }
 
-  private async reset(): Promise<void> {
-    const client = this.client;
-    this.client = null;
-    this.hasStaging = false;
-    this.knownDays.clear();
+  private async reset(lane: Lane): Promise<void> {
+    const client = lane.client;
+    lane.client = null;
+    lane.hasStaging = false;
     await client?.end().catch(() => undefined);
   }
+}
+
+async function copy(client: pg.Client, table: string, encoded: EncodedBatch): Promise<void> {
+  await pipeline(Readable.from([encoded.bytes()]), client.query(copyFrom(`COPY ${table} (${COPY_COLUMNS.join(', ')}) FROM STDIN WITH (FORMAT binary)`)));
 }

@@ -30,10 +30,10 @@ export interface ShipperOptions {
   onShipped?: (batch: readonly AuditRecord[], ackedAtMs: number) => void;
 }
 
-/** Records encoded between two turns of the event loop while the sink stores the batch before. */
+/** Records encoded between two turns of the event loop while the sink stores the batches before. */
 const ENCODE_CHUNK = 250;
 
-/** Longest a shutdown waits for the batch in flight, and then for the sink to close. */
+/** Longest a shutdown waits for the batches in the sink, and then for the sink to close. */
 const STOP_WAIT_MS = 5_000;
 
 interface Batch {
@@ -45,8 +45,9 @@ export type ShipperState = 'starting' | 'shipping' | 'failing';
 
 /**
  * Follows the store's commit log and sends each committed record to the sink, in batches capped by rows and bytes.
- * The acknowledged position moves only after the sink made a batch durable, so a crash re-sends at most one batch
- * (which the sink stores once). A failed batch is retried with backoff and jitter, forever: nothing is dropped.
+ * The acknowledged position moves only after the sink made a batch durable, in order, so a crash re-sends at most the
+ * batches that were in the sink (which it stores once). A failed batch is retried with backoff and jitter, forever:
+ * nothing is dropped.
  * Proxied traffic never waits on it: it reads what the store already committed.
  */
 export class Shipper {
@@ -56,6 +57,8 @@ export class Shipper {
   shippedBatches = 0;
   failures = 0;
   private acked: number;
+  /** Failures since the last batch acknowledged: the backoff's exponent. */
+  private failureStreak = 0;
   private stopping = false;
   private running: Promise<void> | null = null;
   private wake: (() => void) | null = null;
@@ -70,7 +73,7 @@ export class Shipper {
   }
 
   /**
-   * Stops after the batch in flight (whose position is then saved, or which is re-sent on the next start), waiting
+   * Stops after the batches in the sink (whose position is then saved, or which are re-sent on the next start), waiting
    * at most STOP_WAIT_MS for it and for the sink to close: an unreachable server must not hold up a shutdown.
    */
   async stop(): Promise<void> {
@@ -86,47 +89,65 @@ export class Shipper {
   }
 
   private async run(): Promise<void> {
-    let consecutiveFailures = 0;
     let prepared = false;
-    let next: Batch | null = null;
     while (!this.stopping) {
       try {
         if (!prepared) await this.sink.prepare();
         prepared = true;
-        next = await this.shipOne(next ?? await this.nextBatch(this.acked));
         await this.shipCheckpoints();
-        consecutiveFailures = 0;
+        await this.shipAvailable();
+        this.failureStreak = 0;
         this.enter('shipping', null);
-        if (next.records.length === 0) {
-          next = null;
-          await this.maintainOrIdle();
-        }
+        await this.maintainOrIdle();
       } catch (error) {
-        next = null; // read again from the acknowledged position
-        consecutiveFailures++;
+        this.failureStreak++;
         this.failures++;
         this.enter('failing', describeError(error));
-        await this.sleep(backoffMs(consecutiveFailures, this.options.retryMinMs, this.options.retryMaxMs));
+        await this.sleep(backoffMs(this.failureStreak, this.options.retryMinMs, this.options.retryMaxMs));
       }
     }
   }
 
   /**
-   * Sends `batch` and, while the sink works on it, reads and encodes the one after it; resolves with that one (empty
-   * when there was nothing new). The position still moves only after the sink acknowledged, batch by batch, in order.
+   * Ships every committed record after the acknowledged position, with up to `sink.parallel` batches in the sink at
+   * once, and reads and encodes the next batch while they are stored. Batches are acknowledged in order, each only
+   * after the sink made it and every batch before it durable. On a failure the batches still in the sink are let
+   * finish, and the next attempt reads again from the acknowledged position (what was stored is not stored twice).
    */
-  private async shipOne(batch: Batch): Promise<Batch> {
-    if (batch.records.length === 0) return batch;
-    const last = batch.records[batch.records.length - 1]!.seq!;
-    const [written, following] = await Promise.allSettled([this.sink.write(batch.records, batch.encoded), this.nextBatch(last)]);
-    if (written.status === 'rejected') throw written.reason;
-    if (following.status === 'rejected') throw following.reason;
+  private async shipAvailable(): Promise<void> {
+    const inSink: { records: AuditRecord[]; written: Promise<void> }[] = [];
+    let readAfter = this.acked;
+    try {
+      for (;;) {
+        while (!this.stopping && inSink.length < this.sink.parallel) {
+          const batch = await this.nextBatch(readAfter);
+          if (batch.records.length === 0) break;
+          readAfter = batch.records[batch.records.length - 1]!.seq!;
+          const written = this.sink.write(batch.records, batch.encoded);
+          written.catch(() => undefined); // awaited in order below
+          inSink.push({ records: batch.records, written });
+        }
+        const oldest = inSink[0];
+        if (!oldest) return;
+        await oldest.written;
+        inSink.shift();
+        await this.acknowledge(oldest.records);
+        await this.shipCheckpoints();
+      }
+    } finally {
+      await Promise.allSettled(inSink.map((batch) => batch.written));
+    }
+  }
+
+  private async acknowledge(records: readonly AuditRecord[]): Promise<void> {
+    const last = records[records.length - 1]!.seq!;
     await this.log.setPosition(FLEET_FOLLOWER, last);
     this.acked = last;
-    this.shippedRecords += batch.records.length;
+    this.shippedRecords += records.length;
     this.shippedBatches++;
-    this.options.onShipped?.(batch.records, Date.now());
-    return following.value;
+    this.failureStreak = 0;
+    this.enter('shipping', null);
+    this.options.onShipped?.(records, Date.now());
   }
 
   /** Signed checkpoints whose records are all acknowledged, after the last one shipped. */
@@ -145,7 +166,7 @@ export class Shipper {
   /**
    * Committed records after `afterSeq` with their stored bytes, up to batchRows and batchBytes (always at least one).
    * The stored bytes are visited in place (no copy) and encoded beside their record, ENCODE_CHUNK records at a time
-   * with the event loop let through between chunks: the batch in flight gets its COPY and INSERT to the sink meanwhile.
+   * with the event loop let through between chunks: the batches in the sink get their COPY to PostgreSQL meanwhile.
    */
   private async nextBatch(afterSeq: number): Promise<Batch> {
     const candidates = this.log.readRecords(afterSeq, this.options.batchRows);

@@ -26,6 +26,8 @@ export interface EncodedBatch {
 export interface Sink {
   /** Names the sink in logs and metrics. */
   readonly name: string;
+  /** Batches the shipper may have in `write` at once (acknowledged in order all the same). */
+  readonly parallel: number;
   /** Creates or upgrades what the sink needs (tables, partitions); safe when many proxies do it at once. */
   prepare(): Promise<void>;
   /** An empty batch in this sink's encoding; its size counts against the batch's byte cap. */

@@ -4,6 +4,7 @@ import { createServer, type AddressInfo, type Socket } from 'node:net';
 import pg from 'pg';
 import { PostgresSink } from '../../src/fleet/postgres-sink.js';
 import { backoffMs } from '../../src/fleet/shipper.js';
+import { dayOf, partitionName } from '../../src/fleet/schema.js';
 import { encodeAll, openTestFleetStore } from '../helpers/fleet.js';
 import { eventually } from '../helpers/eventually.js';
 import { startTestPostgres, type TestPostgres } from '../helpers/postgres.js';
@@ -93,6 +94,40 @@ t.test('batches are capped by rows and by bytes', async (t) => {
   t.match(metrics, /audit_proxy_fleet_shipped_records_total 26/);
   t.match(metrics, /audit_proxy_fleet_lag_records 0/);
   t.match(metrics, /audit_proxy_fleet_delivery_seconds_count 26/);
+});
+
+t.test('batches in the sink at once are acknowledged in order; a failed one goes again with those after it, each row stored once', async (t) => {
+  const url = await postgres.database();
+  const dayMs = 86_400_000;
+  const days = [dayOf(Date.now()) - 2 * dayMs, dayOf(Date.now()) - dayMs];
+  const seeder = sinkFor(url);
+  await seeder.prepare();
+  const seeds = days.map((day, i) => ({ ...makeRecord({ ms: day + 60_000, organizationId: 'org-seed' }), seq: i + 1 }));
+  await seeder.write(seeds, encodeAll(seeder, seeds)); // both partitions exist before the lock below
+  await seeder.close();
+  const blocker = new pg.Client(url);
+  await blocker.connect();
+  t.teardown(() => blocker.end());
+  await blocker.query(`BEGIN; LOCK TABLE ${partitionName(days[0]!)} IN ACCESS EXCLUSIVE MODE`);
+
+  const fleet = openTestFleetStore(t.testdir(), url, capturingLogger().logger, { batchRows: 5, shipConnections: 2 });
+  t.teardown(() => fleet.store.close());
+  for (const day of days) for (let i = 0; i < 5; i++) fleet.store.append(makeRecord({ ms: day + 120_000 + i, organizationId: 'org-lanes' }));
+  await fleet.store.flush();
+  // The second day's partition alone: a read of the parent table would wait for the lock too.
+  const secondDay = async () => (await sql<{ n: number }>(url, `SELECT count(*)::int AS n FROM ${partitionName(days[1]!)} WHERE organization_id = 'org-lanes'`))[0]!.n;
+  await eventually(async () => await secondDay() === 5, 10_000);
+  t.equal(fleet.shipper!.position(), 0, 'the second batch is stored, but nothing is acknowledged past the first, still waiting');
+
+  const killed = await sql<{ pid: number }>(url,
+    "SELECT pg_terminate_backend(pid)::int AS pid FROM pg_stat_activity WHERE query LIKE 'COPY audit_records %' AND wait_event_type = 'Lock'");
+  t.equal(killed.length, 1, 'the first batch\'s connection, waiting for the lock, is cut');
+  await blocker.query('ROLLBACK');
+  await fleet.settle();
+  t.ok(fleet.shipper!.failures >= 1);
+  t.same(await sql(url, "SELECT count(*)::int AS n, count(DISTINCT id)::int AS ids FROM audit_records WHERE organization_id = 'org-lanes'"), [{ n: 10, ids: 10 }]);
+  t.same(await sql(url, "SELECT sum(rows)::int AS n FROM audit_value_buckets WHERE organization_id = 'org-lanes' AND field = 'method'"), [{ n: 10 }],
+    'the rollup counts the batch sent again once');
 });
 
 t.test('a refusing server is a logged degraded state; records arrive once it accepts', async (t) => {

@@ -25,6 +25,8 @@ export const fleetSchema = z.strictObject({
     .describe('Names this proxy on every record it ships (null: the host name).'),
   batchRows: z.number().int().min(1).max(100_000).default(5_000).describe('Most records in one shipped batch.'),
   batchBytes: z.number().int().min(1024).default(8 * 1024 * 1024).describe('Most bytes of encoded records in one shipped batch.'),
+  shipConnections: z.number().int().min(1).max(8).default(2)
+    .describe('Batches shipped at once, each on a PostgreSQL connection of its own (acknowledged in order).'),
   retryMinMs: z.number().int().min(1).default(250).describe('First wait after a failed batch; doubles per failure, with jitter.'),
   retryMaxMs: z.number().int().min(1).default(30_000).describe('Longest wait between retries (a batch is retried forever, never dropped).'),
   idleMs: z.number().int().min(1).default(100).describe('How often the shipper looks for new records when it has caught up.'),
