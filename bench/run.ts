@@ -1,6 +1,6 @@
 // `npm run bench [-- --quick]`: every measurement of the
 // performance issue in one run; prints one table (figure beside target) and writes bench/results/latest.json.
-// A measurement, not a test: exits 0 whatever the figures. For experiments: --no-pin, --only http,store,api,stats,reads,memory,principal,chain,fleet,
+// A measurement, not a test: exits 0 whatever the figures. For experiments: --no-pin, --only http,store,api,stats,reads,memory,principal,chain,fleet,kill,
 // --contenders 'audit-proxy off,audit-proxy on', --loads 'GET c50', --rounds N, --seconds S.
 import { cpus, totalmem } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -16,6 +16,7 @@ import { printTable, row, type Row } from './lib/report.js';
 import { runStatsBench } from './stats.js';
 import { runStoreBench } from './store.js';
 import { runFleetBench } from './fleet.js';
+import { LOSS_BOUND_MS, runKillBench } from './kill.js';
 
 const RESULTS = fileURLToPath(new URL('../../bench/results/', import.meta.url));
 const MIB_64 = { op: '<=', bound: 64 } as const;
@@ -36,7 +37,7 @@ function parseFlags(argv: string[]): Flags {
   return {
     quick: argv.includes('--quick'),
     pin: !argv.includes('--no-pin'),
-    only: new Set(value('--only')?.split(',') ?? ['http', 'store', 'api', 'stats', 'reads', 'memory', 'principal', 'chain', 'fleet']),
+    only: new Set(value('--only')?.split(',') ?? ['http', 'store', 'api', 'stats', 'reads', 'memory', 'principal', 'chain', 'fleet', 'kill']),
     contenders: value('--contenders')?.split(','),
     rounds: number('--rounds'),
     seconds: number('--seconds'),
@@ -153,6 +154,16 @@ async function chainRows(quick: boolean): Promise<Row[]> {
   ];
 }
 
+async function killRows(quick: boolean): Promise<Row[]> {
+  const f = await runKillBench({ quick });
+  const section = `kill -9 under load (GET, 50 connections, ${f.kills} kills at random moments, ${f.answered.toLocaleString('en-US')} requests answered)`;
+  return [
+    row(section, 'records answered but not on disk after the kill (not yet committed)', f.lost, 'records'),
+    row(section, 'loss window: the longest a lost record had been answered before the kill', f.lossWindowMs, 'ms'),
+    row(section, `records lost that were answered more than ${LOSS_BOUND_MS} ms before the kill`, f.lostBeyondBound, 'records', { op: '<=', bound: 0 }),
+  ];
+}
+
 async function principalRows(): Promise<Row[]> {
   const figures = await runPrincipalBench();
   return Object.entries(figures).flatMap(([name, f]) => [
@@ -191,6 +202,7 @@ async function main(): Promise<void> {
   await scenario('principal', principalRows);
   await scenario('chain', () => chainRows(flags.quick));
   await scenario('fleet', () => fleetRows(flags.quick));
+  await scenario('kill', () => killRows(flags.quick));
   printTable(rows);
   for (const note of notes) console.log(`note: ${note}`);
   const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', memGiB: Math.round(totalmem() / 1024 ** 3), node: process.version };
