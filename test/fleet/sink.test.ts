@@ -45,6 +45,21 @@ t.test('a batch shipped twice leaves one row each', async (t) => {
   t.ok(Number(days[0]!.n) >= 3, 'the batch spans three days: one partition each, made on demand');
 });
 
+t.test('more writes at once than connections wait for one; each is stored whole', async (t) => {
+  const url = await postgres.database();
+  const sink = new PostgresSink({ connection: { connectionString: url }, nodeId: 'n1', partitionsAheadDays: 1, retentionDays: 0, connections: 2 },
+    capturingLogger().logger);
+  t.teardown(() => sink.close());
+  t.equal(sink.parallel, 2);
+  await sink.prepare();
+  const batches = Array.from({ length: 5 }, (_, b) => Array.from({ length: 20 }, (_, i) => ({ ...makeRecord({ organizationId: 'org-wait' }), seq: b * 20 + i + 1 })));
+  await Promise.all(batches.map((batch) => sink.write(batch, encodeAll(sink, batch))));
+  const [row] = await sql<{ n: number; ids: number; connections: number }>(url, `SELECT count(*)::int AS n, count(DISTINCT id)::int AS ids,
+    (SELECT count(*)::int FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()) AS connections
+    FROM audit_records WHERE organization_id = 'org-wait'`);
+  t.same(row, { n: 100, ids: 100, connections: 2 }, 'five batches over two connections');
+});
+
 t.test('two proxies migrating at once both start, and the schema is applied once', async (t) => {
   const url = await postgres.database();
   const sinks = Array.from({ length: 4 }, () => sinkFor(url));
