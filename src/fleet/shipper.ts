@@ -117,10 +117,12 @@ export class Shipper {
   private async shipAvailable(): Promise<void> {
     const inSink: { records: AuditRecord[]; written: Promise<void> }[] = [];
     let readAfter = this.acked;
+    let ahead: Promise<Batch> | null = null;
     try {
       for (;;) {
         while (!this.stopping && inSink.length < this.sink.parallel) {
-          const batch = await this.nextBatch(readAfter);
+          const batch: Batch = await (ahead ?? this.nextBatch(readAfter));
+          ahead = null;
           if (batch.records.length === 0) break;
           readAfter = batch.records[batch.records.length - 1]!.seq!;
           const written = this.sink.write(batch.records, batch.encoded);
@@ -129,6 +131,10 @@ export class Shipper {
         }
         const oldest = inSink[0];
         if (!oldest) return;
+        if (!this.stopping && !ahead) { // the next batch is read and encoded while the sink stores the ones before
+          ahead = this.nextBatch(readAfter);
+          ahead.catch(() => undefined); // awaited when it is sent; after a failure, read again
+        }
         await oldest.written;
         inSink.shift();
         await this.acknowledge(oldest.records);
