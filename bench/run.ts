@@ -74,6 +74,7 @@ async function fleetRows(quick: boolean): Promise<Row[]> {
     row(section, 'verify --fleet, records rehashed from PostgreSQL', f.verifyPerSec, 'records/s'),
     row(section, `delivery lag p99 at 5,000 records/s for ${f.lagSeconds} s`, f.lagP99Ms, 'ms', { op: '<=', bound: 2_000 }),
     ...Object.entries(f.firstPageP99Ms).map(([name, ms]) => row(section, `first page, ${name} p99`, ms, 'ms', { op: '<=', bound: 10 })),
+    ...Object.entries(f.firstPageMedianMs).map(([name, ms]) => row(section, `first page, ${name} median`, ms, 'ms')),
     ...Object.entries(f.totalP99Ms).map(([name, { ms, total }]) => row(section, `first page + total, ${name} (${total.toLocaleString('en-US')} matches) p99`, ms, 'ms')),
     row(section, 'cursor page 10,000 deep p99', f.cursorDeepP99Ms, 'ms', { op: '<=', bound: 10 }),
     row(section, 'first page + total, organization p99', f.countOrgP99Ms, 'ms'),
