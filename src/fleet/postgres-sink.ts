@@ -21,6 +21,7 @@ export interface PostgresSinkOptions {
 }
 
 const STAGING = 'audit_records_staging';
+const COLUMNS = COPY_COLUMNS.join(', ');
 /** SQLSTATE unique_violation: a row of the batch is already stored. */
 const UNIQUE_VIOLATION = '23505';
 
@@ -70,7 +71,7 @@ export class PostgresSink implements Sink {
     this.largestBatch = Math.max(this.largestBatch, encoded.size + 2);
     return this.onLane(async (client, lane) => {
       await this.ensureDays(client, batch.map((record) => dayOf(recordTimeMs(record.createdAt))));
-      if (!await this.copyDirect(client, encoded)) await this.copyStaged(await this.staged(client, lane), encoded);
+      if (!await this.copyDirect(client, encoded)) await this.copyStaged(client, lane, encoded);
     });
   }
 
@@ -93,10 +94,11 @@ export class PostgresSink implements Sink {
   }
 
   /** A batch sent again: COPY into the staging table, then INSERT ... ON CONFLICT DO NOTHING, in one transaction. */
-  private async copyStaged(client: pg.Client, encoded: EncodedBatch): Promise<void> {
+  private async copyStaged(client: pg.Client, lane: Lane, encoded: EncodedBatch): Promise<void> {
+    await this.ensureStaging(client, lane);
     await client.query('BEGIN');
     await copy(client, STAGING, encoded);
-    await client.query(`INSERT INTO ${RECORDS_TABLE} (${COPY_COLUMNS.join(', ')}) SELECT ${COPY_COLUMNS.join(', ')} FROM ${STAGING} ON CONFLICT DO NOTHING`);
+    await client.query(`INSERT INTO ${RECORDS_TABLE} (${COLUMNS}) SELECT ${COLUMNS} FROM ${STAGING} ON CONFLICT DO NOTHING`);
     await client.query('COMMIT');
   }
 
@@ -164,12 +166,10 @@ export class PostgresSink implements Sink {
   }
 
   /** The connection's staging table (created after the migrations, which define the table it copies). */
-  private async staged(client: pg.Client, lane: Lane): Promise<pg.Client> {
-    if (!lane.hasStaging) {
-      await client.query(`CREATE TEMPORARY TABLE IF NOT EXISTS ${STAGING} (LIKE ${RECORDS_TABLE} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`);
-      lane.hasStaging = true;
-    }
-    return client;
+  private async ensureStaging(client: pg.Client, lane: Lane): Promise<void> {
+    if (lane.hasStaging) return;
+    await client.query(`CREATE TEMPORARY TABLE IF NOT EXISTS ${STAGING} (LIKE ${RECORDS_TABLE} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`);
+    lane.hasStaging = true;
   }
 
   private async reset(lane: Lane): Promise<void> {
@@ -181,5 +181,5 @@ export class PostgresSink implements Sink {
 }
 
 async function copy(client: pg.Client, table: string, encoded: EncodedBatch): Promise<void> {
-  await pipeline(Readable.from([encoded.bytes()]), client.query(copyFrom(`COPY ${table} (${COPY_COLUMNS.join(', ')}) FROM STDIN WITH (FORMAT binary)`)));
+  await pipeline(Readable.from([encoded.bytes()]), client.query(copyFrom(`COPY ${table} (${COLUMNS}) FROM STDIN WITH (FORMAT binary)`)));
 }

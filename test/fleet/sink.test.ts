@@ -16,8 +16,8 @@ t.before(async () => {
 });
 t.teardown(() => postgres.close());
 
-function sinkFor(url: string, retentionDays = 0): PostgresSink {
-  return new PostgresSink({ connection: { connectionString: url }, nodeId: 'n1', partitionsAheadDays: 2, retentionDays }, capturingLogger().logger);
+function sinkFor(url: string, retentionDays = 0, connections = 1): PostgresSink {
+  return new PostgresSink({ connection: { connectionString: url }, nodeId: 'n1', partitionsAheadDays: 2, retentionDays, connections }, capturingLogger().logger);
 }
 
 async function sql<R extends pg.QueryResultRow>(url: string, text: string): Promise<R[]> {
@@ -47,8 +47,7 @@ t.test('a batch shipped twice leaves one row each', async (t) => {
 
 t.test('more writes at once than connections wait for one; each is stored whole', async (t) => {
   const url = await postgres.database();
-  const sink = new PostgresSink({ connection: { connectionString: url }, nodeId: 'n1', partitionsAheadDays: 1, retentionDays: 0, connections: 2 },
-    capturingLogger().logger);
+  const sink = sinkFor(url, 0, 2);
   t.teardown(() => sink.close());
   t.equal(sink.parallel, 2);
   await sink.prepare();
