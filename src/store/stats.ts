@@ -29,7 +29,15 @@ export function statusClassOf(statusCode: number): number {
 
 export function histogramBucketOf(durationMs: number): number {
   if (!(durationMs >= BASE_MS)) return 0; // NaN and negatives land in bucket 0 too
-  return Math.min(HISTOGRAM_BUCKETS - 1, 1 + Math.floor(Math.log2(durationMs / BASE_MS) * STEPS));
+  const bucket = Math.min(HISTOGRAM_BUCKETS - 1, 1 + Math.floor(Math.log2(durationMs / BASE_MS) * STEPS));
+  // log2 rounds: a value an ulp either side of a bound can land one bucket off, so check against the bounds.
+  if (durationMs < lowerBoundOf(bucket)) return bucket - 1;
+  if (bucket < HISTOGRAM_BUCKETS - 1 && durationMs >= lowerBoundOf(bucket + 1)) return bucket + 1;
+  return bucket;
+}
+
+function lowerBoundOf(bucket: number): number {
+  return BASE_MS * 2 ** ((bucket - 1) / STEPS);
 }
 
 export function addRecordTo(cell: StatsCell, statusCode: number, durationMs: number): void {

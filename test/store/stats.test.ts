@@ -35,6 +35,16 @@ t.test('a percentile read from the histogram is within 9% of the exact one', asy
   ));
 });
 
+t.test('a duration an ulp either side of a bucket bound lands on its own side of it', async (t) => {
+  // fast-check found 2.2627416997969516, one ulp under 0.1 * 2^4.5, counted a bucket too high (9.07% off).
+  t.equal(histogramBucketOf(2.2627416997969516), 18);
+  for (let bucket = 1; bucket < HISTOGRAM_BUCKETS; bucket++) {
+    const bound = 0.1 * 2 ** ((bucket - 1) / 4);
+    t.equal(histogramBucketOf(bound), bucket, `bound of bucket ${bucket}`);
+    t.equal(histogramBucketOf(bound - bound * Number.EPSILON), bucket - 1, `just under bucket ${bucket}`);
+  }
+});
+
 t.test('the histogram takes any duration: tiny, negative, NaN and huge ones land in the end buckets', async (t) => {
   t.equal(histogramBucketOf(0), 0);
   t.equal(histogramBucketOf(-5), 0);
