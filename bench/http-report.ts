@@ -44,6 +44,8 @@ function ratioRows(out: HttpBenchOutput): Row[] {
     const AUDIT_COST = auditCost(load);
     rows.push(row(section, 'on / off (1 worker, no request log)', ratio(load, 'audit-proxy on', 'audit-proxy off'), 'x', AUDIT_COST));
     rows.push(row(section, 'CPU added by auditing (1 worker)', added(load, 'audit-proxy on', 'audit-proxy off'), 'µs', addedCpu(load)));
+    rows.push(row(section, 'on, writer inline / off', ratio(load, 'audit-proxy on inline', 'audit-proxy off'), 'x'));
+    rows.push(row(section, 'CPU added by auditing, writer inline', added(load, 'audit-proxy on inline', 'audit-proxy off'), 'µs'));
     rows.push(row(section, 'on / off (1 worker, request log on)', ratio(load, 'audit-proxy on +log', 'audit-proxy off +log'), 'x', AUDIT_COST));
     rows.push(row(section, 'on / off (--workers auto)', ratio(load, 'audit-proxy on --auto', 'audit-proxy off --auto'), 'x', AUDIT_COST));
     rows.push(row(section, 'off / limit (undici)', ratio(load, 'audit-proxy off', 'limit (undici)'), 'x'));

@@ -54,6 +54,7 @@ function contenderSpecs(nginxBinary: string | null): ContenderSpec[] {
     httpProxy3(),
     auditProxy('audit-proxy off', { record: false, logRequests: false, workers: 1 }),
     auditProxy('audit-proxy on', { record: true, logRequests: false, workers: 1 }),
+    auditProxy('audit-proxy on inline', { record: true, logRequests: false, workers: 1, writer: 'inline' }),
     auditProxy('audit-proxy off +log', { record: false, logRequests: true, workers: 1 }),
     auditProxy('audit-proxy on +log', { record: true, logRequests: true, workers: 1 }),
     auditProxy('audit-proxy off --auto', { record: false, logRequests: false, workers: 'auto' }),

@@ -24,3 +24,15 @@ export function createLogger(config: Pick<Config, 'log'>, destination?: pino.Des
   if (pretty) return pino(options, prettyStream({ colorize: true, sync: true, destination: destination ?? 1 }));
   return destination ? pino(options, destination) : pino(options);
 }
+
+/** A worker thread's logger: each line goes to `send`, for the main thread to log again with relayThreadLog. */
+export function threadLogger(level: string, send: (line: string) => void): Logger {
+  return pino({ level, base: null, timestamp: false }, { write: send });
+}
+
+/** A pino line from a worker thread, logged again by `logger` (its destination and redaction) at its level. */
+export function relayThreadLog(logger: Logger, line: string): void {
+  const { level, msg, ...fields } = JSON.parse(line) as { level: number; msg?: string } & Record<string, unknown>;
+  const label = logger.levels.labels[level] as 'error' | 'warn' | 'info';
+  logger[label]?.(fields, msg);
+}

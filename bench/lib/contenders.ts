@@ -23,7 +23,7 @@ export interface Running {
 }
 
 /** audit-proxy through its CLI: recording and request logging switched by environment, logs to a file. */
-export function auditProxy(name: string, opts: { record: boolean; logRequests: boolean; workers: number | 'auto'; cli?: string }): ContenderSpec {
+export function auditProxy(name: string, opts: { record: boolean; logRequests: boolean; workers: number | 'auto'; cli?: string; writer?: 'thread' | 'inline' }): ContenderSpec {
   return {
     name,
     workers: opts.workers,
@@ -32,6 +32,7 @@ export function auditProxy(name: string, opts: { record: boolean; logRequests: b
         ...process.env,
         AUDIT_PROXY__STORE__ENABLED: String(opts.record),
         AUDIT_PROXY__LOG__REQUESTS: String(opts.logRequests),
+        ...(opts.writer ? { AUDIT_PROXY__STORE__WRITER: opts.writer } : {}),
       };
       const args = [opts.cli ?? CLI, 'serve', '--upstream', `http://127.0.0.1:${upstreamPort}`, '--port', String(port),
         '--host', '127.0.0.1', '--data-dir', join(dir, 'store'), '--workers', String(opts.workers)];

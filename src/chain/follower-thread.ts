@@ -1,8 +1,9 @@
 import { Worker } from 'node:worker_threads';
 import type { Config } from '../config/schema.js';
-import type { Logger } from '../log.js';
+import { relayThreadLog, type Logger } from '../log.js';
 import type { FollowerOptions } from './follower.js';
 import type { NoteSigner } from './note.js';
+import { compiledWorker } from '../worker-url.js';
 
 /** What the follower's thread starts from (the signing key's KeyObjects are cloned into it, never written anywhere). */
 export interface FollowerData {
@@ -14,13 +15,7 @@ export interface FollowerData {
 
 export type FollowerReply = { ready: true } | { closed: true } | { log: string };
 
-/**
- * The compiled worker beside this file, or, when this file runs from source (the tests, through a TypeScript loader),
- * the one tsc wrote to dist/.
- */
-const WORKER = import.meta.url.endsWith('.ts')
-  ? new URL(import.meta.url.replace(/\/src\/chain\/follower-thread\.ts$/, '/dist/src/chain/follower-worker.js'))
-  : new URL('./follower-worker.js', import.meta.url);
+const WORKER = compiledWorker(import.meta.url, './follower-worker.js');
 /** How long closing waits for the thread's last catch-up and checkpoint before ending it. */
 const CLOSE_WAIT_MS = 10_000;
 /** A thread that died is started again after this long. */
@@ -67,7 +62,7 @@ export class FollowerThread {
     this.worker = worker;
     this.booted = new Promise((resolve) => worker.on('message', (reply: FollowerReply) => {
       if ('ready' in reply) resolve();
-      if ('log' in reply) this.relay(reply.log);
+      if ('log' in reply) relayThreadLog(this.logger, reply.log);
     }));
     this.exited = new Promise((resolve) => worker.once('exit', (code) => {
       resolve();
@@ -76,12 +71,5 @@ export class FollowerThread {
       void delay(RESTART_MS).then(() => this.closing || this.start());
     }));
     worker.on('error', (err) => this.logger.error({ err }, 'Merkle log thread failed'));
-  }
-
-  /** A pino line from the thread, logged again here at its level. */
-  private relay(line: string): void {
-    const { level, msg, ...fields } = JSON.parse(line) as { level: number; msg?: string } & Record<string, unknown>;
-    const label = this.logger.levels.labels[level] as 'error' | 'warn' | 'info';
-    this.logger[label]?.(fields, msg);
   }
 }

@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
-import { pino } from 'pino';
+import { threadLogger } from '../log.js';
 import { LmdbCommitLog } from '../store/commit-log.js';
 import { openEnvironment } from '../store/environment.js';
 import { openDbs } from '../store/indexes.js';
@@ -15,7 +15,7 @@ const data = workerData as FollowerData;
 const port = parentPort!;
 const send = (reply: FollowerReply): void => port.postMessage(reply);
 // Log lines go to the main thread's logger (its destination and redaction), one message each.
-const logger = pino({ level: data.logLevel, base: null, timestamp: false }, { write: (line: string) => send({ log: line }) });
+const logger = threadLogger(data.logLevel, (line) => send({ log: line }));
 // The main thread created the store; this thread never creates one (lmdb-js would make the directory, and loops in
 // mkdir when the process's working directory was removed under it).
 if (!existsSync(join(data.store.path, 'data.mdb'))) throw new Error(`the audit store at ${data.store.path} is gone`);

@@ -3,6 +3,7 @@ import type { Config } from '../config/schema.js';
 import type { CommitLog } from '../store/store.js';
 import type { TreeStore } from './tree-store.js';
 import { checkLeaves, StoredTiles, type LeafCheck } from './verify-leaves.js';
+import { compiledWorker } from '../worker-url.js';
 
 /** Checks ranges of leaves against the stored records: in verify's own thread, or spread over threads. */
 export interface LeafChecker {
@@ -23,13 +24,7 @@ export interface CheckRequest {
 
 export type CheckReply = { id: number; check: LeafCheck; error?: undefined } | { id: number; error: string; check?: undefined };
 
-/**
- * The compiled worker beside this file, or, when this file runs from source (the tests, through a TypeScript loader),
- * the one tsc wrote to dist/.
- */
-const WORKER = import.meta.url.endsWith('.ts')
-  ? new URL(import.meta.url.replace(/\/src\/chain\/verify-threads\.ts$/, '/dist/src/chain/verify-worker.js'))
-  : new URL('./verify-worker.js', import.meta.url);
+const WORKER = compiledWorker(import.meta.url, './verify-worker.js');
 
 export function localChecker(log: CommitLog, tree: TreeStore): LeafChecker {
   const stored = new StoredTiles(tree);

@@ -4,12 +4,7 @@ import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { AuditFilter, AuditStore, CommitLog, PageRequest } from './store.js';
 import { LmdbCommitLog } from './commit-log.js';
-import { POSTINGS_DB_NAMES, createdAtMs, isTimedRequestId, oldestRecordMs, openDbs, organizationOf, type StoreDbs } from './indexes.js';
-import { encodePositions, packedPosition } from './positions.js';
-import type { Position } from './cursor.js';
-import { lastSeq } from './log-batches.js';
-import { PostingsBuilder } from './postings.js';
-import { RequestIdPostings } from './request-postings.js';
+import { POSTINGS_DB_NAMES, createdAtMs, oldestRecordMs, openDbs, recordKey, type StoreDbs } from './indexes.js';
 import { SCHEMA_KEY, migrateToV2 } from './migrate.js';
 import { rekeyLongValues } from './migrate-keys.js';
 import { describeOpenError, openEnvironment, StoreOpenError } from './environment.js';
@@ -18,7 +13,8 @@ import { RetentionTimer } from './retention.js';
 import { MINUTES_DB, StatsRollup } from './stats-rollup.js';
 import { COUNTS_DB } from './stats-counts.js';
 import { WriteQueue } from './write-queue.js';
-import { MapSizeGuard } from './map-size.js';
+import { createBatchWriter, type BatchWriter } from './batch-writer.js';
+import { WriterThread } from './writer-thread.js';
 
 export { StoreFullError } from './map-size.js';
 
@@ -48,6 +44,8 @@ export interface OpenAuditStoreOptions {
 export interface LmdbAuditStore extends AuditStore, CommitLog {
   /** The LMDB environment, for subsystems that keep their own databases beside the records (the Merkle log). */
   readonly env: RootDatabase;
+  /** The thread that commits the store's batches (store.writer thread), for diagnostics and tests; null otherwise. */
+  readonly writerThread: WriterThread | null;
   /** Runs one retention pass now (or joins the one running); resolves with how many records it removed. */
   pruneNow(nowMs?: number): Promise<number>;
 }
@@ -68,22 +66,27 @@ export function openAuditStore(config: Config['store'], logger: Logger, options:
   const log = new LmdbCommitLog(dbs);
   const removable = () => log.removableThrough();
   const retention = new RetentionTimer(env, dbs, config.retention, logger, removable);
-  const mapSizeGuard = new MapSizeGuard(env, dbs, {
-    mapSizeMb: config.mapSizeMb, evictAbovePercent: config.retention.evictAbovePercent, batchSize: config.retention.batchSize,
-  }, removable, logger);
   const rollup = new StatsRollup(env, () => oldestRecordMs(dbs), readOnly);
+  const thread = readOnly || config.writer !== 'thread' ? null : new WriterThread(
+    { store: config, logLevel: logger.level },
+    (batch) => (dbs.records.get(recordKey(batch[batch.length - 1]!)) as AuditRecord | undefined)?.seq,
+    () => env.resetReadTxn(), // this thread's read snapshot may predate the commit it was just told of
+    logger,
+  );
+  const inline: BatchWriter | null = readOnly ? null : createBatchWriter(env, dbs, config, log, logger);
   const queue = new WriteQueue({
     capacity: config.queueMax,
     batchMax: config.batchMax,
     onFailure: config.onFailure,
     retryMs: config.retryMs,
     logger,
-    write: (batch) => writeBatch(env, dbs, batch, mapSizeGuard, rollup),
+    write: (batch) => (thread?.ready ? thread : inline!).write(batch),
   });
   if (!readOnly) retention.start();
 
   return {
     env,
+    writerThread: thread,
     readLog: (afterSeq, limit) => log.readLog(afterSeq, limit),
     visitLog: (fromSeq, toSeq, visit) => log.visitLog(fromSeq, toSeq, visit),
     readRecords: (afterSeq, limit) => log.readRecords(afterSeq, limit),
@@ -93,14 +96,17 @@ export function openAuditStore(config: Config['store'], logger: Logger, options:
       if (readOnly) return Promise.reject(new Error('audit store is open read-only'));
       return log.setPosition(name, seq);
     },
-    pin: (name) => log.pin(name),
+    pin: (name) => {
+      log.pin(name);
+      thread?.pin(name);
+    },
     append(record: AuditRecord) {
       if (readOnly) throw new Error('audit store is open read-only');
       if (Number.isNaN(createdAtMs(record))) throw new TypeError(`audit record ${record.id} has an invalid createdAt`);
       return queue.append(record);
     },
     accepting: () => !readOnly && queue.accepting(),
-    health: () => ({ ...queue.health(), evicted: mapSizeGuard.evicted }),
+    health: () => ({ ...queue.health(), evicted: (inline?.evicted ?? 0) + (thread?.evicted ?? 0) }),
     query: async (filter: AuditFilter, page: PageRequest) => runQuery(dbs, filter, page, rollup.counts),
     iterate: (filter: AuditFilter) => asyncIterable(iterateMatches(dbs, filter, rollup.counts)),
     statsRollup: rollup,
@@ -113,6 +119,7 @@ export function openAuditStore(config: Config['store'], logger: Logger, options:
       await queue.flush().catch((err: unknown) => logger.error({ err }, 'audit store could not write every record before closing'));
       queue.stop();
       await retention.stop();
+      await thread?.close();
       await env.close();
     },
   };
@@ -139,34 +146,6 @@ function checkSchemaVersion(env: RootDatabase, dbs: StoreDbs, path: string, read
       if (typeof now === 'number' && now >= 2 && now < SCHEMA_VERSION) dbs.meta.putSync(SCHEMA_KEY, SCHEMA_VERSION);
     });
   }
-}
-
-/**
- * Records, their index postings and their commit-log entries go into one write transaction: visible together or not
- * at all. Sequence numbers are taken inside it, under LMDB's writer lock, so they are one sequence across processes.
- */
-async function writeBatch(env: RootDatabase, dbs: StoreDbs, batch: AuditRecord[], guard: MapSizeGuard, rollup: StatsRollup): Promise<void> {
-  await guard.check(batch.length);
-  await env.transaction(() => {
-    let seq = lastSeq(dbs);
-    const first = seq + 1;
-    const postings = new PostingsBuilder(dbs);
-    const requestIds = new RequestIdPostings(dbs.requestIds!); // a read-write open always has it
-    const slots: Position[] = [];
-    for (const record of batch) {
-      record.seq = ++seq;
-      const ms = createdAtMs(record);
-      dbs.records.put([ms, record.id], record);
-      const position = packedPosition(ms, record.id);
-      slots.push(position);
-      postings.add(record, ms, position);
-      if (isTimedRequestId(record.requestId)) requestIds.add(organizationOf(record), record.requestId, position);
-    }
-    dbs.log.put(first, encodePositions(slots));
-    postings.write(first);
-    requestIds.write(first);
-    rollup.applyInTransaction(batch); // the stats hook: the rollup commits with the records it counts
-  });
 }
 
 /** The store's synchronous scan as an async iterable; returning early ends the scan (and its read transaction). */

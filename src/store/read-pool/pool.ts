@@ -6,6 +6,7 @@ import type { RecordView } from '../../audit/views.js';
 import type { AuditFilter, PageRequest, QueryResult, ViewPage } from '../store.js';
 import { QueryTimeoutError, ReaderFailedError } from './errors.js';
 import type { CloseMessage, QueryMessage, ReaderData, Reply } from './protocol.js';
+import { compiledWorker } from '../../worker-url.js';
 
 /** How long closing waits for a thread to finish opening, and then to end, before terminating it. */
 const CLOSE_WAIT_MS = 5_000;
@@ -21,13 +22,7 @@ export interface ReadPoolOptions {
   logger: Logger;
 }
 
-/**
- * The compiled reader: worker.js beside this file, or, when this file runs from source (the tests, through a
- * TypeScript loader that would take seconds to compile the store again in every thread), the one tsc wrote to dist/.
- */
-const READER = import.meta.url.endsWith('.ts')
-  ? new URL(import.meta.url.replace(/\/src\/store\/read-pool\/pool\.ts$/, '/dist/src/store/read-pool/worker.js'))
-  : new URL('./worker.js', import.meta.url);
+const READER = compiledWorker(import.meta.url, './worker.js');
 /** A reader that dies this soon after starting is restarted only after RESTART_DELAY_MS (a store it cannot open). */
 const EARLY_EXIT_MS = 1_000;
 const RESTART_DELAY_MS = 1_000;

@@ -1,0 +1,63 @@
+import type { RootDatabase } from 'lmdb';
+import type { AuditRecord } from '../audit/record.js';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import { LmdbCommitLog } from './commit-log.js';
+import { createdAtMs, isTimedRequestId, oldestRecordMs, organizationOf, type StoreDbs } from './indexes.js';
+import { encodePositions, packedPosition } from './positions.js';
+import type { Position } from './cursor.js';
+import { lastSeq } from './log-batches.js';
+import { PostingsBuilder } from './postings.js';
+import { RequestIdPostings } from './request-postings.js';
+import { StatsRollup } from './stats-rollup.js';
+import { MapSizeGuard } from './map-size.js';
+
+/** Commits batches of records, on whichever thread made it: the store's writer thread, or the main one (`inline`). */
+export interface BatchWriter {
+  /** Resolves once the batch is committed, each record carrying its seq. */
+  write(batch: AuditRecord[]): Promise<void>;
+  /** Records the map-size guard evicted so far. */
+  readonly evicted: number;
+}
+
+/** A writer over an open environment; `log` holds the follower pins eviction must respect. */
+export function createBatchWriter(env: RootDatabase, dbs: StoreDbs, config: Config['store'], log: LmdbCommitLog, logger: Logger): BatchWriter {
+  const guard = new MapSizeGuard(env, dbs, {
+    mapSizeMb: config.mapSizeMb, evictAbovePercent: config.retention.evictAbovePercent, batchSize: config.retention.batchSize,
+  }, () => log.removableThrough(), logger);
+  const rollup = new StatsRollup(env, () => oldestRecordMs(dbs), false);
+  return {
+    write: (batch) => writeBatch(env, dbs, batch, guard, rollup),
+    get evicted() {
+      return guard.evicted;
+    },
+  };
+}
+
+/**
+ * Records, their index postings and their commit-log entries go into one write transaction: visible together or not
+ * at all. Sequence numbers are taken inside it, under LMDB's writer lock, so they are one sequence across processes.
+ */
+async function writeBatch(env: RootDatabase, dbs: StoreDbs, batch: AuditRecord[], guard: MapSizeGuard, rollup: StatsRollup): Promise<void> {
+  await guard.check(batch.length);
+  await env.transaction(() => {
+    let seq = lastSeq(dbs);
+    const first = seq + 1;
+    const postings = new PostingsBuilder(dbs);
+    const requestIds = new RequestIdPostings(dbs.requestIds!); // a read-write open always has it
+    const slots: Position[] = [];
+    for (const record of batch) {
+      record.seq = ++seq;
+      const ms = createdAtMs(record);
+      dbs.records.put([ms, record.id], record);
+      const position = packedPosition(ms, record.id);
+      slots.push(position);
+      postings.add(record, ms, position);
+      if (isTimedRequestId(record.requestId)) requestIds.add(organizationOf(record), record.requestId, position);
+    }
+    dbs.log.put(first, encodePositions(slots));
+    postings.write(first);
+    requestIds.write(first);
+    rollup.applyInTransaction(batch); // the stats hook: the rollup commits with the records it counts
+  });
+}

@@ -1,0 +1,41 @@
+// The store's write transactions on a thread of their own (writer-thread.ts). The environment is shared with the
+// main thread (lmdb-js opens it once per process), which created it: this thread never creates one.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { parentPort, workerData } from 'node:worker_threads';
+import { threadLogger } from '../log.js';
+import { createBatchWriter } from './batch-writer.js';
+import { LmdbCommitLog } from './commit-log.js';
+import { openEnvironment } from './environment.js';
+import { openDbs } from './indexes.js';
+import type { WriterData, WriterMessage, WriterReply } from './writer-thread.js';
+
+const data = workerData as WriterData;
+const port = parentPort!;
+const send = (reply: WriterReply): void => port.postMessage(reply);
+const logger = threadLogger(data.logLevel, (line) => send({ log: line }));
+if (!existsSync(join(data.store.path, 'data.mdb'))) throw new Error(`the audit store at ${data.store.path} is gone`);
+const env = openEnvironment(data.store, false);
+const dbs = openDbs(env);
+const log = new LmdbCommitLog(dbs);
+const writer = createBatchWriter(env, dbs, data.store, log, logger);
+
+port.on('message', (message: WriterMessage) => {
+  if ('pin' in message) log.pin(message.pin);
+  else if ('batch' in message) {
+    writer.write(message.batch).then(
+      () => send({ written: true, firstSeq: message.batch[0]!.seq!, evicted: writer.evicted }),
+      (error: unknown) => send({ failed: failureOf(error), evicted: writer.evicted }),
+    );
+  } else {
+    void env.close().finally(() => {
+      send({ closed: true });
+      port.close();
+    });
+  }
+});
+send({ ready: true });
+
+function failureOf(error: unknown): { name: string; message: string } {
+  return error instanceof Error ? { name: error.name, message: error.message } : { name: 'Error', message: String(error) };
+}

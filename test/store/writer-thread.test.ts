@@ -1,0 +1,66 @@
+// Issue 11: batches commit on a writer thread of their own, so a busy main event loop cannot hold a committed-to-be
+// batch back (the kill -9 loss window), and a writer thread that dies loses no record and writes none twice.
+import t from 'tap';
+import { openAuditStore, type LmdbAuditStore } from '../../src/store/index.js';
+import { eventually } from '../helpers/eventually.js';
+import { capturingLogger, checkConsistency, makeRecord, storeConfig } from './fixtures/helpers.js';
+
+/** Blocks the main thread for up to `ms`, looking for the store's first commit; whether it came. */
+function commitSeenWhileBlocked(store: LmdbAuditStore, ms: number): boolean {
+  const deadline = performance.now() + ms;
+  while (performance.now() < deadline) {
+    store.env.resetReadTxn(); // a fresh snapshot: what another thread committed
+    if (store.lastSeq() > 0) return true;
+  }
+  return false;
+}
+
+t.test('with the writer thread a batch commits while the main event loop is blocked; inline it cannot', async (t) => {
+  for (const [writer, expected, ms] of [['thread', true, 10_000], ['inline', false, 500]] as const) {
+    const store = openAuditStore(storeConfig(t.testdir(), { writer }), capturingLogger().logger);
+    if (store.writerThread) await eventually(() => store.writerThread!.ready, 10_000); // until then, writes are inline
+    store.append(makeRecord());
+    const flushed = store.flush();
+    await new Promise(setImmediate); // the queue sends the batch on the next turn of the loop
+    t.equal(commitSeenWhileBlocked(store, ms), expected, `${writer} writer`);
+    await flushed;
+    t.equal(store.lastSeq(), 1);
+    await store.close();
+  }
+});
+
+t.test('each record carries the seq the writer thread gave it', async (t) => {
+  const store = openAuditStore(storeConfig(t.testdir()), capturingLogger().logger);
+  t.teardown(() => store.close());
+  await eventually(() => store.writerThread!.ready, 10_000);
+  const records = Array.from({ length: 5 }, () => makeRecord());
+  records.forEach((record) => store.append(record));
+  await store.flush();
+  t.same(records.map((record) => record.seq), [1, 2, 3, 4, 5]);
+});
+
+t.test('a writer thread that dies is started again, batches are written inline meanwhile; every record is written once', async (t) => {
+  const path = t.testdir();
+  const { logger, lines } = capturingLogger();
+  const store = openAuditStore(storeConfig(path), logger);
+  const writer = store.writerThread!;
+  await eventually(() => writer.ready, 10_000);
+  const append = async (count: number) => {
+    for (let i = 0; i < count; i++) store.append(makeRecord());
+    await store.flush();
+  };
+  await append(100);
+  const first = writer.thread;
+  await first.terminate();
+  t.equal(writer.ready, false);
+  await append(100);
+  t.ok(lines.some((line) => line.msg === 'audit store writer thread exited; starting it again' && line.level === 50), 'the exit is logged');
+  await eventually(() => writer.ready, 10_000);
+  t.not(writer.thread, first, 'a new thread');
+  await append(100);
+  t.equal(store.health().written, 300);
+  t.equal(store.health().dropped, 0);
+  t.same(store.readLog(0, 1_000).map((entry) => entry.seq), Array.from({ length: 300 }, (_, i) => i + 1), 'every record once, in order');
+  await store.close();
+  t.same((await checkConsistency(path)).problems, []);
+});
