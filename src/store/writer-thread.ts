@@ -28,7 +28,9 @@ export type WriterReply =
 const WORKER = compiledWorker(import.meta.url, './writer-worker.js');
 /** How long closing waits for the thread to open the store, and then to end, before terminating it. */
 const CLOSE_WAIT_MS = 10_000;
+/** A thread that died is started again after this long, doubled for each start in a row that never opened the store. */
 const RESTART_MS = 1_000;
+const RESTART_MAX_MS = 60_000;
 
 const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
@@ -52,6 +54,8 @@ export class WriterThread implements BatchWriter {
   private inFlight: InFlight | null = null;
   /** The current thread has the store open: until then (starting, or restarting after a death) batches go elsewhere. */
   private up = false;
+  /** Threads in a row that died before opening the store (a store this thread cannot open: writes stay inline). */
+  private failedStarts = 0;
   private readonly pins: string[] = [];
   private closing = false;
   evicted = 0;
@@ -114,21 +118,25 @@ export class WriterThread implements BatchWriter {
     this.booted = new Promise((resolve) => worker.on('message', (reply: WriterReply) => {
       if ('ready' in reply) {
         this.up = true;
+        this.failedStarts = 0;
         resolve();
-      }
-      else if ('log' in reply) relayThreadLog(this.logger, reply.log);
+      } else if ('log' in reply) relayThreadLog(this.logger, reply.log);
       else if ('written' in reply) this.settle(reply.evicted, reply.firstSeq);
       else if ('failed' in reply) this.settle(reply.evicted, errorOf(reply.failed));
     }));
     this.exited = new Promise((resolve) => worker.once('exit', (code) => {
       resolve();
+      const wasUp = this.up;
       this.up = false;
       if (this.closing) return;
-      this.logger.error({ code }, 'audit store writer thread exited; starting it again');
+      if (!wasUp) this.failedStarts++;
+      if (this.failedStarts <= 1) this.logger.error({ code }, 'audit store writer thread exited; starting it again (batches are written inline meanwhile)');
       this.recover();
-      void delay(RESTART_MS).then(() => this.closing || this.start());
+      void delay(Math.min(RESTART_MAX_MS, RESTART_MS * 2 ** this.failedStarts)).then(() => this.closing || this.start());
     }));
-    worker.on('error', (err) => this.logger.error({ err }, 'audit store writer thread failed'));
+    worker.on('error', (err) => {
+      if (this.failedStarts === 0) this.logger.error({ err }, 'audit store writer thread failed');
+    });
   }
 
   /** Ends the batch in flight: written from `firstSeq` on (each record gets its seq, as an inline write gives it), or failed. */

@@ -1,6 +1,8 @@
 // Issue 11: batches commit on a writer thread of their own, so a busy main event loop cannot hold a committed-to-be
 // batch back (the kill -9 loss window), and a writer thread that dies loses no record and writes none twice.
 import t from 'tap';
+import { renameSync } from 'node:fs';
+import { join } from 'node:path';
 import { openAuditStore, type LmdbAuditStore } from '../../src/store/index.js';
 import { eventually } from '../helpers/eventually.js';
 import { capturingLogger, checkConsistency, makeRecord, storeConfig } from './fixtures/helpers.js';
@@ -54,7 +56,7 @@ t.test('a writer thread that dies is started again, batches are written inline m
   await first.terminate();
   t.equal(writer.ready, false);
   await append(100);
-  t.ok(lines.some((line) => line.msg === 'audit store writer thread exited; starting it again' && line.level === 50), 'the exit is logged');
+  t.ok(lines.some((line) => line.msg === 'audit store writer thread exited; starting it again (batches are written inline meanwhile)' && line.level === 50), 'the exit is logged');
   await eventually(() => writer.ready, 10_000);
   t.not(writer.thread, first, 'a new thread');
   await append(100);
@@ -63,4 +65,23 @@ t.test('a writer thread that dies is started again, batches are written inline m
   t.same(store.readLog(0, 1_000).map((entry) => entry.seq), Array.from({ length: 300 }, (_, i) => i + 1), 'every record once, in order');
   await store.close();
   t.same((await checkConsistency(path)).problems, []);
+});
+
+t.test('a writer thread that cannot open the store is retried ever more slowly, logged once; the store writes inline', async (t) => {
+  const path = t.testdir();
+  const { logger, lines } = capturingLogger();
+  const store = openAuditStore(storeConfig(path), logger);
+  t.teardown(() => store.close());
+  const writer = store.writerThread!;
+  await eventually(() => writer.ready, 10_000);
+  renameSync(join(path, 'data.mdb'), join(path, 'moved.mdb')); // this process keeps its open file; a new thread finds none
+  await writer.thread.terminate();
+  const exits = () => lines.filter((line) => String(line.msg).startsWith('audit store writer thread exited')).length;
+  await eventually(() => exits() === 2, 10_000); // the thread that was up, then the first that could not open
+  for (let i = 0; i < 50; i++) store.append(makeRecord());
+  await store.flush();
+  t.equal(store.lastSeq(), 50, 'written inline');
+  await new Promise((resolve) => setTimeout(resolve, 2_500)); // the next start fails too, 2 s later: not logged
+  t.equal(exits(), 2);
+  t.equal(writer.ready, false);
 });
