@@ -58,6 +58,7 @@ export class WriterThread implements BatchWriter {
   private failedStarts = 0;
   private readonly pins: string[] = [];
   private closing = false;
+  /** Records the map-size guard evicted, in every thread so far (each reply says how many since the one before). */
   evicted = 0;
 
   constructor(
@@ -141,7 +142,7 @@ export class WriterThread implements BatchWriter {
 
   /** Ends the batch in flight: written from `firstSeq` on (each record gets its seq, as an inline write gives it), or failed. */
   private settle(evicted: number, outcome: number | Error): void {
-    this.evicted = evicted;
+    this.evicted += evicted;
     const inFlight = this.inFlight;
     this.inFlight = null;
     this.worker.unref();
@@ -158,7 +159,7 @@ export class WriterThread implements BatchWriter {
     this.afterCommit();
     const { batch } = this.inFlight;
     const lastSeq = this.lastSeqOf(batch);
-    this.settle(this.evicted, lastSeq === undefined
+    this.settle(0, lastSeq === undefined
       ? new Error('audit store writer thread exited while writing this batch')
       : lastSeq - batch.length + 1);
   }

@@ -20,12 +20,20 @@ const dbs = openDbs(env);
 const log = new LmdbCommitLog(dbs);
 const writer = createBatchWriter(env, dbs, data.store, log, logger);
 
+let evictedReported = 0;
+/** Records evicted since the last reply. */
+function evictedSince(): number {
+  const since = writer.evicted - evictedReported;
+  evictedReported = writer.evicted;
+  return since;
+}
+
 port.on('message', (message: WriterMessage) => {
   if ('pin' in message) log.pin(message.pin);
   else if ('batch' in message) {
     writer.write(message.batch).then(
-      () => send({ written: true, firstSeq: message.batch[0]!.seq!, evicted: writer.evicted }),
-      (error: unknown) => send({ failed: failureOf(error), evicted: writer.evicted }),
+      () => send({ written: true, firstSeq: message.batch[0]!.seq!, evicted: evictedSince() }),
+      (error: unknown) => send({ failed: failureOf(error), evicted: evictedSince() }),
     );
   } else {
     void env.close().finally(() => {
