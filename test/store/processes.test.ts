@@ -9,7 +9,7 @@ const WRITER = fileURLToPath(new URL('./fixtures/writer.ts', import.meta.url));
 
 /** Runs the writer with the same TypeScript loader as this test; calls onLine for each stdout line. */
 function startWriter(args: string[], onLine: (line: string) => void = () => undefined): { child: ChildProcess; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [...process.execArgv, WRITER, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...process.execArgv, WRITER, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
   let buffered = '';
   child.stdout!.on('data', (data: Buffer) => {
     buffered += data.toString();
@@ -23,7 +23,11 @@ function startWriter(args: string[], onLine: (line: string) => void = () => unde
 
 t.test('two processes write to one environment at once', async (t) => {
   const path = t.testdir();
-  const writers = ['org-1', 'org-2'].map((org) => startWriter([path, org, '3000', '250']));
+  // Both open the store before either writes: an open beside another process's commits is the lmdb-js bug below.
+  let open = 0;
+  const writers = ['org-1', 'org-2'].map((org) => startWriter([path, org, '3000', '250', '--after-go'], (line) => {
+    if (line === 'open' && ++open === 2) for (const writer of writers) writer.child.stdin!.write('go\n');
+  }));
   t.same(await Promise.all(writers.map((writer) => writer.exited)), [0, 0]);
   const store = openAuditStore(storeConfig(path), capturingLogger().logger, { readOnly: true });
   for (const org of ['org-1', 'org-2']) {
@@ -60,4 +64,31 @@ t.test('records committed before a kill -9 are there on reopen', async (t) => {
   t.same(missing, [], 'every record reported committed survived');
   await store.close();
   t.same((await checkConsistency(path)).problems, [], 'no record without its index entries, or the reverse');
+});
+
+// lmdb-js 3.5 resets the lock file's last transaction id to the meta page it read when a process opens the environment
+// (mdb_env_open2; upstream LMDB does it only with MDB_PREVSNAPSHOT). A commit by another process between that read
+// and the reset is overwritten by the next commit: its records are gone and its seqs given again. docs/security.md.
+const LMDB_OPEN_BUG = { todo: 'lmdb-js bug: an open resets the last transaction id (docs/security.md, "Opening a store beside a running proxy")' };
+
+t.test('a process opening the store while another commits loses none of its records', async (t) => {
+  const path = t.testdir();
+  openAuditStore(storeConfig(path), capturingLogger().logger).close();
+  const writer = startWriter([path, 'org-o', '6000', '50']);
+  let running = true;
+  void writer.exited.then(() => running = false);
+  let opens = 0;
+  while (running) {
+    const reader = openAuditStore(storeConfig(path), capturingLogger().logger, { readOnly: true });
+    await reader.close();
+    opens++;
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  t.equal(await writer.exited, 0);
+  t.ok(opens > 10, `${opens} read-only opens while it wrote`);
+  const store = openAuditStore(storeConfig(path), capturingLogger().logger, { readOnly: true });
+  t.teardown(() => store.close());
+  // Run and reported (as TODO while the bug stands): they pass once lmdb-js is fixed.
+  t.equal(store.lastSeq(), 6000, 'every batch got seqs of its own', LMDB_OPEN_BUG);
+  t.equal((await store.query({ organizationId: 'org-o' }, { limit: 1, withTotal: true })).total, 6000, 'every record is there', LMDB_OPEN_BUG);
 });
