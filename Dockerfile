@@ -1,8 +1,11 @@
 # audit-proxy as a sidecar: configured entirely by environment (see docs/configuration.md).
 # Build stage: compile TypeScript with the dev dependencies.
 FROM node:22-slim AS build
+# A C toolchain: npm ci rebuilds lmdb-js with the fix of its open bug (scripts/lmdb-open-fix.mjs, docs/security.md).
+RUN apt-get update && apt-get install -y --no-install-recommends make g++ python3 && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json ./
+COPY scripts ./scripts
 RUN npm ci --no-audit --no-fund
 COPY src ./src
 COPY bench ./bench
@@ -14,10 +17,14 @@ FROM node:22-slim
 ENV NODE_ENV=production \
     AUDIT_PROXY_HOST=0.0.0.0 \
     AUDIT_PROXY_PORT=8080 \
-    AUDIT_PROXY_DATA_DIR=/data
+    AUDIT_PROXY_DATA_DIR=/data \
+    AUDIT_PROXY_LMDB_FIX=skip
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY scripts ./scripts
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+# lmdb-js as the build stage rebuilt it with the fix (this stage has no C toolchain, so its install skipped that).
+COPY --from=build /app/node_modules/lmdb/build ./node_modules/lmdb/build
 COPY --from=build /app/dist/src ./dist/src
 COPY --from=build /app/dist/viewer ./dist/viewer
 COPY config ./config

@@ -15,6 +15,7 @@ import { COUNTS_DB } from './stats-counts.js';
 import { WriteQueue } from './write-queue.js';
 import { createBatchWriter, type BatchWriter } from './batch-writer.js';
 import { WriterThread } from './writer-thread.js';
+import { warnWithoutLmdbOpenFix } from './lmdb-fix.js';
 
 export { StoreFullError } from './map-size.js';
 
@@ -53,6 +54,7 @@ export interface LmdbAuditStore extends AuditStore, CommitLog {
 /** Opens (creating when needed) the LMDB environment at config.path. Synchronous; throws SchemaVersionError. */
 export function openAuditStore(config: Config['store'], logger: Logger, options: OpenAuditStoreOptions = {}): LmdbAuditStore {
   const readOnly = options.readOnly === true;
+  warnWithoutLmdbOpenFix(logger);
   const env = openEnvironment(config, readOnly);
   let dbs: StoreDbs;
   try {

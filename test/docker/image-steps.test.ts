@@ -1,5 +1,6 @@
 import t from 'tap';
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { lmdbOpenFixInstalled } from '../../src/store/lmdb-fix.js';
 import { tmpdir } from 'node:os';
 import { spawn, spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
@@ -13,7 +14,8 @@ import { eventually } from '../helpers/eventually.js';
  */
 interface RuntimeStage {
   env: Record<string, string>;
-  copies: { from: string; to: string }[];
+  /** In order; `afterInstall` when the stage copies it after its `npm ci` (npm ci would remove it otherwise). */
+  copies: { from: string; to: string; afterInstall: boolean }[];
   installs: string[];
   command: string[];
   healthcheck: string[];
@@ -34,7 +36,7 @@ function runtimeStage(dockerfile: string): RuntimeStage {
       const fromBuild = parts[0]!.startsWith('--from=');
       const paths = fromBuild ? parts.slice(1) : parts;
       const to = paths.pop()!;
-      for (const from of paths) result.copies.push({ from: fromBuild ? from.replace(/^\/app\//, '') : from, to });
+      for (const from of paths) result.copies.push({ from: fromBuild ? from.replace(/^\/app\//, '') : from, to, afterInstall: result.installs.length > 0 });
     }
     if (instruction === 'RUN' && args.startsWith('npm ci')) result.installs.push(args.split('&&')[0]!.trim());
     if (instruction === 'ENTRYPOINT') entrypoint = JSON.parse(args) as string[];
@@ -52,11 +54,17 @@ t.test('the image recipe: production install of the built output starts, passes 
   // Outside the project, so nothing resolves from the project's own node_modules.
   const app = mkdtempSync(join(tmpdir(), 'audit-proxy-image-'));
   t.teardown(() => rmSync(app, { recursive: true, force: true }));
-  for (const { from, to } of stage.copies) {
-    cpSync(resolve(from), join(app, to.endsWith('/') || to === './' ? from.split('/').pop()! : to), { recursive: true });
-  }
-  const install = spawnSync('sh', ['-c', `${stage.installs[0]} --prefer-offline`], { cwd: app, encoding: 'utf8', timeout: 300_000 });
+  const copy = (afterInstall: boolean) => {
+    for (const { from, to } of stage.copies.filter((c) => c.afterInstall === afterInstall)) {
+      cpSync(resolve(from), join(app, to.endsWith('/') || to === './' ? from.split('/').pop()! : to), { recursive: true });
+    }
+  };
+  copy(false);
+  // With the stage's ENV, as Docker runs a RUN after it.
+  const install = spawnSync('sh', ['-c', `${stage.installs[0]} --prefer-offline`], { cwd: app, encoding: 'utf8', timeout: 300_000, env: { ...process.env, ...stage.env } });
   t.equal(install.status, 0, install.status === 0 ? "production install" : `production install failed: ${install.stderr.slice(-500)}`);
+  copy(true);
+  t.equal(existsSync(join(app, 'node_modules', 'lmdb', 'build', 'audit-proxy-open-fix')), lmdbOpenFixInstalled(), 'lmdb-js as the build stage rebuilt it, with the fix of its open bug');
   const devOnly = spawnSync('node', ['-e', "import('tap').then(()=>process.exit(1),()=>process.exit(0))"], { cwd: app });
   t.equal(devOnly.status, 0, 'dev dependencies are not installed');
 
