@@ -7,5 +7,5 @@ export function compiledWorker(moduleUrl: string, file: string): URL {
   const beside = new URL(file, moduleUrl).href;
   if (!moduleUrl.endsWith('.ts')) return new URL(beside);
   const src = beside.lastIndexOf('/src/');
-  return new URL(`${beside.slice(0, src)}/dist${beside.slice(src).replace(/\.ts$/, '.js')}`);
+  return new URL(`${beside.slice(0, src)}/dist${beside.slice(src)}`);
 }

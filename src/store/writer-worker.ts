@@ -8,7 +8,7 @@ import { createBatchWriter } from './batch-writer.js';
 import { LmdbCommitLog } from './commit-log.js';
 import { openEnvironment } from './environment.js';
 import { openDbs } from './indexes.js';
-import type { WriterData, WriterMessage, WriterReply } from './writer-thread.js';
+import type { WriteFailure, WriterData, WriterMessage, WriterReply } from './writer-thread.js';
 
 const data = workerData as WriterData;
 const port = parentPort!;
@@ -44,6 +44,6 @@ port.on('message', (message: WriterMessage) => {
 });
 send({ ready: true });
 
-function failureOf(error: unknown): { name: string; message: string } {
+function failureOf(error: unknown): WriteFailure {
   return error instanceof Error ? { name: error.name, message: error.message } : { name: 'Error', message: String(error) };
 }
