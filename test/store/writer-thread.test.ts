@@ -67,7 +67,7 @@ t.test('a writer thread that dies is started again, batches are written inline m
   t.same((await checkConsistency(path)).problems, []);
 });
 
-t.test('a writer thread that cannot open the store is retried ever more slowly, logged once; the store writes inline', async (t) => {
+t.test('a writer thread that cannot open the store is retried ever more slowly, not logged at every retry; the store writes inline', async (t) => {
   const path = t.testdir();
   const { logger, lines } = capturingLogger();
   const store = openAuditStore(storeConfig(path), logger);
