@@ -1,11 +1,9 @@
 // The Merkle log's follower on a thread of its own: reading, hashing and writing the tree never run on the event loop
 // that proxies traffic. The store's environment is shared with the main thread (lmdb-js opens it once per process).
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { threadLogger } from '../log.js';
 import { LmdbCommitLog } from '../store/commit-log.js';
-import { openEnvironment } from '../store/environment.js';
+import { openEnvironmentInThread } from '../store/environment.js';
 import { openDbs } from '../store/indexes.js';
 import { ChainFollower } from './follower.js';
 import type { FollowerData, FollowerReply } from './follower-thread.js';
@@ -16,10 +14,7 @@ const port = parentPort!;
 const send = (reply: FollowerReply): void => port.postMessage(reply);
 // Log lines go to the main thread's logger (its destination and redaction), one message each.
 const logger = threadLogger(data.logLevel, (line) => send({ log: line }));
-// The main thread created the store; this thread never creates one (lmdb-js would make the directory, and loops in
-// mkdir when the process's working directory was removed under it).
-if (!existsSync(join(data.store.path, 'data.mdb'))) throw new Error(`the audit store at ${data.store.path} is gone`);
-const env = openEnvironment(data.store, false);
+const env = openEnvironmentInThread(data.store);
 const follower = new ChainFollower(new LmdbCommitLog(openDbs(env)), new TreeStore(env), data.signer, data.options, logger);
 follower.start();
 

@@ -3,13 +3,13 @@ import type { AuditRecord } from '../audit/record.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { LmdbCommitLog } from './commit-log.js';
-import { createdAtMs, isTimedRequestId, oldestRecordMs, organizationOf, type StoreDbs } from './indexes.js';
+import { createdAtMs, isTimedRequestId, organizationOf, type StoreDbs } from './indexes.js';
 import { encodePositions, packedPosition } from './positions.js';
 import type { Position } from './cursor.js';
 import { lastSeq } from './log-batches.js';
 import { PostingsBuilder } from './postings.js';
 import { RequestIdPostings } from './request-postings.js';
-import { StatsRollup } from './stats-rollup.js';
+import type { StatsRollup } from './stats-rollup.js';
 import { MapSizeGuard } from './map-size.js';
 
 /** Commits batches of records, on whichever thread made it: the store's writer thread, or the main one (`inline`). */
@@ -20,12 +20,11 @@ export interface BatchWriter {
   readonly evicted: number;
 }
 
-/** A writer over an open environment; `log` holds the follower pins eviction must respect. */
-export function createBatchWriter(env: RootDatabase, dbs: StoreDbs, config: Config['store'], log: LmdbCommitLog, logger: Logger): BatchWriter {
+/** A writer over an open environment; `log` holds the follower pins eviction must respect; `rollup` counts each batch. */
+export function createBatchWriter(env: RootDatabase, dbs: StoreDbs, config: Config['store'], log: LmdbCommitLog, rollup: StatsRollup, logger: Logger): BatchWriter {
   const guard = new MapSizeGuard(env, dbs, {
     mapSizeMb: config.mapSizeMb, evictAbovePercent: config.retention.evictAbovePercent, batchSize: config.retention.batchSize,
   }, () => log.removableThrough(), logger);
-  const rollup = new StatsRollup(env, () => oldestRecordMs(dbs), false);
   return {
     write: (batch) => writeBatch(env, dbs, batch, guard, rollup),
     get evicted() {

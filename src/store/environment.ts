@@ -38,6 +38,16 @@ export function openEnvironment(config: Config['store'], readOnly: boolean): Roo
   }
 }
 
+/**
+ * Opens, read-write, the environment another thread of this process created (a worker thread's store). It never
+ * creates one: lmdb-js would make the directory, and loops in mkdir when the process's working directory was removed
+ * under it.
+ */
+export function openEnvironmentInThread(config: Config['store']): RootDatabase {
+  if (missing(join(config.path, 'data.mdb'))) throw new Error(`the audit store at ${config.path} is gone`);
+  return openEnvironment(config, false);
+}
+
 /** The error with the store's path and the likely cause; errors that already say both pass unchanged. */
 export function describeOpenError(path: string, err: unknown): Error {
   if (!(err instanceof Error) || err instanceof StoreOpenError || err.message.includes(path)) return err as Error;

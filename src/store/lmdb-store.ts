@@ -75,7 +75,7 @@ export function openAuditStore(config: Config['store'], logger: Logger, options:
     () => env.resetReadTxn(), // this thread's read snapshot may predate the commit it was just told of
     logger,
   );
-  const inline: BatchWriter | null = readOnly ? null : createBatchWriter(env, dbs, config, log, logger);
+  const inline: BatchWriter | null = readOnly ? null : createBatchWriter(env, dbs, config, log, rollup, logger);
   const queue = new WriteQueue({
     capacity: config.queueMax,
     batchMax: config.batchMax,

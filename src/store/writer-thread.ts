@@ -122,8 +122,10 @@ export class WriterThread implements BatchWriter {
         this.failedStarts = 0;
         resolve();
       } else if ('log' in reply) relayThreadLog(this.logger, reply.log);
-      else if ('written' in reply) this.settle(reply.evicted, reply.firstSeq);
-      else if ('failed' in reply) this.settle(reply.evicted, errorOf(reply.failed));
+      else if ('written' in reply || 'failed' in reply) {
+        this.afterCommit();
+        this.settle(reply.evicted, 'written' in reply ? reply.firstSeq : errorOf(reply.failed));
+      }
     }));
     this.exited = new Promise((resolve) => worker.once('exit', (code) => {
       resolve();
@@ -147,7 +149,6 @@ export class WriterThread implements BatchWriter {
     this.inFlight = null;
     this.worker.unref();
     if (!inFlight) return;
-    this.afterCommit();
     if (outcome instanceof Error) return inFlight.reject(outcome);
     inFlight.batch.forEach((record, i) => record.seq = outcome + i);
     inFlight.resolve();

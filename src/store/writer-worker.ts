@@ -1,24 +1,22 @@
 // The store's write transactions on a thread of their own (writer-thread.ts). The environment is shared with the
-// main thread (lmdb-js opens it once per process), which created it: this thread never creates one.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+// main thread (lmdb-js opens it once per process), which created it.
 import { parentPort, workerData } from 'node:worker_threads';
 import { threadLogger } from '../log.js';
 import { createBatchWriter } from './batch-writer.js';
 import { LmdbCommitLog } from './commit-log.js';
-import { openEnvironment } from './environment.js';
-import { openDbs } from './indexes.js';
+import { openEnvironmentInThread } from './environment.js';
+import { oldestRecordMs, openDbs } from './indexes.js';
+import { StatsRollup } from './stats-rollup.js';
 import type { WriteFailure, WriterData, WriterMessage, WriterReply } from './writer-thread.js';
 
 const data = workerData as WriterData;
 const port = parentPort!;
 const send = (reply: WriterReply): void => port.postMessage(reply);
 const logger = threadLogger(data.logLevel, (line) => send({ log: line }));
-if (!existsSync(join(data.store.path, 'data.mdb'))) throw new Error(`the audit store at ${data.store.path} is gone`);
-const env = openEnvironment(data.store, false);
+const env = openEnvironmentInThread(data.store);
 const dbs = openDbs(env);
 const log = new LmdbCommitLog(dbs);
-const writer = createBatchWriter(env, dbs, data.store, log, logger);
+const writer = createBatchWriter(env, dbs, data.store, log, new StatsRollup(env, () => oldestRecordMs(dbs), false), logger);
 
 let evictedReported = 0;
 /** Records evicted since the last reply. */
