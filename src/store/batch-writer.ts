@@ -36,10 +36,12 @@ export function createBatchWriter(env: RootDatabase, dbs: StoreDbs, config: Conf
 /**
  * Records, their index postings and their commit-log entries go into one write transaction: visible together or not
  * at all. Sequence numbers are taken inside it, under LMDB's writer lock, so they are one sequence across processes.
+ * A child transaction, because lmdb-js commits what a plain `transaction` callback put before it threw: a batch
+ * failing in its rollup would leave its records and log entry behind, and its retry would log them a second time.
  */
 async function writeBatch(env: RootDatabase, dbs: StoreDbs, batch: AuditRecord[], guard: MapSizeGuard, rollup: StatsRollup): Promise<void> {
   await guard.check(batch.length);
-  await env.transaction(() => {
+  await env.childTransaction(() => {
     let seq = lastSeq(dbs);
     const first = seq + 1;
     const postings = new PostingsBuilder(dbs);

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { open } from 'lmdb';
-import { openAuditStore, SCHEMA_VERSION } from '../../src/store/index.js';
-import { capturingLogger, makeRecord, storeConfig } from './fixtures/helpers.js';
+import { openAuditStore, SCHEMA_VERSION, type LmdbAuditStore } from '../../src/store/index.js';
+import { capturingLogger, checkConsistency, makeRecord, storeConfig } from './fixtures/helpers.js';
 
 const settle = (ms = 0) => new Promise((resolve) => setTimeout(resolve, ms));
 /** ~100 KB each, so a 1 MiB store fills after about ten. */
@@ -44,39 +44,55 @@ t.test('open mode: a full queue drops, counts and logs, and keeps accepting', as
   t.equal((await store.query({}, { limit: 100, withTotal: true })).total, 10);
 });
 
-t.test('closed mode: MDB_MAP_FULL stops accepting, retries, and loses nothing once there is room', async (t) => {
-  const { logger, lines } = capturingLogger();
-  const config = storeConfig(t.testdir(), { mapSizeMb: 1, batchMax: 4, retryMs: 20, retention: { maxAgeDays: 0, maxRecords: 2, evictAbovePercent: 0 } });
-  const store = openAuditStore(config, logger);
-  t.teardown(() => store.close());
-  for (let i = 0; i < 30; i++) store.append(bigRecord());
-  await t.rejects(store.flush(), /MDB_MAP_FULL/);
-  t.equal(store.accepting(), false);
-  t.match(store.health(), { ok: false, lastError: /MDB_MAP_FULL/, dropped: 0 });
-  t.ok(lines.some((line) => line.msg === 'audit store write failed; retrying'));
-  // Pruning frees pages; the retried batches then go through.
-  await until(() => {
-    void store.pruneNow();
-    return store.health().written === 30;
-  });
-  t.equal(store.accepting(), true);
-  t.equal(store.health().dropped, 0);
-  t.ok(lines.some((line) => line.msg === 'audit store writes recovered'));
-});
+/** A store whose batches go to `writer`: the thread takes them once it is up (until then they are written inline). */
+async function openWith(writer: 'thread' | 'inline', config: ReturnType<typeof storeConfig>, logger: Parameters<typeof openAuditStore>[1]): Promise<LmdbAuditStore> {
+  const store = openAuditStore({ ...config, writer }, logger);
+  if (store.writerThread) await until(() => store.writerThread!.ready);
+  return store;
+}
 
-t.test('open mode: a failed write drops its batch, counted and logged', async (t) => {
-  const { logger, lines } = capturingLogger();
-  const store = openAuditStore(storeConfig(t.testdir(), { mapSizeMb: 1, batchMax: 4, onFailure: 'open', retention: { evictAbovePercent: 0 } }), logger);
-  t.teardown(() => store.close());
-  for (let i = 0; i < 30; i++) store.append(bigRecord());
-  await store.flush();
-  const health = store.health();
-  t.ok(health.dropped > 0);
-  t.equal(health.written + health.dropped, 30);
-  t.equal(store.accepting(), true);
-  await settle(20);
-  t.match(lines.find((line) => line.msg === 'audit records dropped'), { level: 50, reason: /MDB_MAP_FULL/ });
-});
+for (const writer of ['inline', 'thread'] as const) {
+  t.test(`closed mode, ${writer} writer: MDB_MAP_FULL stops accepting, retries, and loses nothing once there is room; nothing is written twice`, async (t) => {
+    const { logger, lines } = capturingLogger();
+    const path = t.testdir();
+    const config = storeConfig(path, { mapSizeMb: 1, batchMax: 4, retryMs: 20, retention: { maxAgeDays: 0, maxRecords: 2, evictAbovePercent: 0 } });
+    const store = await openWith(writer, config, logger);
+    for (let i = 0; i < 30; i++) store.append(bigRecord());
+    await t.rejects(store.flush(), /MDB_MAP_FULL/);
+    t.equal(store.accepting(), false);
+    t.match(store.health(), { ok: false, lastError: /MDB_MAP_FULL/, dropped: 0 });
+    t.ok(lines.some((line) => line.msg === 'audit store write failed; retrying'));
+    // Pruning frees pages; the retried batches then go through.
+    await until(() => {
+      void store.pruneNow();
+      return store.health().written === 30;
+    });
+    t.equal(store.accepting(), true);
+    t.equal(store.health().dropped, 0);
+    t.ok(lines.some((line) => line.msg === 'audit store writes recovered'));
+    t.equal(store.lastSeq(), 30, 'each record committed once (retention has removed most of them since)');
+    await store.close();
+    t.same((await checkConsistency(path)).problems, [], 'a failed batch left nothing behind');
+  });
+
+  t.test(`open mode, ${writer} writer: a failed write drops its batch, counted and logged, and leaves none of it in the store`, async (t) => {
+    const { logger, lines } = capturingLogger();
+    const path = t.testdir();
+    const store = await openWith(writer, storeConfig(path, { mapSizeMb: 1, batchMax: 4, onFailure: 'open', retention: { evictAbovePercent: 0 } }), logger);
+    for (let i = 0; i < 30; i++) store.append(bigRecord());
+    await store.flush();
+    const health = store.health();
+    t.ok(health.dropped > 0);
+    t.equal(health.written + health.dropped, 30);
+    t.equal(store.accepting(), true);
+    await settle(20);
+    t.match(lines.find((line) => line.msg === 'audit records dropped'), { level: 50, reason: /MDB_MAP_FULL/ });
+    await store.close();
+    const { problems, records } = await checkConsistency(path);
+    t.same(problems, []);
+    t.equal(records, health.written, 'the store holds what was written, not a dropped record');
+  });
+}
 
 t.test('close while failing: gives up, logs what was not written', async (t) => {
   const { logger, lines } = capturingLogger();
@@ -143,5 +159,22 @@ for (const onFailure of ['closed', 'open'] as const) {
     for (let i = 0; i < 5; i++) store.append(makeRecord());
     await store.flush();
     t.equal((await store.query({}, { limit: 100, withTotal: true })).total, 25, 'full batches again after it');
+  });
+}
+
+for (const writer of ['inline', 'thread'] as const) {
+  t.test(`${writer} writer: a batch that fails after some of its records were put leaves none of them; each is committed once`, async (t) => {
+    const path = t.testdir();
+    const store = await openWith(writer, storeConfig(path, { batchMax: 8, retryMs: 20, retention: { maxAgeDays: 0 } }), capturingLogger().logger);
+    // A country the count rollup cannot key (a number) fails the batch after its records, log entry and postings.
+    const records = Array.from({ length: 20 }, (_, i) => makeRecord({ requestId: `late-${i}`, ...(i === 5 ? { country: 5 as unknown as string } : {}) }));
+    for (const record of records) store.append(record);
+    await store.flush();
+    t.match(store.health(), { written: 20, dropped: 0 });
+    t.equal(store.lastSeq(), 20, 'each record committed once');
+    await store.close();
+    const { problems, records: stored } = await checkConsistency(path);
+    t.same(problems, []);
+    t.equal(stored, 20);
   });
 }
