@@ -82,6 +82,9 @@ function keyedValuesMigration(): string {
 export async function migrate(client: ClientBase, through = MIGRATIONS.length): Promise<number> {
   await client.query('BEGIN');
   try {
+    // A migration over millions of rows takes minutes (docs/fleet.md): the sink's statement timeout would cancel it at
+    // every start, and shipping would never resume.
+    await client.query('SET LOCAL statement_timeout = 0');
     await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
     await client.query('CREATE TABLE IF NOT EXISTS audit_proxy_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
     const { rows } = await client.query<{ version: number | null }>('SELECT max(version) AS version FROM audit_proxy_migrations');
@@ -109,15 +112,16 @@ export function partitionName(day: number): string {
 
 /**
  * Creates the daily partitions for these days when missing, the records' and the rollup's (under a lock, as other
- * proxies may do the same).
+ * proxies may do the same). The records' first: a COPY locks the records and then, through its trigger, the rollup,
+ * and taking them the other way round deadlocked with it.
  */
 export async function ensurePartitions(client: ClientBase, days: Iterable<number>): Promise<void> {
   await inLockedTransaction(client, async () => {
     for (const day of days) {
       const bounds = `FOR VALUES FROM ('${new Date(day).toISOString()}') TO ('${new Date(day + DAY_MS).toISOString()}')`;
       const name = partitionName(day);
-      await client.query(`CREATE TABLE IF NOT EXISTS ${valueBucketsPartitionOf(name, RECORDS_TABLE)} PARTITION OF ${VALUE_BUCKETS_TABLE} ${bounds}`);
       await client.query(`CREATE TABLE IF NOT EXISTS ${name} PARTITION OF ${RECORDS_TABLE} ${bounds}`);
+      await client.query(`CREATE TABLE IF NOT EXISTS ${valueBucketsPartitionOf(name, RECORDS_TABLE)} PARTITION OF ${VALUE_BUCKETS_TABLE} ${bounds}`);
     }
   });
 }
@@ -129,12 +133,14 @@ export function daysAhead(nowMs: number, ahead: number): number[] {
 
 /**
  * Drops whole daily partitions that end before the retention horizon, with their rollup partitions in the same
- * transaction (never DELETE); returns the records partitions' names.
+ * transaction (never DELETE); returns the records partitions' names. The horizon is counted from the earlier of
+ * `nowMs` and PostgreSQL's clock: one proxy whose clock runs ahead must not drop the whole fleet's recent days.
  */
 export async function dropExpiredPartitions(client: ClientBase, nowMs: number, retentionDays: number): Promise<string[]> {
-  const horizon = nowMs - retentionDays * DAY_MS;
   const dropped: string[] = [];
   await inLockedTransaction(client, async () => {
+    const { rows: [clock] } = await client.query<{ ms: number }>('SELECT extract(epoch FROM now())::float8 * 1000 AS ms');
+    const horizon = Math.min(nowMs, clock!.ms) - retentionDays * DAY_MS;
     const { rows } = await client.query<{ name: string }>(
       `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
        WHERE i.inhparent = $1::regclass`, [RECORDS_TABLE]);

@@ -4,7 +4,7 @@ import { createServer, type AddressInfo, type Socket } from 'node:net';
 import pg from 'pg';
 import { PostgresSink } from '../../src/fleet/postgres-sink.js';
 import { backoffMs } from '../../src/fleet/shipper.js';
-import { dayOf, partitionName } from '../../src/fleet/schema.js';
+import { dayOf, ensurePartitions, migrate, partitionName } from '../../src/fleet/schema.js';
 import { encodeAll, openTestFleetStore } from '../helpers/fleet.js';
 import { eventually } from '../helpers/eventually.js';
 import { startTestPostgres, type TestPostgres } from '../helpers/postgres.js';
@@ -89,6 +89,56 @@ t.test('retention drops whole partitions past the horizon, never rows of younger
   const names = await sql<{ name: string }>(url, "SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'audit_records'::regclass ORDER BY 1");
   t.notOk(names.some((row) => row.name === 'audit_records_p20261110'), 'the old day is dropped');
   t.ok(names.some((row) => row.name === 'audit_records_p20261122'), 'the days ahead of the upkeep time are created');
+});
+
+t.test('a proxy whose clock runs ahead drops no partition PostgreSQL\'s clock says is young', async (t) => {
+  const url = await postgres.database();
+  const sink = sinkFor(url, 90);
+  t.teardown(() => sink.close());
+  await sink.prepare();
+  const today = { ...makeRecord({ ms: Date.now() }), seq: 1 };
+  await sink.write([today], encodeAll(sink, [today]));
+  await sink.maintain(Date.now() + 100 * 86_400_000); // its hourly upkeep, 100 days ahead of the database
+  t.same((await sql<{ id: string }>(url, 'SELECT id FROM audit_records')).map((row) => row.id), [today.id]);
+});
+
+t.test('a migration over more rows than the statement timeout allows still completes', async (t) => {
+  const url = await postgres.database();
+  const client = new pg.Client(url);
+  await client.connect();
+  t.teardown(() => client.end());
+  await migrate(client, 5); // a database an older release made; migration 6 groups every row
+  await ensurePartitions(client, [dayOf(Date.now())]);
+  await client.query(`INSERT INTO audit_records (organization_id, created_at, id, node_id, seq, request_id, status_code, method, path,
+    principal_type, resource_type, action, client_ip, record)
+    SELECT 'org-' || (g % 50), now() - (g % 3600) * interval '1 second', 'id-' || g, 'old', g, 'r-' || g, 200, 'GET', '/p',
+      'user', 'item', 'read', '192.0.2.1', '{}' FROM generate_series(1, 300000) g`);
+  const sink = new PostgresSink({ connection: { connectionString: url, statement_timeout: 50 }, nodeId: 'n1', partitionsAheadDays: 1, retentionDays: 0, connections: 1 },
+    capturingLogger().logger);
+  t.teardown(() => sink.close());
+  await sink.prepare();
+  t.same(await sql(url, 'SELECT max(version)::int AS version FROM audit_proxy_migrations'), [{ version: 6 }]);
+});
+
+t.test('a day\'s partition created while a batch is being stored waits for it: no deadlock', async (t) => {
+  const url = await postgres.database();
+  const sink = sinkFor(url, 0, 2);
+  t.teardown(() => sink.close());
+  await sink.prepare();
+  const locker = new pg.Client(url);
+  await locker.connect();
+  t.teardown(() => locker.end());
+  await locker.query('BEGIN');
+  await locker.query(`LOCK TABLE ${partitionName(dayOf(Date.now()))} IN ACCESS EXCLUSIVE MODE`);
+  const today = [1, 2].map((seq) => ({ ...makeRecord({ ms: Date.now() }), seq }));
+  const storing = sink.write(today, encodeAll(sink, today)); // copies into the records, then waits for today's partition
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const longAgo = [{ ...makeRecord({ ms: Date.parse('2001-01-01T00:00:00Z') }), seq: 3 }];
+  const newDay = sink.write(longAgo, encodeAll(sink, longAgo)); // creates its day's partitions on the other connection
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  await locker.query('COMMIT');
+  const outcomes = await Promise.allSettled([storing, newDay]);
+  t.same(outcomes.map((outcome) => outcome.status === 'rejected' ? String(outcome.reason) : 'stored'), ['stored', 'stored']);
 });
 
 t.test('batches are capped by rows and by bytes', async (t) => {
