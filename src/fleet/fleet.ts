@@ -12,6 +12,11 @@ import { FleetStatus } from './status.js';
 
 /** Sink upkeep (partitions ahead, retention) runs at most this often. */
 const MAINTAIN_EVERY_MS = 3_600_000;
+/**
+ * A batch's statements (partitions, COPY, COMMIT, the staging path when sent again), each bounded by the statement
+ * timeout while the server answers: past this many timeouts the connection is taken as dead.
+ */
+const STALL_STATEMENTS = 4;
 
 /** The fleet as one process sees it: its store (local writes, fleet-wide reads), the shipper if it runs one. */
 export interface Fleet {
@@ -38,7 +43,7 @@ export function openFleet(config: Config, local: AuditStore & CommitLog, logger:
   const metrics = new FleetMetrics(options.registry);
   const shipper = options.ships ? new Shipper(local, new PostgresSink({
     connection, nodeId: nodeIdOf(fleet), partitionsAheadDays: fleet.partitionsAheadDays, retentionDays: fleet.retentionDays,
-    connections: fleet.shipConnections,
+    connections: fleet.shipConnections, stallMs: STALL_STATEMENTS * fleet.postgres.statementTimeoutMs,
   }, log), {
     batchRows: fleet.batchRows, batchBytes: fleet.batchBytes, retryMinMs: fleet.retryMinMs, retryMaxMs: fleet.retryMaxMs,
     idleMs: fleet.idleMs, maintainEveryMs: MAINTAIN_EVERY_MS, onShipped: metrics.shipped,

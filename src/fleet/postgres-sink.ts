@@ -18,6 +18,11 @@ export interface PostgresSinkOptions {
   retentionDays: number;
   /** Batches written at once, each on a connection of its own (default 1). */
   connections?: number;
+  /**
+   * A write or upkeep that has not settled in this long ends its connection (omitted: never). A server that vanished
+   * without a reset sends nothing, and its statement timeout cannot fire: without this, the wait never ends.
+   */
+  stallMs?: number;
 }
 
 const STAGING = 'audit_records_staging';
@@ -54,12 +59,13 @@ export class PostgresSink implements Sink {
     this.idle = [...this.lanes];
   }
 
+  /** Not bounded by `stallMs`: a migration over millions of rows takes minutes. */
   prepare(): Promise<void> {
     return this.onLane(async (client) => {
       const applied = await migrate(client);
       if (applied > 0) this.logger.info({ applied }, 'fleet: PostgreSQL schema migrated');
       await this.ensureDays(client, daysAhead(Date.now(), this.options.partitionsAheadDays));
-    });
+    }, false);
   }
 
   newBatch(): EncodedBatch {
@@ -125,17 +131,25 @@ export class PostgresSink implements Sink {
 
   /**
    * Runs `work` on an idle connection (waiting for one when all are busy), connecting it when needed. A failure
-   * closes that connection (the next use reconnects) and forgets the known partitions.
+   * closes that connection (the next use reconnects) and forgets the known partitions. `bounded`: past `stallMs` the
+   * connection is cut, which fails the work.
    */
-  private async onLane(work: (client: pg.Client, lane: Lane) => Promise<void>): Promise<void> {
+  private async onLane(work: (client: pg.Client, lane: Lane) => Promise<void>, bounded = true): Promise<void> {
     const lane = this.idle.pop() ?? await new Promise<Lane>((resolve) => this.waiting.push(resolve));
+    let stall: NodeJS.Timeout | undefined;
     try {
-      await work(await this.connected(lane), lane);
+      const client = await this.connected(lane);
+      const { stallMs } = this.options;
+      if (bounded && stallMs !== undefined) {
+        stall = setTimeout(() => client.connection.stream.destroy(new Error(`no answer from PostgreSQL in ${stallMs} ms; connection ended`)), stallMs);
+      }
+      await work(client, lane);
     } catch (error) {
       this.knownDays.clear();
       await this.reset(lane);
       throw error;
     } finally {
+      clearTimeout(stall);
       const next = this.waiting.shift();
       if (next) next(lane);
       else this.idle.push(lane);

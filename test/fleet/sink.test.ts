@@ -1,6 +1,6 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { once } from 'node:events';
-import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import pg from 'pg';
 import { PostgresSink } from '../../src/fleet/postgres-sink.js';
 import { backoffMs } from '../../src/fleet/shipper.js';
@@ -240,6 +240,50 @@ t.test('a server that accepts and never answers holds up neither appends nor a s
   await fleet.store.close();
   t.ok(Date.now() - started < 9_000, `closed in ${Date.now() - started} ms`);
   t.equal(fleet.shipper!.shippedRecords, 0);
+});
+
+/** A TCP relay to PostgreSQL whose connections open so far can be made to stop passing the server's bytes, with no reset. */
+async function silencingRelay(t: Test, port: number): Promise<{ url: (url: string) => string; silence: () => number }> {
+  const live = new Set<Socket>();
+  const silenced = new WeakSet<Socket>();
+  const sockets: Socket[] = [];
+  const relay = createServer((client) => {
+    const server = connect(port, '127.0.0.1');
+    sockets.push(client, server);
+    live.add(client);
+    for (const socket of [client, server]) socket.on('error', () => undefined).on('close', () => live.delete(client));
+    client.pipe(server);
+    server.on('data', (chunk: Buffer) => silenced.has(client) || client.write(chunk));
+  });
+  relay.listen(0, '127.0.0.1');
+  await once(relay, 'listening');
+  t.teardown(() => {
+    sockets.forEach((socket) => socket.destroy());
+    relay.close();
+  });
+  const relayPort = (relay.address() as AddressInfo).port;
+  return {
+    url: (url) => url.replace(`:${port}/`, `:${relayPort}/`),
+    silence: () => {
+      live.forEach((client) => silenced.add(client));
+      return live.size;
+    },
+  };
+}
+
+t.test('a connection whose server falls silent mid-batch is ended and the batch sent again: each row stored once', async (t) => {
+  const url = await postgres.database();
+  const relay = await silencingRelay(t, postgres.port);
+  const viaRelay = relay.url(url);
+  const fleet = openTestFleetStore(t.testdir(), viaRelay, capturingLogger().logger, { postgres: { url: viaRelay, statementTimeoutMs: 500 } });
+  t.teardown(() => fleet.store.close());
+  for (let i = 0; i < 10; i++) fleet.store.append(makeRecord({ organizationId: 'org-silent' }));
+  await fleet.settle();
+  t.ok(relay.silence() > 0, 'the shipper\'s connections fall silent');
+  for (let i = 0; i < 10; i++) fleet.store.append(makeRecord({ organizationId: 'org-silent' }));
+  await fleet.settle(20_000);
+  t.ok(fleet.shipper!.failures >= 1, 'the silent connection failed its batch');
+  t.same(await sql(url, "SELECT count(*)::int AS n, count(DISTINCT id)::int AS ids FROM audit_records WHERE organization_id = 'org-silent'"), [{ n: 20, ids: 20 }]);
 });
 
 t.test('backoff doubles from the minimum up to the maximum, with jitter of up to half', async (t) => {
