@@ -3,7 +3,7 @@ import type { AuditRecord } from '../audit/record.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { LmdbCommitLog } from './commit-log.js';
-import { createdAtMs, isTimedRequestId, organizationOf, type StoreDbs } from './indexes.js';
+import { createdAtMs, isTimedRequestId, organizationOf, recordKey, type StoreDbs } from './indexes.js';
 import { encodePositions, packedPosition } from './positions.js';
 import type { Position } from './cursor.js';
 import { lastSeq } from './log-batches.js';
@@ -38,6 +38,8 @@ export function createBatchWriter(env: RootDatabase, dbs: StoreDbs, config: Conf
  * at all. Sequence numbers are taken inside it, under LMDB's writer lock, so they are one sequence across processes.
  * A child transaction, because lmdb-js commits what a plain `transaction` callback put before it threw: a batch
  * failing in its rollup would leave its records and log entry behind, and its retry would log them a second time.
+ * The log entry is put last: a writer thread terminated inside the callback still has what it put committed (lmdb-js
+ * commits the transaction it was in), so the entry is what says the whole batch is there (`committedLastSeq`).
  */
 async function writeBatch(env: RootDatabase, dbs: StoreDbs, batch: AuditRecord[], guard: MapSizeGuard, rollup: StatsRollup): Promise<void> {
   await guard.check(batch.length);
@@ -56,9 +58,16 @@ async function writeBatch(env: RootDatabase, dbs: StoreDbs, batch: AuditRecord[]
       postings.add(record, ms, position);
       if (isTimedRequestId(record.requestId)) requestIds.add(organizationOf(record), record.requestId, position);
     }
-    dbs.log.put(first, encodePositions(slots));
     postings.write(first);
     requestIds.write(first);
     rollup.applyInTransaction(batch); // the stats hook: the rollup commits with the records it counts
+    dbs.log.put(first, encodePositions(slots));
   });
+}
+
+/** The seq of a batch's last record when the batch is committed whole (the log entry its transaction puts last is there). */
+export function committedLastSeq(dbs: StoreDbs, batch: readonly AuditRecord[]): number | undefined {
+  const last = dbs.records.get(recordKey(batch[batch.length - 1]!));
+  if (last?.seq === undefined) return undefined;
+  return dbs.log.get(last.seq - batch.length + 1) === undefined ? undefined : last.seq;
 }

@@ -4,7 +4,7 @@ import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { AuditFilter, AuditStore, CommitLog, PageRequest } from './store.js';
 import { LmdbCommitLog } from './commit-log.js';
-import { POSTINGS_DB_NAMES, createdAtMs, oldestRecordMs, openDbs, recordKey, type StoreDbs } from './indexes.js';
+import { POSTINGS_DB_NAMES, createdAtMs, oldestRecordMs, openDbs, type StoreDbs } from './indexes.js';
 import { SCHEMA_KEY, migrateToV2 } from './migrate.js';
 import { rekeyLongValues } from './migrate-keys.js';
 import { describeOpenError, openEnvironment, StoreOpenError } from './environment.js';
@@ -13,8 +13,8 @@ import { RetentionTimer } from './retention.js';
 import { MINUTES_DB, StatsRollup } from './stats-rollup.js';
 import { COUNTS_DB } from './stats-counts.js';
 import { WriteQueue } from './write-queue.js';
-import { createBatchWriter, type BatchWriter } from './batch-writer.js';
-import { WriterThread } from './writer-thread.js';
+import { committedLastSeq, createBatchWriter, type BatchWriter } from './batch-writer.js';
+import { WriterThread, WriterThreadExitedError } from './writer-thread.js';
 import { warnWithoutLmdbOpenFix } from './lmdb-fix.js';
 
 export { StoreFullError } from './map-size.js';
@@ -71,8 +71,9 @@ export function openAuditStore(config: Config['store'], logger: Logger, options:
   const rollup = new StatsRollup(env, () => oldestRecordMs(dbs), readOnly);
   const thread = readOnly || config.writer !== 'thread' ? null : new WriterThread(
     { store: config, logLevel: logger.level },
-    (batch) => (dbs.records.get(recordKey(batch[batch.length - 1]!)) as AuditRecord | undefined)?.seq,
+    (batch) => committedLastSeq(dbs, batch),
     () => env.resetReadTxn(), // this thread's read snapshot may predate the commit it was just told of
+    () => env.transaction(() => undefined), // queued behind any transaction still committing
     logger,
   );
   const inline: BatchWriter | null = readOnly ? null : createBatchWriter(env, dbs, config, log, rollup, logger);
@@ -82,7 +83,11 @@ export function openAuditStore(config: Config['store'], logger: Logger, options:
     onFailure: config.onFailure,
     retryMs: config.retryMs,
     logger,
-    write: (batch) => (thread?.ready ? thread : inline!).write(batch),
+    // A batch whose thread died goes inline at once, before any later one (open mode would drop it as failed).
+    write: (batch) => !thread?.ready ? inline!.write(batch) : thread.write(batch).catch((error: unknown) => {
+      if (error instanceof WriterThreadExitedError) return inline!.write(batch);
+      throw error;
+    }),
   });
   if (!readOnly) retention.start();
 

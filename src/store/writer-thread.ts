@@ -34,6 +34,14 @@ const RESTART_MAX_MS = 60_000;
 
 const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
+/** The batch's thread died before the batch was in the store whole: nothing was wrong with the batch or the store. */
+export class WriterThreadExitedError extends Error {
+  constructor() {
+    super('audit store writer thread exited while writing this batch');
+    this.name = 'WriterThreadExitedError';
+  }
+}
+
 interface InFlight {
   batch: AuditRecord[];
   resolve: () => void;
@@ -45,7 +53,7 @@ interface InFlight {
  * then never waits behind the proxy's sockets on the main event loop, nor holds them up. One batch at a time (the
  * write queue sends the next after this one settles), and only while `ready`: the store writes inline while the
  * thread starts (about 250 ms) or restarts. A thread that dies is started again; a batch it was writing counts as
- * written only if its records are in the store (`lastSeqOf`), so a retry never writes it twice.
+ * written only if it is in the store whole (`lastSeqOf`: its log entry, put last, is there), so a retry never writes it twice.
  */
 export class WriterThread implements BatchWriter {
   private worker!: Worker;
@@ -65,6 +73,8 @@ export class WriterThread implements BatchWriter {
     private readonly data: WriterData,
     private readonly lastSeqOf: (batch: AuditRecord[]) => number | undefined,
     private readonly afterCommit: () => void,
+    /** Resolves once a write transaction under way in the environment has ended (a dead thread's may still be committing). */
+    private readonly writesSettled: () => Promise<unknown>,
     private readonly logger: Logger,
   ) {
     this.start();
@@ -134,7 +144,7 @@ export class WriterThread implements BatchWriter {
       if (this.closing) return;
       if (!wasUp) this.failedStarts++;
       if (this.failedStarts <= 1) this.logger.error({ code }, 'audit store writer thread exited; starting it again (batches are written inline meanwhile)');
-      this.recover();
+      void this.recover();
       void delay(Math.min(RESTART_MAX_MS, RESTART_MS * 2 ** this.failedStarts)).then(() => this.closing || this.start());
     }));
     worker.on('error', (err) => {
@@ -154,15 +164,18 @@ export class WriterThread implements BatchWriter {
     inFlight.resolve();
   }
 
-  /** The batch of a thread that died: written if its transaction committed (all of it or nothing), else failed. */
-  private recover(): void {
+  /**
+   * The batch of a thread that died: written if it is in the store whole, else failed and written again. A thread
+   * terminated inside the transaction's callback leaves what it had put committed: records and postings are put
+   * again under the same keys by the retry, but the rollups may then count part of the batch twice.
+   */
+  private async recover(): Promise<void> {
     if (!this.inFlight) return;
+    await this.writesSettled().catch(() => undefined);
     this.afterCommit();
     const { batch } = this.inFlight;
     const lastSeq = this.lastSeqOf(batch);
-    this.settle(0, lastSeq === undefined
-      ? new Error('audit store writer thread exited while writing this batch')
-      : lastSeq - batch.length + 1);
+    this.settle(0, lastSeq === undefined ? new WriterThreadExitedError() : lastSeq - batch.length + 1);
   }
 }
 
