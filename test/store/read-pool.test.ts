@@ -12,6 +12,7 @@ import { PooledReadStore } from '../../src/store/read-pool/readers-store.js';
 import { isBoundedPage } from '../../src/store/query.js';
 import { KEY, contractChecker, startFixture, type Fixture } from '../api/fixtures/audit.js';
 import { eventually } from '../helpers/eventually.js';
+import { makeRecord } from './fixtures/helpers.js';
 
 const RECORDS = 40_000;
 /** No record has resource type x: the store reads every record, twice (the page and the total). */
@@ -147,4 +148,23 @@ t.test('a store closed while its reader threads are still opening it ends them w
     await store.close();
   }
   t.pass('20 stores opened and closed at once; the process is still here');
+});
+
+t.test('a reader answers from a snapshot as new as the query: a record flushed before it is found', async (t) => {
+  // lmdb-js keeps a thread's read snapshot until a timer after its last read: a query reaching a reader soon after
+  // the one before was answered from the older snapshot and missed what had been committed in between.
+  const config = storeSchema.parse({ path: t.testdir(), retention: { maxAgeDays: 0 } });
+  const logger = pino({ enabled: false });
+  const writer = openAuditStore(config, logger);
+  const store = new PooledReadStore(writer, { store: config, size: 1, timeoutMs: 120_000, logger });
+  t.teardown(() => store.close());
+  await eventually(() => writer.writerThread!.ready, 10_000);
+  let missed = 0;
+  for (let i = 0; i < 400; i++) {
+    writer.append(makeRecord({ requestId: `fresh-${i}` }));
+    await store.flush();
+    const { items } = await store.query({ requestId: `fresh-${i}` }, { limit: 1 }); // no organization: a reader's
+    if (items.length === 0) missed++;
+  }
+  t.equal(missed, 0, 'every query sees the commit flushed before it');
 });

@@ -22,6 +22,8 @@ port.postMessage({ ready: true } satisfies Reply);
 
 async function answer({ id, filter, page, view }: QueryMessage): Promise<Reply> {
   try {
+    // lmdb-js keeps a thread's snapshot until a timer after its last read; a query sent after a commit must see it.
+    store.env.resetReadTxn();
     const result = await store.query(filter, page);
     return { id, ok: true, result: view === undefined ? result : viewPage(result, view) };
   } catch (err) {
