@@ -1,4 +1,4 @@
-import type { RootDatabase } from 'lmdb';
+import type { Database, RootDatabase } from 'lmdb';
 import type { Logger } from '../log.js';
 import { recordCount, removeOldest, type RemovableThrough } from './retention.js';
 import type { StoreDbs } from './indexes.js';
@@ -42,6 +42,8 @@ export class MapSizeGuard {
   private measured = 0;
   private measuredAt = -Infinity;
   private recordsSince = 0;
+  /** Every database of the environment, opened once to read its page counts. */
+  private readonly opened = new Map<string, Database>();
   evicted = 0;
 
   constructor(
@@ -75,7 +77,7 @@ export class MapSizeGuard {
   }
 
   private measure(): void {
-    this.measured = liveBytes(this.dbs);
+    this.measured = liveBytes(this.env, this.opened);
     this.measuredAt = performance.now();
     this.recordsSince = 0;
   }
@@ -109,13 +111,19 @@ interface DbStats {
   overflowPages: number;
 }
 
-/** Bytes in the pages the store's databases use now; pages freed by pruning or eviction count as room again. */
-function liveBytes(dbs: StoreDbs): number {
-  const all = [dbs.records, dbs.orgTime, dbs.log, dbs.meta, ...Object.values(dbs.byField), ...(dbs.requestIds ? [dbs.requestIds] : [])];
-  let bytes = 0;
-  for (const db of all) {
-    const stats = db.getStats() as DbStats;
-    bytes += (stats.treeBranchPageCount + stats.treeLeafPageCount + stats.overflowPages) * stats.pageSize;
+const pageBytes = (stats: DbStats) => (stats.treeBranchPageCount + stats.treeLeafPageCount + stats.overflowPages) * stats.pageSize;
+
+/**
+ * Bytes in the pages every database of the environment uses now: the records and their indexes, and what eviction
+ * cannot remove (the rollups, the Merkle log). Pages freed by pruning or eviction count as room again.
+ */
+function liveBytes(env: RootDatabase, opened: Map<string, Database>): number {
+  let bytes = pageBytes(env.getStats() as DbStats); // the root, which names the others
+  for (const name of Array.from(env.getKeys())) { // listed first: opening a database inside the scan would end it
+    if (typeof name !== 'string') continue;
+    let db = opened.get(name);
+    if (!db) opened.set(name, db = env.openDB({ name, encoding: 'binary' }));
+    bytes += pageBytes(db.getStats() as DbStats);
   }
   return bytes;
 }

@@ -1,5 +1,6 @@
 // Issue 10, finding 7: the store keeps itself below store.mapSizeMb by evicting its oldest records.
 import t from 'tap';
+import { open } from 'lmdb';
 import { openAuditStore } from '../../src/store/index.js';
 import { BASE_MS, capturingLogger, checkConsistency, makeRecord, storeConfig } from './fixtures/helpers.js';
 
@@ -52,6 +53,34 @@ for (const writer of ['thread', 'inline'] as const) {
     t.equal(store.readLog(0, 1)[0]!.seq > 1, true, 'the evicted records left the log');
   });
 }
+
+/** Bytes in the pages of every database of a closed store (what the map-size guard must keep below mapSizeMb). */
+function storeBytes(path: string): number {
+  const env = open({ path, noSubdir: false, maxDbs: 32, readOnly: true });
+  const pages = (stats: { pageSize: number; treeBranchPageCount: number; treeLeafPageCount: number; overflowPages: number }) =>
+    (stats.treeBranchPageCount + stats.treeLeafPageCount + stats.overflowPages) * stats.pageSize;
+  let bytes = pages(env.getStats() as never);
+  for (const name of Array.from(env.getKeys())) bytes += pages(env.openDB({ name: name as string, encoding: 'binary' }).getStats() as never);
+  void env.close();
+  return bytes;
+}
+
+t.test('what eviction cannot remove (the Merkle log, the rollups) counts against mapSizeMb too', async (t) => {
+  const path = t.testdir();
+  const store = openAuditStore(storeConfig(path, { mapSizeMb: 2, batchMax: 8, retention: { maxAgeDays: 0, evictAbovePercent: 60 } }), capturingLogger().logger);
+  const beside = store.env.openDB<Buffer, number>({ name: 'chain_tiles', encoding: 'binary' }); // stands for the Merkle log
+  for (let i = 0; i < 50; i++) await beside.put(i, Buffer.alloc(20_000, i));
+  for (let i = 0; i < 400; i++) {
+    store.append(bodyRecord(i));
+    if (store.health().queueDepth >= 8) await store.flush();
+  }
+  await store.flush();
+  t.match(store.health(), { written: 400, dropped: 0 });
+  t.ok(store.health().evicted! > 0);
+  await store.close();
+  const bytes = storeBytes(path);
+  t.ok(bytes <= 2 * 1024 * 1024, `${bytes} bytes in a store of at most 2 MiB`);
+});
 
 async function until(condition: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
