@@ -4,7 +4,7 @@ import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { LmdbCommitLog } from './commit-log.js';
 import { createdAtMs, isTimedRequestId, organizationOf, recordKey, type StoreDbs } from './indexes.js';
-import { encodePositions, packedPosition } from './positions.js';
+import { decodePositions, encodePositions, packedPosition } from './positions.js';
 import type { Position } from './cursor.js';
 import { lastSeq } from './log-batches.js';
 import { PostingsBuilder } from './postings.js';
@@ -65,9 +65,15 @@ async function writeBatch(env: RootDatabase, dbs: StoreDbs, batch: AuditRecord[]
   });
 }
 
-/** The seq of a batch's last record when the batch is committed whole (the log entry its transaction puts last is there). */
+/**
+ * The seq of a batch's last record when the batch is committed whole: the log entry its transaction puts last is
+ * there and ends with that record (another process may have logged its own batch under the same first seq).
+ */
 export function committedLastSeq(dbs: StoreDbs, batch: readonly AuditRecord[]): number | undefined {
-  const last = dbs.records.get(recordKey(batch[batch.length - 1]!));
-  if (last?.seq === undefined) return undefined;
-  return dbs.log.get(last.seq - batch.length + 1) === undefined ? undefined : last.seq;
+  const lastRecord = batch[batch.length - 1]!;
+  const stored = dbs.records.get(recordKey(lastRecord));
+  if (stored?.seq === undefined) return undefined;
+  const entry = dbs.log.getBinary(stored.seq - batch.length + 1);
+  const slots = entry === undefined ? [] : decodePositions(entry);
+  return slots.length === batch.length && slots.at(-1)?.id === lastRecord.id ? stored.seq : undefined;
 }

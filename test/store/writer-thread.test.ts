@@ -4,6 +4,8 @@ import t from 'tap';
 import { renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { openAuditStore, type LmdbAuditStore } from '../../src/store/index.js';
+import { committedLastSeq } from '../../src/store/batch-writer.js';
+import { openDbs, recordKey } from '../../src/store/indexes.js';
 import { eventually } from '../helpers/eventually.js';
 import { capturingLogger, checkConsistency, makeRecord, storeConfig } from './fixtures/helpers.js';
 
@@ -117,4 +119,20 @@ t.test('a writer thread terminated inside a batch\'s transaction: the batch coun
     t.same(problems.slice(0, 3), [], 'postings match the records');
     t.equal(stored, records);
   }
+});
+
+t.test('a dead thread\'s partial batch is not taken as written when another writer has logged a batch under its first seq', async (t) => {
+  const store = openAuditStore(storeConfig(t.testdir(), { writer: 'inline' }), capturingLogger().logger);
+  t.teardown(() => store.close());
+  const dbs = openDbs(store.env);
+  // What a thread killed after its records' puts leaves: records holding seqs 1-3, no log entry.
+  const partial = [0, 1, 2].map((i) => ({ ...makeRecord({ requestId: `dead-${i}` }), seq: i + 1 }));
+  await store.env.transaction(() => partial.forEach((record) => dbs.records.put(recordKey(record), record)));
+  // Another process commits its batch meanwhile: the log still ended at 0, so it is logged under seq 1 too.
+  for (let i = 0; i < 3; i++) store.append(makeRecord({ requestId: `other-${i}` }));
+  await store.flush();
+  t.equal(store.lastSeq(), 3);
+  t.equal(committedLastSeq(dbs, partial), undefined, 'not whole: written again by recovery');
+  const other = store.readRecords(0, 10);
+  t.equal(committedLastSeq(dbs, other), 3, 'the batch that was logged is');
 });
