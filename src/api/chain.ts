@@ -64,7 +64,7 @@ function inclusion(ctx: RequestContext, chain: Chain, latest: Latest, id: string
   const seq = chain.tree.seqOf(id);
   const [record] = seq === undefined ? [] : chain.log.readRecords(seq - 1, 1);
   // audit:read:all sees every leaf, pruned ones too; others only their organization's records still stored.
-  const visible = scope.organizationId === undefined || (record?.seq === seq && record.organizationId === scope.organizationId);
+  const visible = scope.organizationId === undefined || (record !== undefined && record.seq === seq && record.organizationId === scope.organizationId);
   if (seq === undefined || !visible) return sendApiError(ctx, 404, `id: no record ${id} in the log that this credential may read`);
   if (seq > latest.size) return sendApiError(ctx, 404, `id: record ${id} is not in a checkpoint yet; ask again in a few seconds`);
   const [entry] = chain.log.readLog(seq - 1, 1);

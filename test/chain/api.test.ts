@@ -66,6 +66,9 @@ t.test('an inclusion proof verifies offline against the signed checkpoint', asyn
   const other = await get(PROOF, `id=${mine.id}`, KEY.bReader);
   t.equal(other.status, 404, 'another organization\'s record is not found, not forbidden');
   t.equal((await get(PROOF, 'id=no-such-record')).status, 404);
+  const unknown = await get(PROOF, 'id=no-such-record', KEY.aReader);
+  t.equal(unknown.status, 404, 'an unknown id is a 404 for an organization\'s reader too (it was a 500)');
+  t.match(unknown.body.message, /no record no-such-record in the log/);
 });
 
 t.test('a consistency proof links an older checkpoint to the newest', async (t) => {
