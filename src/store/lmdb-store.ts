@@ -71,9 +71,12 @@ export function openAuditStore(config: Config['store'], logger: Logger, options:
   const rollup = new StatsRollup(env, () => oldestRecordMs(dbs), readOnly);
   const thread = readOnly || config.writer !== 'thread' ? null : new WriterThread(
     { store: config, logLevel: logger.level },
-    (batch) => committedLastSeq(dbs, batch),
+    async (batch) => {
+      await env.transaction(() => undefined).catch(() => undefined); // behind any transaction still committing (a dead thread's)
+      env.resetReadTxn();
+      return committedLastSeq(dbs, batch);
+    },
     () => env.resetReadTxn(), // this thread's read snapshot may predate the commit it was just told of
-    () => env.transaction(() => undefined), // queued behind any transaction still committing
     logger,
   );
   const inline: BatchWriter | null = readOnly ? null : createBatchWriter(env, dbs, config, log, rollup, logger);

@@ -53,7 +53,7 @@ interface InFlight {
  * then never waits behind the proxy's sockets on the main event loop, nor holds them up. One batch at a time (the
  * write queue sends the next after this one settles), and only while `ready`: the store writes inline while the
  * thread starts (about 250 ms) or restarts. A thread that dies is started again; a batch it was writing counts as
- * written only if it is in the store whole (`lastSeqOf`: its log entry, put last, is there), so a retry never writes it twice.
+ * written only if it is in the store whole (`committedLastSeq`), so a retry never writes it twice.
  */
 export class WriterThread implements BatchWriter {
   private worker!: Worker;
@@ -71,10 +71,9 @@ export class WriterThread implements BatchWriter {
 
   constructor(
     private readonly data: WriterData,
-    private readonly lastSeqOf: (batch: AuditRecord[]) => number | undefined,
+    /** The seq of the batch's last record if the batch is in the store whole, asked once any commit under way has landed. */
+    private readonly committedLastSeq: (batch: AuditRecord[]) => Promise<number | undefined>,
     private readonly afterCommit: () => void,
-    /** Resolves once a write transaction under way in the environment has ended (a dead thread's may still be committing). */
-    private readonly writesSettled: () => Promise<unknown>,
     private readonly logger: Logger,
   ) {
     this.start();
@@ -171,10 +170,8 @@ export class WriterThread implements BatchWriter {
    */
   private async recover(): Promise<void> {
     if (!this.inFlight) return;
-    await this.writesSettled().catch(() => undefined);
-    this.afterCommit();
     const { batch } = this.inFlight;
-    const lastSeq = this.lastSeqOf(batch);
+    const lastSeq = await this.committedLastSeq(batch);
     this.settle(0, lastSeq === undefined ? new WriterThreadExitedError() : lastSeq - batch.length + 1);
   }
 }
