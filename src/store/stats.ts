@@ -8,7 +8,7 @@ export const STATUS_CLASSES = 6;
 
 /** Bucket 0 holds durations under BASE_MS; bucket i >= 1 holds [BASE_MS * 2^((i-1)/STEPS), BASE_MS * 2^(i/STEPS)). */
 const BASE_MS = 0.1;
-/** Four buckets per doubling: a percentile read from the histogram is within 9% of the true value. */
+/** Four buckets per doubling: a percentile read from the histogram is within 9% of the true value (before rounding to 1 µs). */
 const STEPS = 4;
 /** 0.1 ms * 2^(99/4) is about 2.8 hours: the last bucket takes anything longer. */
 export const HISTOGRAM_BUCKETS = 100;

@@ -18,7 +18,9 @@ function tempDir(t: Test): string {
   return dir;
 }
 
-t.test('a percentile read from the histogram is within 9% of the exact one', async () => {
+t.test('a percentile read from the histogram is within 9% of the exact one, give or take its rounding to 1 µs', async () => {
+  // fast-check found [0.4757, 0.1]: 0.4757 sits on a bucket bound, whose middle 0.51874 is 9.05% off and 9.11% once rounded.
+  const examples: [number[]][] = [[[0.47568284600108846, 0.1]]];
   fc.assert(fc.property(
     fc.array(fc.double({ min: 0.1, max: 600_000, noNaN: true }), { minLength: 1, maxLength: 400 }),
     (durations) => {
@@ -29,10 +31,10 @@ t.test('a percentile read from the histogram is within 9% of the exact one', asy
       const read = percentilesOf(cell, qs)!;
       return qs.every((q, i) => {
         const exact = sorted[Math.max(1, Math.ceil(q * sorted.length)) - 1]!;
-        return Math.abs(read[i]! - exact) / exact <= 0.0906;
+        return Math.abs(read[i]! - exact) <= 0.0906 * exact + 0.0005;
       });
     },
-  ));
+  ), { examples });
 });
 
 t.test('a duration an ulp either side of a bucket bound lands on its own side of it', async (t) => {
