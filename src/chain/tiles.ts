@@ -52,6 +52,16 @@ export function unpackRecords(packed: Buffer): Array<{ createdAtMs: number; id: 
   return out;
 }
 
+/** Bytes of the first `count` records of a packed records tile; undefined when it holds fewer. */
+function packedLength(packed: Buffer, count: number): number | undefined {
+  let at = 0;
+  for (let k = 0; k < count; k++) {
+    if (at + RECORD_FIXED > packed.length) return undefined;
+    at += RECORD_FIXED + packed.readUInt16LE(at + 8);
+  }
+  return at <= packed.length ? at : undefined;
+}
+
 /** A level's new nodes, split into the tiles they extend: [tile index, offset of the first in it, hashes]. */
 export function* tileParts(firstIndex: number, row: Buffer): Generator<[number, number, Buffer]> {
   const count = row.length / HASH_BYTES;
@@ -94,10 +104,15 @@ export class TileDbs implements TileSource {
     this.tiles.putSync(key, stored ? Buffer.concat([stored, hashes]) : Buffer.from(hashes));
   }
 
-  /** Inside a write transaction: appends packed records to a records tile. */
-  extendRecords(index: number, packed: Buffer): void {
-    const stored = this.records.getBinary(index);
-    this.records.putSync(index, stored ? Buffer.concat([stored, packed]) : packed);
+  /**
+   * Inside a write transaction: appends packed records to a records tile whose first `offset` records are logged. What
+   * the tile holds past them is cut: an append whose thread died after this put, before the size's, left it there.
+   */
+  extendRecords(index: number, offset: number, packed: Buffer): void {
+    const stored = offset === 0 ? undefined : this.records.getBinary(index);
+    const length = stored && packedLength(stored, offset);
+    if (offset > 0 && length === undefined) throw new Error(`the Merkle log's records tile ${index} holds fewer than ${offset} records`);
+    this.records.putSync(index, stored ? Buffer.concat([stored.subarray(0, length), packed]) : packed);
   }
 
   setSize(size: number): void {

@@ -3,13 +3,17 @@ import { LegacyTree } from './legacy-tree.js';
 import { EMPTY_ROOT, HASH_BYTES, nodeHash, slot, splitPoint, TreeEdge } from './merkle.js';
 import { openBinary, packRecords, TILE_WIDTH, tileParts, TileDbs, unpackRecords, type TileSource } from './tiles.js';
 
-/** The leaves' records packed per records tile: [tile index, packed records], the first tile continuing `previous`. */
-function packedRecordTiles(previous: number, leaves: LeafRecords): Array<[number, Buffer]> {
-  const tiles: Array<[number, Buffer]> = [];
+/**
+ * The leaves' records packed per records tile: [tile index, records already in it, packed records], the first tile
+ * continuing `previous`.
+ */
+function packedRecordTiles(previous: number, leaves: LeafRecords): Array<[number, number, Buffer]> {
+  const tiles: Array<[number, number, Buffer]> = [];
   for (let done = 0; done < leaves.ids.length;) {
     const index = Math.floor((previous + done) / TILE_WIDTH);
     const take = Math.min(leaves.ids.length - done, (index + 1) * TILE_WIDTH - previous - done);
-    tiles.push([index, packRecords(leaves.createdAtMs.slice(done, done + take), leaves.ids.slice(done, done + take))]);
+    const packed = packRecords(leaves.createdAtMs.slice(done, done + take), leaves.ids.slice(done, done + take));
+    tiles.push([index, (previous + done) % TILE_WIDTH, packed]);
     done += take;
   }
   return tiles;
@@ -157,7 +161,7 @@ export class TreeStore {
       rows.forEach((row, level) => {
         for (const [index, offset, hashes] of tileParts(Math.floor(previous / 2 ** level), row)) own.extendTile(level, index, offset, hashes);
       });
-      for (const [index, packed] of records) own.extendRecords(index, packed);
+      for (const [index, offset, packed] of records) own.extendRecords(index, offset, packed);
       own.setSize(previous + leaves.ids.length);
       return true;
     });

@@ -171,3 +171,32 @@ t.test('a process that does not run the follower still keeps retention behind th
   await reader.close();
   await store.close();
 });
+
+t.test('an append whose thread died after extending a records tile, before the size: the next append names every leaf once', async (t) => {
+  // lmdb-js commits what a transaction callback had put when its thread dies; the size is put last, so the tree's
+  // size stays, but a records tile may already hold the leaves the next append writes again.
+  const dir = tempDir(t);
+  const store = await filled(dir, 5);
+  const tree = new TreeStore(store.env);
+  const { logger } = capturingLogger();
+  await new ChainFollower(store, tree, signer, options, logger).close();
+  store.append(makeRecord());
+  store.append(makeRecord());
+  await store.flush();
+  const next = store.readLog(5, 2);
+  const records = store.env.openDB<Buffer, number>({ name: 'chain_leaf_records', encoding: 'binary' });
+  const { packRecords } = await import('../../src/chain/tiles.js');
+  const extended = Buffer.concat([records.getBinary(0)!, packRecords(next.map((e) => e.createdAtMs), next.map((e) => e.id))]);
+  await records.put(0, extended);
+  t.equal(tree.size(), 5, 'the size did not commit');
+  await new ChainFollower(store, tree, signer, options, logger).close();
+  store.append(makeRecord());
+  await store.flush();
+  await new ChainFollower(store, tree, signer, options, logger).close();
+  t.equal(tree.size(), 8);
+  t.same([...tree.leafRange(1, 8)].map((leaf) => leaf.id), store.readLog(0, 8).map((e) => e.id), 'each leaf names its own record');
+  const problems: string[] = [];
+  t.match(await verifyChain(store, tree, { verifier: signer, problem: (line) => problems.push(line) }), { problems: 0, leaves: 8 });
+  t.same(problems, []);
+  await store.close();
+});
