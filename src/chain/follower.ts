@@ -1,8 +1,10 @@
 import type { Logger } from '../log.js';
 import type { CommitLog } from '../store/store.js';
-import { signCheckpoint } from './checkpoint.js';
+import { parseCheckpointText, signCheckpoint } from './checkpoint.js';
+import { LeafRecordsDigest } from './leaf-records-digest.js';
 import { HASH_BYTES, leafHashInto, type TreeEdge } from './merkle.js';
 import type { NoteSigner } from './note.js';
+import { packRecords } from './tiles.js';
 import type { LeafRecords, TreeStore } from './tree-store.js';
 
 /** The follower's name in the commit log: its persisted position, and the pin that holds retention back. */
@@ -21,11 +23,13 @@ export interface FollowerOptions {
 
 /**
  * Follows the store's commit log off the request path: hashes each committed record's stored bytes into the next
- * leaf, stores the tree's hashes, advances its position, and signs a checkpoint every checkpointIntervalMs while the
- * tree grows. Runs in one process only (runsFollowers), so it is the log's only writer.
+ * leaf, stores the tree's hashes, advances its position, and signs a checkpoint (its root and the leaves' records
+ * digest) every checkpointIntervalMs while the tree grows. Runs in one process only (runsFollowers), so it is the
+ * log's only writer.
  */
 export class ChainFollower {
   private edge: TreeEdge | null = null;
+  private leafRecords: LeafRecordsDigest | null = null;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private lastCheckpointAt = 0;
@@ -68,7 +72,9 @@ export class ChainFollower {
   private async catchUp(): Promise<void> {
     if (!this.edge) {
       await this.tree.migrate();
-      this.edge = this.tree.edgeAt(this.tree.size());
+      const size = this.tree.size();
+      this.edge = this.tree.edgeAt(size);
+      this.leafRecords = LeafRecordsDigest.of(this.tree, size);
     }
     for (;;) {
       const edge: TreeEdge = this.edge;
@@ -81,6 +87,7 @@ export class ChainFollower {
         this.edge = null; // the hashes just added were not stored: start again from what is
         throw error;
       });
+      this.leafRecords!.add(packRecords(leaves.createdAtMs, leaves.ids));
       await this.log.setPosition(CHAIN_FOLLOWER, edge.size);
     }
   }
@@ -105,13 +112,16 @@ export class ChainFollower {
     this.logger.error({ seq: size + 1 }, 'Merkle log stopped: the committed record at this seq is missing from the store');
   }
 
+  /** Signs the tree as it is when it grew, or when the newest checkpoint predates leaf-records digests (at once). */
   private async checkpointIfDue(force: boolean): Promise<void> {
     if (!this.edge) return;
     const size = this.edge.size;
     const latest = this.tree.latestCheckpoint();
-    if (size === 0 || (latest && latest.size >= size)) return;
-    if (!force && Date.now() - this.lastCheckpointAt < this.options.checkpointIntervalMs) return;
-    const note = signCheckpoint({ origin: this.signer.name, size, root: this.edge.root() }, this.signer);
+    const signsLeafRecords = latest !== null && parseCheckpointText(latest.note)?.leafRecords !== undefined;
+    if (size === 0 || (latest && latest.size >= size && signsLeafRecords)) return;
+    if (!force && signsLeafRecords && Date.now() - this.lastCheckpointAt < this.options.checkpointIntervalMs) return;
+    const checkpoint = { origin: this.signer.name, size, root: this.edge.root(), leafRecords: this.leafRecords!.value() };
+    const note = signCheckpoint(checkpoint, this.signer);
     await this.tree.putCheckpoint(size, note);
     this.lastCheckpointAt = Date.now();
   }

@@ -52,6 +52,11 @@ export function unpackRecords(packed: Buffer): Array<{ createdAtMs: number; id: 
   return out;
 }
 
+/** The records [from, to) of a packed records tile, as packed bytes (what it has of them when it holds fewer). */
+export function packedSlice(packed: Buffer, from: number, to: number): Buffer {
+  return packed.subarray(packedLength(packed, from) ?? packed.length, packedLength(packed, to) ?? packed.length);
+}
+
 /** Bytes of the first `count` records of a packed records tile; undefined when it holds fewer. */
 function packedLength(packed: Buffer, count: number): number | undefined {
   let at = 0;

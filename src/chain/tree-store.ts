@@ -1,7 +1,7 @@
 import type { Database, RootDatabase } from 'lmdb';
 import { LegacyTree } from './legacy-tree.js';
 import { EMPTY_ROOT, HASH_BYTES, nodeHash, slot, splitPoint, TreeEdge } from './merkle.js';
-import { openBinary, packRecords, TILE_WIDTH, tileParts, TileDbs, unpackRecords, type TileSource } from './tiles.js';
+import { openBinary, packedSlice, packRecords, TILE_WIDTH, tileParts, TileDbs, unpackRecords, type TileSource } from './tiles.js';
 
 /**
  * The leaves' records packed per records tile: [tile index, records already in it, packed records], the first tile
@@ -104,6 +104,15 @@ export class TreeStore {
         const seq = index * TILE_WIDTH + k + 1;
         if (seq >= fromSeq && seq <= toSeq) yield { seq, hash: Buffer.from(slot(hashes!, k)), ...records[k]! };
       }
+    }
+  }
+
+  /** The records of leaves [from, to) (leaf indexes, seq - 1) as packed bytes, a tile at a time: what leafRecordsDigest hashes. */
+  *packedLeafRecords(from: number, to: number): Generator<Buffer> {
+    for (let index = Math.floor(from / TILE_WIDTH); index * TILE_WIDTH < to; index++) {
+      const first = index * TILE_WIDTH;
+      const packed = this.source.recordsTile(index) ?? Buffer.alloc(0);
+      yield packedSlice(packed, Math.max(0, from - first), Math.min(TILE_WIDTH, to - first));
     }
   }
 

@@ -1,5 +1,6 @@
 import type { CommitLog } from '../store/store.js';
 import { openCheckpoint, type Checkpoint } from './checkpoint.js';
+import { LeafRecordsDigest } from './leaf-records-digest.js';
 import { consistencyProof, HASH_BYTES, slot, TreeEdge, verifyConsistency } from './merkle.js';
 import type { NoteVerifier } from './note.js';
 import { TILE_WIDTH } from './tiles.js';
@@ -61,7 +62,8 @@ export async function verifyChain(log: CommitLog, tree: TreeStore, options: Veri
   if (options.threads && walk.oldestKept && !stored(log, walk.oldestKept[2])) walk.oldestKept = oldestStored(log, report.leaves);
   log.visitLog(report.leaves + 1, log.lastSeq(), () => report.unlogged++);
   reportMismatches(tree, walk.mismatches, problem);
-  reportMissing(tree, walk.missing, walk.oldestKept, report, problem);
+  const signedLeaves = checkLeafRecords(tree, saved ? [...checkpoints, saved] : checkpoints, report.leaves, problem);
+  reportMissing(tree, walk.missing, { oldestKept: walk.oldestKept, signedLeaves }, report, problem);
   checkConsistency(tree, checkpoints, problem);
   return report;
 }
@@ -204,11 +206,35 @@ function reportMismatches(tree: TreeStore, mismatches: Mismatch[], problem: (lin
   }
 }
 
-/** Missing records that sort before the oldest kept one are what retention removes; any other is reported. */
-function reportMissing(tree: TreeStore, runs: Array<[number, number]>, oldestKept: RecordAt | null, report: VerifyReport, problem: (line: string) => void): void {
+/**
+ * Checks the leaves' records against each checkpoint's signed digest of them, streaming them once in leaf order; returns
+ * how many leaves a checkpoint whose digest matched covers (0 when none signs one: checkpoints from before the digest).
+ */
+function checkLeafRecords(tree: TreeStore, checkpoints: Checkpoint[], leaves: number, problem: (line: string) => void): number {
+  const signing = checkpoints.filter((c) => c.leafRecords && c.size <= leaves).sort((a, b) => a.size - b.size);
+  const digest = new LeafRecordsDigest();
+  let hashed = 0;
+  let signed = 0;
+  for (const checkpoint of signing) {
+    for (const packed of tree.packedLeafRecords(hashed, checkpoint.size)) digest.add(packed);
+    hashed = checkpoint.size;
+    if (digest.value().equals(checkpoint.leafRecords!)) signed = checkpoint.size;
+    else problem(`checkpoint at tree size ${checkpoint.size}: the leaves' records differ from the ones it signs (a leaf's time or id was changed)`);
+  }
+  return signed;
+}
+
+/**
+ * Missing records are what retention removed when they sort before the oldest kept one, by a time a checkpoint signed
+ * (retention never removes the newest, which no checkpoint covers yet); any other is reported.
+ */
+function reportMissing(
+  tree: TreeStore, runs: Array<[number, number]>, kept: { oldestKept: RecordAt | null; signedLeaves: number },
+  report: VerifyReport, problem: (line: string) => void,
+): void {
   for (const [first, last] of runs) {
     for (const leaf of tree.leafRange(first, last)) {
-      if (sortsBefore(leaf.createdAtMs, leaf.id, oldestKept)) report.pruned++;
+      if (leaf.seq <= kept.signedLeaves && sortsBefore(leaf.createdAtMs, leaf.id, kept.oldestKept)) report.pruned++;
       else problem(`seq ${leaf.seq} id ${leaf.id}: missing: logged, but gone from the store (not the way retention removes records)`);
     }
   }

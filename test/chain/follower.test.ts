@@ -1,16 +1,18 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Key } from 'lmdb';
 import t, { type Test } from 'tap';
-import { openCheckpoint } from '../../src/chain/checkpoint.js';
+import { openCheckpoint, parseCheckpointText } from '../../src/chain/checkpoint.js';
 import { ChainFollower } from '../../src/chain/follower.js';
 import { Frontier, leafHash } from '../../src/chain/merkle.js';
 import { generateSignerKey, NoteKeyError, parseSignerKey, parseVerifierKey, verifierKeyText } from '../../src/chain/note.js';
 import { KEY_FILE_NAME, loadOrCreateSigningKey, readSigningKey } from '../../src/chain/signing-key.js';
 import { TreeStore } from '../../src/chain/tree-store.js';
 import { verifyChain } from '../../src/chain/verify.js';
-import { RawLog } from './fixtures/raw-log.js';
+import { packRecords } from '../../src/chain/tiles.js';
+import { RawLog, setLeafTime } from './fixtures/raw-log.js';
 import { openChain } from '../../src/chain/service.js';
 import { parseConfig } from '../../src/config/load.js';
 import { chainSchema } from '../../src/config/sections/chain.js';
@@ -18,6 +20,8 @@ import { openAuditStore, type LmdbAuditStore } from '../../src/store/index.js';
 import { capturingLogger, makeRecord, storeConfig } from '../store/fixtures/helpers.js';
 
 const options = { pollMs: 10, checkpointIntervalMs: 100 };
+const leafRecordsOf = (entries: Array<{ createdAtMs: number; id: string }>): [number[], string[]] =>
+  [entries.map((e) => e.createdAtMs), entries.map((e) => e.id)];
 const signer = parseSignerKey(generateSignerKey('test.example/log'));
 
 function tempDir(t: Test): string {
@@ -198,5 +202,42 @@ t.test('an append whose thread died after extending a records tile, before the s
   const problems: string[] = [];
   t.match(await verifyChain(store, tree, { verifier: signer, problem: (line) => problems.push(line) }), { problems: 0, leaves: 8 });
   t.same(problems, []);
+  await store.close();
+});
+
+t.test('a missing record after the newest checkpoint is missing whatever its leaf\'s time says: no signature covers that time', async (t) => {
+  const dir = tempDir(t);
+  const store = await filled(dir, 6);
+  const tree = new TreeStore(store.env);
+  const { logger } = capturingLogger();
+  const follower = new ChainFollower(store, tree, signer, { ...options, checkpointIntervalMs: 3_600_000 }, logger);
+  await follower.runOnce();
+  for (let i = 0; i < 3; i++) store.append(makeRecord());
+  await store.flush();
+  await follower.runOnce();
+  t.same([tree.size(), tree.latestCheckpoint()!.size], [9, 6], 'leaves 7-9 are not signed yet');
+  const [eighth] = store.readLog(7, 1);
+  await store.env.openDB<Buffer, Key>({ name: 'records', encoding: 'binary' }).remove([eighth!.createdAtMs, eighth!.id]);
+  await setLeafTime(store.env, 8, 1);
+  const problems: string[] = [];
+  t.match(await verifyChain(store, tree, { verifier: signer, problem: (line) => problems.push(line) }), { problems: 1, pruned: 0 });
+  t.match(problems, [new RegExp(`^seq 8 id ${eighth!.id}: missing`)]);
+  await store.close();
+});
+
+t.test('a log whose newest checkpoint predates the leaves\' records digest gets one that signs it, at once', async (t) => {
+  const dir = tempDir(t);
+  const store = await filled(dir, 5);
+  const tree = new TreeStore(store.env);
+  const { logger } = capturingLogger();
+  const { signCheckpoint } = await import('../../src/chain/checkpoint.js');
+  await new ChainFollower(store, tree, signer, options, logger).close();
+  await tree.putCheckpoint(5, signCheckpoint({ origin: signer.name, size: 5, root: tree.rootAt(5) }, signer));
+  t.equal(parseCheckpointText(tree.latestCheckpoint()!.note)!.leafRecords, undefined);
+  await new ChainFollower(store, tree, signer, { ...options, checkpointIntervalMs: 3_600_000 }, logger).runOnce();
+  const latest = parseCheckpointText(tree.latestCheckpoint()!.note)!;
+  t.equal(latest.size, 5);
+  const expected = createHash('sha256').update(packRecords(...leafRecordsOf(store.readLog(0, 5)))).digest();
+  t.same(latest.leafRecords, expected, 'SHA-256 of the leaves\' packed records');
   await store.close();
 });

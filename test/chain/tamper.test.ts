@@ -13,7 +13,7 @@ import { parseCheckpointNote, signedBy } from '../helpers/c2sp.js';
 import { CliProcess, runCli, type CliRun } from '../helpers/cli.js';
 import { TestUpstream } from '../helpers/upstream.js';
 import { KEY, keyEntries } from '../api/fixtures/audit.js';
-import { RawLog } from './fixtures/raw-log.js';
+import { RawLog, setLeafTime } from './fixtures/raw-log.js';
 
 const root = mkdtempSync(join(tmpdir(), 'audit-proxy-chain-'));
 const live = join(root, 'live');
@@ -129,6 +129,7 @@ t.test('the key file is private and the public key and checkpoints follow C2SP',
   t.ok(parsed.treeSize >= 40);
   t.equal(parsed.origin, keyText.split('+')[0]);
   t.ok(signedBy(parsed, keyText), 'the signature verifies with an implementation written from the spec');
+  t.match(parsed.extensions, [/^leaf-records [A-Za-z0-9+/]{43}=$/], 'one extension line: the leaves\' records digest');
   t.notOk(signedBy({ ...parsed, body: parsed.body.replace(/\n\d+\n/, '\n1\n') }, keyText), 'and not over other text');
 });
 
@@ -159,6 +160,19 @@ t.test('a record deleted through lmdb-js', async (t) => {
   const result = await verify(dir);
   t.equal(result.status, 1);
   t.match(result.stdout, new RegExp(`^seq 12 id ${String(key[1])}: missing: logged, but gone from the store`, 'm'));
+});
+
+t.test('a record deleted from the middle, its leaf\'s time set before every record kept, is missing, not pruned', async (t) => {
+  const dir = copyOfLive('relabelled');
+  const db = rawDbs(dir);
+  const key = db.log.keyOf(12);
+  await db.records.remove(key as Key);
+  await setLeafTime(db.env, 12, 1);
+  await db.env.close();
+  const result = await verify(dir);
+  t.equal(result.status, 1, 'counted as pruned before checkpoints signed the leaves\' records');
+  t.match(result.stdout, new RegExp(`^seq 12 id ${String(key[1])}: missing: logged, but gone from the store`, 'm'));
+  t.match(result.stdout, /^checkpoint at tree size \d+: the leaves' records differ from the ones it signs \(a leaf's time or id was changed\)$/m);
 });
 
 t.test('two records\' values swapped', async (t) => {
