@@ -30,8 +30,8 @@ export class CliProcess {
     this.child.stderr!.on('data', (c: Buffer) => { this.output += c.toString(); });
   }
 
-  /** Resolves with the first match of pattern in the output (the output so far included). */
-  async waitFor(pattern: RegExp, timeoutMs = 15_000): Promise<RegExpMatchArray> {
+  /** Resolves with the first match of pattern in the output (the output so far included); a loaded machine starts `serve` slowly. */
+  async waitFor(pattern: RegExp, timeoutMs = 30_000): Promise<RegExpMatchArray> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const match = this.output.match(pattern);
