@@ -78,7 +78,7 @@ async function fill(stats: BucketedStats, store: AuditStore, selection: RecordSe
   const rollupFrom = Math.max(Math.ceil(fromMs / MINUTE_MS) * MINUTE_MS, rollup.sinceMs());
   const rollupTo = Math.floor((toMs + 1) / MINUTE_MS) * MINUTE_MS;
   if (rollupFrom >= rollupTo) return { source: 'scan', coveredFromMs: await scanInto(stats, store, filter, null) };
-  rollup.addTo(stats, filter.organizationId, rollupFrom, rollupTo);
+  await rollup.addTo(stats, filter.organizationId, rollupFrom, rollupTo);
   await scanInto(stats, store, { ...filter, fromMs: rollupTo }, null);
   const coveredFromMs = rollupFrom > fromMs ? await scanInto(stats, store, { ...filter, toMs: rollupFrom - 1 }, null) : fromMs;
   return { source: rollupFrom > fromMs || rollupTo <= toMs ? 'rollup+scan' : 'rollup', coveredFromMs };

@@ -135,6 +135,9 @@ export class BucketedStats {
 export interface StatsRollupReader {
   /** Minutes from this one on are complete in the rollup (Infinity: the rollup has counted nothing yet). */
   sinceMs(): number;
-  /** Adds the rollup's minutes in [fromMs, toMs) to `stats`; organizationId undefined means every organization. */
-  addTo(stats: BucketedStats, organizationId: string | undefined, fromMs: number, toMs: number): void;
+  /**
+   * Adds the rollup's minutes in [fromMs, toMs) to `stats`; organizationId undefined means every organization. Reads in
+   * slices, yielding to the event loop between them.
+   */
+  addTo(stats: BucketedStats, organizationId: string | undefined, fromMs: number, toMs: number): Promise<void>;
 }

@@ -73,16 +73,16 @@ t.test('the rollup answers exactly what a scan of the same records answers, for 
   for (const record of records) store.append(record);
   await store.flush();
   const rollup = store.statsRollup!;
-  fc.assert(fc.property(
+  await fc.assert(fc.asyncProperty(
     fc.integer({ min: 0, max: 6 * 60 }), fc.integer({ min: 1, max: 6 * 60 }), fc.constantFrom(1, 5, 15, 60),
     fc.constantFrom('org-a', 'org-b', '', undefined),
-    (fromMinute, minutes, bucketMinutes, org) => {
+    async (fromMinute, minutes, bucketMinutes, org) => {
       const bucketMs = bucketMinutes * MINUTE_MS;
       const fromMs = Math.floor((base + fromMinute * MINUTE_MS) / bucketMs) * bucketMs;
       const toMs = fromMs + minutes * MINUTE_MS;
       const count = Math.ceil((toMs - fromMs) / bucketMs);
       const fromRollup = new BucketedStats(fromMs, bucketMs, count);
-      rollup.addTo(fromRollup, org, fromMs, toMs);
+      await rollup.addTo(fromRollup, org, fromMs, toMs);
       const fromScan = new BucketedStats(fromMs, bucketMs, count);
       for (const r of records) {
         const ms = Date.parse(r.createdAt);
@@ -100,11 +100,11 @@ t.test('minutes before the oldest record are neither counted nor kept once reten
   for (let i = 0; i < 30; i++) first.append(makeRecord({ ms: base + i * MINUTE_MS }));
   await first.flush();
   const all = new BucketedStats(base, 3_600_000, 1);
-  first.statsRollup!.addTo(all, 'org-a', base, base + 3_600_000);
+  await first.statsRollup!.addTo(all, 'org-a', base, base + 3_600_000);
   t.equal(all.buckets()[0]!.count, 30);
   t.equal(await first.pruneNow(), 20);
   const kept = new BucketedStats(base, 3_600_000, 1);
-  first.statsRollup!.addTo(kept, 'org-a', base, base + 3_600_000);
+  await first.statsRollup!.addTo(kept, 'org-a', base, base + 3_600_000);
   t.equal(kept.buckets()[0]!.count, 10, 'reads start at the oldest record\'s minute');
   await first.close();
   // A new process prunes the rollup on its first batch.
@@ -113,8 +113,23 @@ t.test('minutes before the oldest record are neither counted nor kept once reten
   second.append(makeRecord({ ms: base + 40 * MINUTE_MS }));
   await second.flush();
   const after = new BucketedStats(base, MINUTE_MS, 60);
-  second.statsRollup!.addTo(after, 'org-a', base - 3_600_000, base + 3_600_000);
+  await second.statsRollup!.addTo(after, 'org-a', base - 3_600_000, base + 3_600_000);
   t.same(after.buckets().map((b) => b.count).filter((n) => n > 0).length, 11);
+});
+
+t.test('a month of minutes is read in slices: the event loop turns while the rollup is read', async (t) => {
+  const store = openAuditStore(storeConfig(tempDir(t)), silent);
+  t.teardown(() => store.close());
+  const base = Math.floor(Date.now() / MINUTE_MS) * MINUTE_MS - 7_000 * MINUTE_MS;
+  for (let i = 0; i < 7_000; i++) store.append(makeRecord({ ms: base + i * MINUTE_MS }));
+  await store.flush();
+  let turns = 0;
+  const counting = setInterval(() => turns++, 0);
+  const stats = new BucketedStats(base, 60 * MINUTE_MS, 117);
+  await store.statsRollup!.addTo(stats, 'org-a', base, base + 7_000 * MINUTE_MS);
+  clearInterval(counting);
+  t.equal(stats.buckets().reduce((sum, b) => sum + b.count, 0), 7_000, 'every minute counted');
+  t.ok(turns >= 2, `timers ran ${turns} times while 7,000 minutes were read`);
 });
 
 t.test('a read-only store opened before any rollup existed has none to offer', async (t) => {
@@ -128,7 +143,7 @@ t.test('a read-only store opened before any rollup existed has none to offer', a
   const oldReader = openAuditStore(storeConfig(dir), silent, { readOnly: true });
   t.equal(oldReader.statsRollup!.sinceMs(), Infinity, 'a store written before the rollup: everything is scanned');
   const nothing = new BucketedStats(0, MINUTE_MS, 1);
-  oldReader.statsRollup!.addTo(nothing, undefined, 0, Number.MAX_SAFE_INTEGER);
+  await oldReader.statsRollup!.addTo(nothing, undefined, 0, Number.MAX_SAFE_INTEGER);
   t.equal(nothing.buckets()[0]!.count, 0);
   await oldReader.close();
   const writer = openAuditStore(storeConfig(dir), silent);
@@ -137,6 +152,6 @@ t.test('a read-only store opened before any rollup existed has none to offer', a
   t.teardown(() => reader.close());
   t.ok(Number.isFinite(reader.statsRollup!.sinceMs()), 'the writer started the rollup');
   const empty = new BucketedStats(0, MINUTE_MS, 1);
-  reader.statsRollup!.addTo(empty, undefined, 0, MINUTE_MS);
+  await reader.statsRollup!.addTo(empty, undefined, 0, MINUTE_MS);
   t.equal(empty.buckets()[0]!.count, 0, 'an empty store counts nothing');
 });
