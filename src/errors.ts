@@ -32,6 +32,7 @@ export function sendJson(res: ServerResponse, status: number, body: string, extr
     'content-type': 'application/json; charset=utf-8',
     'content-length': length,
     'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff', // audit answers carry what clients sent: never sniffed as HTML
     ...extraHeaders,
   });
   res.end(body);

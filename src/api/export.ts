@@ -41,12 +41,13 @@ const FORMATS: Record<'ndjson' | 'csv', Format> = {
 
 /**
  * A CSV cell per RFC 4180 (quoted when it holds a quote, comma or line break; quotes doubled). A text starting with
- * = + - or @ gets a leading single quote so a spreadsheet shows it instead of evaluating it as a formula.
+ * = + - @, a tab or a carriage return (OWASP's list) gets a leading single quote so a spreadsheet shows it instead of
+ * evaluating it as a formula.
  */
 export function csvCell(value: string | number | null): string {
   if (value === null) return '';
   if (typeof value === 'number') return String(value);
-  const text = /^[=+\-@]/.test(value) ? `'${value}` : value;
+  const text = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
@@ -66,6 +67,7 @@ export async function answerExport(ctx: RequestContext, store: AuditStore, scope
     'content-type': format.contentType,
     'content-disposition': `attachment; filename="audit-logs.${parsed.value.format}"`,
     'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
     'x-request-id': ctx.requestId,
   });
   if (ctx.req.method === 'HEAD') return void ctx.res.end();

@@ -45,6 +45,10 @@ t.test('NDJSON: every match, newest first, the audit-logs record shape', async (
   t.equal(res.statusCode, 200);
   t.equal(res.headers['content-type'], 'application/x-ndjson; charset=utf-8');
   t.equal(res.headers['content-disposition'], 'attachment; filename="audit-logs.ndjson"');
+  t.equal(res.headers['x-content-type-options'], 'nosniff');
+  const listed = await request(`${f.proxy.url}/v1/audit-logs?organisation_id=org-a`, { headers: { authorization: `Bearer ${KEY.admin}` } });
+  await listed.body.dump();
+  t.equal(listed.headers['x-content-type-options'], 'nosniff', 'JSON answers too');
   const rows = (await res.body.text()).trimEnd().split('\n').map((line) => JSON.parse(line));
   t.equal(rows.length, ORG_A_TOTAL);
   t.same(rows, await listing(''), 'the same rows as the listing, in the same order');

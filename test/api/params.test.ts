@@ -120,4 +120,6 @@ t.test('CSV cells: RFC 4180 quoting and formula neutralisation', async (t) => {
   t.equal(csvCell('-2'), "'-2");
   t.equal(csvCell('@cmd'), "'@cmd");
   t.equal(csvCell('=HYPERLINK("x",1)'), '"\'=HYPERLINK(""x"",1)"');
+  t.equal(csvCell('\t=HYPERLINK("x",1)'), '"\'\t=HYPERLINK(""x"",1)"', 'a leading tab is neutralised too');
+  t.equal(csvCell('\r=1+1'), '"\'\r=1+1"', 'and a leading carriage return');
 });
