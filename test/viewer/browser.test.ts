@@ -178,6 +178,25 @@ t.test('live tail shows a new request at the top', async (t) => {
   await page.getByRole('button', { name: 'Stop live tail' }).click();
 });
 
+t.test('live tail shows every request of a burst larger than one page, each once', async (t) => {
+  await page.getByRole('button', { name: 'Live tail' }).click();
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const burst = 160; // more than a page of 100 within one 2 s poll: the tail showed only the newest 100
+  await Promise.all(Array.from({ length: burst }, async (_, i) => {
+    const res = await request(`${f.proxy.url}/burst-${i}`, { headers: { authorization: `Bearer ${KEY.aPlain}` } });
+    await res.body.dump();
+  }));
+  const burstRows = page.locator('.records tbody tr', { hasText: '/burst-' });
+  const deadline = Date.now() + 15_000;
+  while ((await burstRows.count()) < burst && Date.now() < deadline) await page.waitForTimeout(100);
+  await page.waitForTimeout(2_500); // one more poll: nothing may be added twice
+  const paths = await page.locator('.records tbody tr td.path .p').allTextContents();
+  const shown = paths.filter((p) => p.startsWith('/burst-'));
+  t.equal(shown.length, burst, 'every request of the burst');
+  t.equal(new Set(shown).size, burst, 'each once');
+  await page.getByRole('button', { name: 'Stop live tail' }).click();
+});
+
 t.test('export of the current filter as CSV through the export endpoint', async (t) => {
   await applyFilter(() => page.locator('#f-method').selectOption('DELETE'));
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);

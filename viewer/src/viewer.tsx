@@ -99,6 +99,7 @@ export function Viewer({ paths, apiKey, onSignOut }: Props) {
       </header>
       <FilterBar filters={view.filters} onApply={apply} onRefresh={() => apply(view.filters)} />
       {notice && <p class="notice" role="status">{notice}</p>}
+      {tail.overflowed && <p class="notice" role="status">Live tail skipped records: over 1,000 arrived in one poll. Refresh lists every one.</p>}
       {error && <p class="error" role="alert">{error}</p>}
       <Charts stats={stats} />
       <RecordTable
