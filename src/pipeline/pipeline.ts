@@ -83,6 +83,27 @@ export class Pipeline {
 
   /** Entry point for every request; `expectContinue` when the client waits for 100 Continue. */
   handle = (req: IncomingMessage, res: ServerResponse, expectContinue = false): void => {
+    if (res.socket) return this.start(req, res, expectContinue, false);
+    // Pipelined behind a response still going out: started in its turn, so the upstream sees requests in the order they
+    // came. Node never closes the response of one whose connection dies first: it is recorded as left, unforwarded.
+    this.inFlight++;
+    const inTurn = (): void => {
+      req.off('close', gone);
+      this.inFlight--;
+      this.start(req, res, expectContinue, false);
+    };
+    const gone = (): void => {
+      if (res.socket) return;
+      res.off('socket', inTurn);
+      this.inFlight--;
+      this.start(req, res, false, true);
+    };
+    res.once('socket', inTurn);
+    req.once('close', gone);
+  };
+
+  /** A request in its turn; `gone` when its connection died before it: identified and recorded, never forwarded. */
+  private start(req: IncomingMessage, res: ServerResponse, expectContinue: boolean, gone: boolean): void {
     const target = parseTarget(req.url);
     if (target.ok) req.url = target.url;
     const ctx = this.arrive(req, res);
@@ -93,13 +114,19 @@ export class Pipeline {
       return;
     }
     this.inFlight++;
-    res.once('close', () => {
+    const ended = (): void => {
       this.inFlight--;
       ctx.clientClosed = true;
       // A record is built only once its caller is known: an identification in flight is waited for.
       if (ctx.identifying) void ctx.identifying.then(() => this.finish(ctx));
       else this.finish(ctx);
-    });
+    };
+    if (gone) {
+      ctx.clientClosed = true;
+      queueMicrotask(ended); // once identification has started below
+    } else {
+      res.once('close', ended);
+    }
     const problem: ArrivalProblem | null = target.ok ? arrivalProblem(req, this.repeatedCredential) : { status: 400, message: target.message };
     if (problem) {
       this.answer(ctx, problem.status, problem.message, 'rejected');
@@ -114,7 +141,7 @@ export class Pipeline {
     } else {
       this.proceed(ctx, identified, own, expectContinue);
     }
-  };
+  }
 
   /** Entry point for upgrade requests (WebSocket); same steps, answered on the raw socket. */
   handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
