@@ -34,6 +34,12 @@ class ClientGoneError extends Error {
  * received up to server.requestBufferBytes before any upstream connection is taken; a body larger than that streams
  * over its own pool of half the connections, so slow uploads can never hold every connection other requests need.
  */
+/** The upstream URL's path, prefixed to every target as the client sent it ('' for the root). */
+export function basePathOf(upstreamUrl: string): string {
+  const { pathname } = new URL(upstreamUrl);
+  return pathname === '/' ? '' : pathname.replace(/\/$/, '');
+}
+
 export class UndiciTransport implements Transport {
   private readonly pool: Pool;
   private readonly uploads: Pool;
@@ -43,7 +49,7 @@ export class UndiciTransport implements Transport {
 
   constructor(upstream: Config['upstream'], private readonly server: Config['server']) {
     const url = new URL(upstream.url);
-    this.basePath = url.pathname === '/' ? '' : url.pathname.replace(/\/$/, '');
+    this.basePath = basePathOf(upstream.url);
     this.changeOrigin = upstream.changeOrigin;
     this.headersTimeoutMs = upstream.timeoutMs;
     const options = {

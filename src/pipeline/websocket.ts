@@ -6,6 +6,7 @@ import type { Config } from '../config/schema.js';
 import { ERRORS, errorBody } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { RequestContext } from './context.js';
+import { basePathOf } from './forward.js';
 import { connectionNamedHeaders, proxySetHeaders } from './headers.js';
 import { classifyUpstreamError } from './upstream-errors.js';
 
@@ -14,8 +15,10 @@ export class WebSocketTransport {
   private readonly proxy: ReturnType<typeof createProxyServer>;
   private readonly sockets = new Set<Duplex>();
   private readonly tunnels = new WeakMap<IncomingMessage, Tunnel>();
+  private readonly basePath: string;
 
   constructor(private readonly upstream: Config['upstream'], private readonly logger: Logger) {
+    this.basePath = basePathOf(upstream.url);
     this.proxy = createProxyServer({
       target: upstream.url,
       ws: true,
@@ -63,6 +66,7 @@ export class WebSocketTransport {
    */
   private prepare(proxyReq: ClientRequest, tunnel: Tunnel): void {
     const { ctx } = tunnel;
+    proxyReq.path = this.basePath + (ctx.req.url ?? '/'); // as recorded: http-proxy-3 would re-encode it through URL
     for (const name of connectionNamedHeaders(ctx.req)) proxyReq.removeHeader(name);
     proxyReq.setHeader('connection', 'Upgrade');
     const set = proxySetHeaders(ctx.req, {

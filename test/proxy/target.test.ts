@@ -12,6 +12,8 @@ t.test('origin-form and absolute-form targets become one path and query, taken a
     ['http://host?q=1', '/?q=1'],
     ['/v1/file.txt/...', '/v1/file.txt/...'],
     ['/v1/%2efile', '/v1/%2efile'],
+    ['/v1/a;b=1/..c', '/v1/a;b=1/..c'],
+    ['/v1/%23tag', '/v1/%23tag'],
   ];
   for (const [target, url] of cases) t.same(parseTarget(target), { ok: true, url }, target);
 });
@@ -29,6 +31,11 @@ t.test('targets that are not paths, or whose path is ambiguous, are refused with
     ['/a/%2E%2e/b', /dot segments/],
     ['/a/.%2e', /dot segments/],
     ['http://host/v1/ping/../admin', /dot segments/],
+    ['/static/..;/v1/admin/users', /dot segments/],
+    ['/static/.;jsessionid=1/x', /dot segments/],
+    ['/static/..%3Bx/admin', /dot segments/],
+    ['/v1/admin/users/7#/health', /must not contain #/],
+    ['/v1/x?q=1#frag', /must not contain #/],
     ['/a%2Fb', /encoded slashes or backslashes/],
     ['/a%5cb', /encoded slashes or backslashes/],
     ['/a\\b', /encoded slashes or backslashes/],

@@ -102,6 +102,13 @@ t.test('finding 6: upgrades follow the request rules: ambiguous paths, own paths
   t.notOk(upstream.seen.some((r) => r.url === '/v1/audit-logs'), 'nothing reached the upstream');
   t.equal((await record(proxy, 'up-own'))?.statusCode, 400);
 
+  const oddTarget = `/ws/{a}/"b"?q='x'&r=<y>`;
+  await openAndReset(proxy.port, upgradeHead(oddTarget, 'up-target'), /101/);
+  t.equal(upstream.seen.find((r) => r.headers['x-request-id'] === 'up-target')?.url, oddTarget, 'the target goes up as sent, not re-encoded');
+  t.equal((await record(proxy, 'up-target'))?.path, '/ws/{a}/"b"', 'as it is recorded');
+  const fragment = await rawRequest(proxy.port, upgradeHead('/ws#/health', 'up-fragment'));
+  t.match(fragment, /^HTTP\/1\.1 400 [^]*must not contain #/, 'a fragment is refused');
+
   await openAndReset(proxy.port, upgradeHead('/ws/headers', 'up-headers', 'X-Forwarded-Host: evil.example\r\nX-Forwarded-Proto: https\r\n'
     + 'X-Api-Key: hidden-key\r\n', 'Upgrade, X-Api-Key'), /101/);
   const arrived = upstream.seen.find((r) => r.headers['x-request-id'] === 'up-headers')!;
