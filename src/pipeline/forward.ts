@@ -22,9 +22,6 @@ export interface ForwardOptions {
   onSlowBody: () => void;
 }
 
-/** How long a connection refused for its body stays open after the answer, so the client can read it. */
-const CLOSE_LINGER_MS = 1_000;
-
 class ClientGoneError extends Error {
   override name = 'ClientGoneError';
 }
@@ -239,12 +236,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
       return;
     }
     const message = slow ? `the request body arrived too slowly (${err.message})` : err.message;
+    // The pipeline closes a connection whose request body was not all read once the answer is out.
     ctx.replyError(slow ? 408 : 400, message, 'rejected', { connection: 'close' });
-    // The client may still be sending: close our side, and drop the connection once the answer had time to arrive.
-    const socket = ctx.req.socket;
-    res.once('finish', () => {
-      socket.end();
-      setTimeout(() => socket.destroy(), CLOSE_LINGER_MS).unref();
-    });
   }
 }

@@ -22,6 +22,9 @@ import { RequestLog } from './request-log.js';
 import { parseTarget, type Target } from './target.js';
 import { answerOnSocket, type WebSocketTransport } from './websocket.js';
 
+/** How long a connection answered before its request body was all read stays open, so the client can read the answer. */
+const CLOSE_LINGER_MS = 1_000;
+
 /** What the auth gate says of a principal the proxy must refuse (auth.enforce). */
 export interface Rejection {
   status: number;
@@ -126,6 +129,7 @@ export class Pipeline {
       queueMicrotask(ended); // once identification has started below
     } else {
       res.once('close', ended);
+      res.once('finish', () => closeIfBodyUnread(req));
     }
     const problem: ArrivalProblem | null = target.ok ? arrivalProblem(req, this.repeatedCredential) : { status: 400, message: target.message };
     if (problem) {
@@ -273,9 +277,10 @@ export class Pipeline {
   }
 
   private answer(ctx: RequestContext, status: number, message: string, outcome: Outcome, headers?: Record<string, string>): void {
-    ctx.replyError(status, message, outcome, headers);
-    // Unread request bodies must not be left on a keep-alive connection.
-    if (!ctx.req.complete) ctx.req.resume();
+    // An unread body is drained while the answer goes out, then the connection is closed (closeIfBodyUnread).
+    const unread = !ctx.req.complete;
+    ctx.replyError(status, message, outcome, unread ? { ...headers, connection: 'close' } : headers);
+    if (unread) ctx.req.resume();
   }
 
   private fail(ctx: RequestContext, err: unknown): void {
@@ -302,6 +307,16 @@ function ambiguity(principal: Principal): Refusal | null {
   if (principal.authError !== 'ambiguous_caller') return null;
   const headers = (principal.otherCredentials ?? []).join(', ');
   return { status: 400, message: `ambiguous caller: the credentials in ${headers} name different principals; send one`, outcome: 'rejected' };
+}
+
+/**
+ * Once an answer is out, a request body not all received (refused, or answered without reading it) is not waited for
+ * at the client's pace: the connection is ended, and dropped after CLOSE_LINGER_MS.
+ */
+function closeIfBodyUnread(req: IncomingMessage): void {
+  if (req.complete) return;
+  req.socket.end();
+  setTimeout(() => req.socket.destroy(), CLOSE_LINGER_MS).unref();
 }
 
 function ignoreSocketError(): void {

@@ -79,3 +79,22 @@ t.test('finding 4: slow uploads hold no upstream connection and are cut off with
   t.equal(await metric(proxy.url, /audit_proxy_slow_clients_total\{phase="body"\} (\d+)/), 16, 'counted in /metrics');
   t.equal(upstream.seen.filter((s) => s.url === '/upload').length, 0, 'no slow upload was completed upstream');
 });
+
+t.test('a refused request whose body trickles in is not read at its pace: answered, then the connection is closed', async (t) => {
+  const upstream = await new TestUpstream().start();
+  const proxy = await startTestProxy(upstream.url, { server: { bodyTimeoutMs: 60_000 } });
+  t.teardown(async () => {
+    await proxy.close();
+    await upstream.stop();
+  });
+  // Found by review: a request refused on arrival (here two Host lines) was drained at any pace on a live connection.
+  const socket = await openSocket(proxy.port);
+  socket.write('POST /x HTTP/1.1\r\nHost: a\r\nHost: b\r\nContent-Length: 100000000\r\n\r\n');
+  const trickle = setInterval(() => socket.writable && socket.write('x'), 100);
+  t.teardown(() => clearInterval(trickle));
+  const started = Date.now();
+  await closed(socket);
+  t.match(socket.answer(), /^HTTP\/1\.1 400 [^]*connection: close/i, 'answered 400, saying the connection closes');
+  t.ok(Date.now() - started < 5_000, `closed after ${Date.now() - started} ms`);
+  t.equal(upstream.seen.length, 0);
+});

@@ -72,7 +72,9 @@ t.test('finding 1: resets during a tunnel or a refused upgrade do not crash the 
     socket.on('error', () => {});
     await once(socket, 'connect');
     socket.write(upgradeHead('/ws-slow', `reset-early-${i}`));
-    await new Promise((r) => setTimeout(r, 10));
+    // Reset once the upgrade reached the upstream (which answers 50 ms later): a reset the proxy reads before the
+    // request's bytes (a loaded machine) means no request arrived at all.
+    await eventually(() => upstream.seen.some((r) => r.headers['x-request-id'] === `reset-early-${i}`));
     socket.resetAndDestroy(); // the proxy then writes the upstream's 101 onto a reset socket
   }
   await new Promise((r) => setTimeout(r, 200));
