@@ -26,6 +26,8 @@ const VERSION_SEGMENT = /^v\d+(?:\.\d+)*$/i;
 /** Segments that name one thing rather than a collection: numbers, UUIDs, long hex, ULIDs, opaque ids. */
 const ID_SEGMENT = /^(?:\d+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{16,}|[0-9A-HJKMNP-TV-Z]{26}|[A-Za-z]+_[A-Za-z0-9]{12,})$/i;
 const CACHE_LIMIT = 10_000;
+/** Longer method + path keys are classified each time: 10,000 paths of 15 KB held 145 MB (found by review). */
+const CACHE_KEY_MAX = 512;
 
 /** Maps a request to routePattern, resourceType and action: configured rules, then the OpenAPI paths, then a heuristic. */
 export class RouteClassifier {
@@ -38,6 +40,7 @@ export class RouteClassifier {
     let info = this.cache.get(key);
     if (info === undefined) {
       info = this.match(method, path) ?? heuristic(method, path);
+      if (key.length > CACHE_KEY_MAX) return info;
       if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
       this.cache.set(key, info);
     }

@@ -26,6 +26,17 @@ t.test('the heuristic turns ids into :id and takes the resource after a version 
   }
 });
 
+t.test('long paths are classified but not cached: distinct long paths cannot fill memory', async (t) => {
+  const classifier = await createRouteClassifier(routesConfig({}));
+  const cache = classifier['cache'];
+  for (let i = 0; i < 50; i++) {
+    t.same(classifier.classify('GET', `/v1/files/${'a'.repeat(2_000)}${i}`).resourceType, 'files');
+  }
+  t.equal(cache.size, 0, 'none of 50 paths of 2 KB kept');
+  classifier.classify('GET', '/v1/files/short');
+  t.equal(cache.size, 1, 'short ones are');
+});
+
 t.test('an array of rules is shorthand for routes.rules; first match wins; a trailing * matches the rest', async (t) => {
   const classifier = await createRouteClassifier(routesConfig([
     { pattern: '/v1/users/me', resourceType: 'profile' },
