@@ -9,6 +9,15 @@ const HOP_BY_HOP = new Set([
 /** Headers the proxy sets itself on the way up. */
 const REPLACED_UPSTREAM = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id']);
 
+/**
+ * Headers that describe an earlier hop or rewrite the target (client address, host, port, prefix, original URL),
+ * which frameworks behind a trusted proxy believe: dropped when the peer is not trusted, or the upstream would serve
+ * a client-chosen address or path while the record has the real ones.
+ */
+export const HOP_CONTEXT_FROM_UNTRUSTED = new Set([
+  'forwarded', 'x-real-ip', 'x-forwarded-port', 'x-forwarded-prefix', 'x-forwarded-server', 'x-original-url', 'x-rewrite-url',
+]);
+
 export interface UpstreamHeaderOptions {
   requestId: string;
   peerIp: string;
@@ -27,6 +36,7 @@ export function upstreamRequestHeaders(req: IncomingMessage, options: UpstreamHe
     const name = raw[i]!;
     const lower = name.toLowerCase();
     if (HOP_BY_HOP.has(lower) || REPLACED_UPSTREAM.has(lower) || named?.has(lower)) continue;
+    if (!options.peerTrusted && HOP_CONTEXT_FROM_UNTRUSTED.has(lower)) continue;
     if (lower === 'host' && options.changeOrigin) continue;
     out.push(name, raw[i + 1]!);
   }

@@ -7,7 +7,7 @@ import { ERRORS, errorBody } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { RequestContext } from './context.js';
 import { basePathOf } from './forward.js';
-import { connectionNamedHeaders, proxySetHeaders } from './headers.js';
+import { connectionNamedHeaders, HOP_CONTEXT_FROM_UNTRUSTED, proxySetHeaders } from './headers.js';
 import { classifyUpstreamError } from './upstream-errors.js';
 
 /** WebSocket upgrades, carried by http-proxy-3's ws path; the socket's life is the request's duration. */
@@ -68,6 +68,7 @@ export class WebSocketTransport {
     const { ctx } = tunnel;
     proxyReq.path = this.basePath + (ctx.req.url ?? '/'); // as recorded: http-proxy-3 would re-encode it through URL
     for (const name of connectionNamedHeaders(ctx.req)) proxyReq.removeHeader(name);
+    if (!ctx.peerTrusted) for (const name of HOP_CONTEXT_FROM_UNTRUSTED) proxyReq.removeHeader(name);
     proxyReq.setHeader('connection', 'Upgrade');
     const set = proxySetHeaders(ctx.req, {
       requestId: ctx.requestId, peerIp: ctx.peerIp, peerTrusted: ctx.peerTrusted, changeOrigin: this.upstream.changeOrigin, scheme: 'http',

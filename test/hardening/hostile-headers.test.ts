@@ -131,6 +131,17 @@ t.test('X-Forwarded-* from an untrusted peer: not believed, chain extended, prot
   t.not(seen['x-forwarded-host'], 'evil.test', 'the claimed host is replaced');
   const record = await recordOf(proxy, 'xff-spoof');
   t.equal(record!.clientIp, '127.0.0.1', 'the record names the socket peer');
+  const context = { forwarded: 'for=198.51.100.7;host=admin.internal;proto=https', 'x-real-ip': '198.51.100.7', 'x-forwarded-port': '443',
+    'x-forwarded-prefix': '/admin', 'x-original-url': '/v1/admin/users', 'x-rewrite-url': '/v1/admin/users' };
+  const claimed = await request(`${proxy.url}/context`, { headers: { ...context, 'x-request-id': 'context-spoof' } });
+  await claimed.body.dump();
+  const arrived = upstream.seen.find((s) => s.headers['x-request-id'] === 'context-spoof')!.headers;
+  for (const name of Object.keys(context)) t.equal(arrived[name], undefined, `${name} from an untrusted peer is not forwarded`);
+  const behind = await startTestProxy(upstream.url, { trustProxy: ['127.0.0.1'] });
+  t.teardown(() => behind.close());
+  const relayed = await request(`${behind.url}/context`, { headers: { ...context, 'x-request-id': 'context-trusted' } });
+  await relayed.body.dump();
+  t.equal(upstream.seen.find((s) => s.headers['x-request-id'] === 'context-trusted')!.headers.forwarded, context.forwarded, 'a trusted peer\'s are');
   const garbage = await request(`${proxy.url}/xff2`, { headers: { 'x-forwarded-for': `${'9'.repeat(5_000)}, <script>, ::ffff:1.2.3.4` } });
   await garbage.body.dump();
   t.equal(garbage.statusCode, 200, 'a garbage chain is only forwarded');

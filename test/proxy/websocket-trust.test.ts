@@ -112,10 +112,11 @@ t.test('finding 6: upgrades follow the request rules: ambiguous paths, own paths
   t.match(fragment, /^HTTP\/1\.1 400 [^]*must not contain #/, 'a fragment is refused');
 
   await openAndReset(proxy.port, upgradeHead('/ws/headers', 'up-headers', 'X-Forwarded-Host: evil.example\r\nX-Forwarded-Proto: https\r\n'
-    + 'X-Api-Key: hidden-key\r\n', 'Upgrade, X-Api-Key'), /101/);
+    + 'X-Api-Key: hidden-key\r\nForwarded: for=198.51.100.7\r\nX-Original-URL: /admin\r\n', 'Upgrade, X-Api-Key'), /101/);
   const arrived = upstream.seen.find((r) => r.headers['x-request-id'] === 'up-headers')!;
   t.equal(arrived.headers['x-forwarded-host'], 'x', 'X-Forwarded-Host from an untrusted peer replaced');
   t.equal(arrived.headers['x-forwarded-proto'], 'http', 'X-Forwarded-Proto from an untrusted peer replaced');
+  t.same([arrived.headers.forwarded, arrived.headers['x-original-url']], [undefined, undefined], 'Forwarded and X-Original-URL removed');
   t.equal(arrived.headers['x-api-key'], undefined, 'a header named in Connection is not forwarded (and so did not identify the caller)');
   t.equal((await record(proxy, 'up-headers'))?.principalType, 'anonymous');
 });
