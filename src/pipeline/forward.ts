@@ -22,6 +22,12 @@ export interface ForwardOptions {
   onSlowBody: () => void;
 }
 
+/** The upstream URL's path, prefixed to every target as the client sent it ('' for the root). */
+export function basePathOf(upstreamUrl: string): string {
+  const { pathname } = new URL(upstreamUrl);
+  return pathname === '/' ? '' : pathname.replace(/\/$/, '');
+}
+
 class ClientGoneError extends Error {
   override name = 'ClientGoneError';
 }
@@ -31,12 +37,6 @@ class ClientGoneError extends Error {
  * received up to server.requestBufferBytes before any upstream connection is taken; a body larger than that streams
  * over its own pool of half the connections, so slow uploads can never hold every connection other requests need.
  */
-/** The upstream URL's path, prefixed to every target as the client sent it ('' for the root). */
-export function basePathOf(upstreamUrl: string): string {
-  const { pathname } = new URL(upstreamUrl);
-  return pathname === '/' ? '' : pathname.replace(/\/$/, '');
-}
-
 export class UndiciTransport implements Transport {
   private readonly pool: Pool;
   private readonly uploads: Pool;
