@@ -24,7 +24,7 @@ export function arrivalProblem(req: IncomingMessage, repeatedCredential: (raw: r
     if (codings.length > 2) return { status: 501, message: 'at most one transfer coding besides chunked is supported' };
   }
   const repeated = repeatedCredential(req.rawHeaders);
-  if (repeated !== null) return { status: 400, message: `the ${repeated} header is repeated: send exactly one credential` };
+  if (repeated !== null) return { status: 400, message: `the ${repeated} header is repeated: send it once (it names the caller)` };
   return null;
 }
 

@@ -81,7 +81,8 @@ export class Pipeline {
     this.countryHeader = deps.config.client.countryHeader?.toLowerCase() ?? null;
     this.logRequests = deps.config.log.requests;
     this.requestLog = new RequestLog(deps.logger);
-    this.repeatedCredential = createRepeatedCredentialCheck(deps.config.auth.apiKeyHeaders);
+    const { apiKeyHeaders, identityHeaders } = deps.config.auth;
+    this.repeatedCredential = createRepeatedCredentialCheck(apiKeyHeaders, Object.values(identityHeaders).flat());
   }
 
   /** Entry point for every request; `expectContinue` when the client waits for 100 Continue. */

@@ -1,10 +1,12 @@
 import type { IncomingHttpHeaders } from 'node:http';
 
-export type Credential = { kind: 'api_key' | 'jwt'; value: string; header: string };
+/** `malformed`: an Authorization: Bearer whose value is not one token (an upstream may still take a part of it). */
+export type Credential = { kind: 'api_key' | 'jwt' | 'malformed'; value: string; header: string };
 
 /** Three base64url segments; the signature may be empty (alg none) so such tokens are refused as JWTs, not keys. */
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
+const BEARER_SCHEME = /^Bearer[ \t]+\S/i;
 
 /** Header names carrying API keys, besides Authorization: Bearer, in order of precedence. */
 const STANDARD_KEY_HEADERS = ['x-portkey-api-key', 'x-api-key'];
@@ -26,10 +28,13 @@ export function createCredentialReader(extraKeyHeaders: readonly string[], jwtEn
       const key = headerValue(headers[name]);
       if (key !== null) found.push({ kind: 'api_key', value: key, header: name });
     }
-    const bearer = bearerToken(headers.authorization);
+    const { authorization } = headers;
+    const bearer = bearerToken(authorization);
     if (bearer !== null) {
       const kind = jwtEnabled && JWT_SHAPE.test(bearer) ? 'jwt' : 'api_key';
       found.push({ kind, value: bearer, header: 'authorization' });
+    } else if (authorization !== undefined && BEARER_SCHEME.test(authorization)) {
+      found.push({ kind: 'malformed', value: authorization, header: 'authorization' });
     }
     return found;
   };
@@ -41,12 +46,13 @@ export function credentialKeyHeaders(extraKeyHeaders: readonly string[]): string
 }
 
 /**
- * The credential headers the resolver reads (Authorization and the API-key headers), checked for repeats: the
- * resolver reads the first, an upstream may read the last, so a repeated one could be audited as one caller and
- * served as another. Returns the repeated header's name (lowercase), or null.
+ * The headers that name the caller (Authorization, the API-key headers, and the identity headers an auth layer in
+ * front sets), checked for repeats: the resolver reads the first (or joins them), an upstream may read the last, so a
+ * repeated one could be audited as one caller and served as another. Returns the repeated header's name
+ * (lowercase), or null.
  */
-export function createRepeatedCredentialCheck(extraKeyHeaders: readonly string[]): (rawHeaders: readonly string[]) => string | null {
-  const names = new Set(['authorization', ...STANDARD_KEY_HEADERS, ...extraKeyHeaders.map((h) => h.toLowerCase())]);
+export function createRepeatedCredentialCheck(extraKeyHeaders: readonly string[], identityHeaders: readonly string[] = []): (rawHeaders: readonly string[]) => string | null {
+  const names = new Set(['authorization', ...STANDARD_KEY_HEADERS, ...[...extraKeyHeaders, ...identityHeaders].map((h) => h.toLowerCase())]);
   return (rawHeaders) => {
     let seen: Set<string> | null = null;
     for (let i = 0; i < rawHeaders.length; i += 2) {

@@ -155,6 +155,12 @@ t.test('finding 11: transfer codings and repeated headers are recorded with the 
   t.match(hosts.answer, /^HTTP\/1\.1 400 [^]*Host header is repeated/);
   t.same([hosts.record?.statusCode, hosts.record?.outcome, hosts.seen.length], [400, 'rejected', 0], 'two Host headers: 400 rejected, not 502');
 
+  // Found by review: the resolver joined two X-Forwarded-User lines into one user id ("admin, alice"), while the
+  // upstream got two lines and may believe either.
+  const users = await send(proxy, 'GET /v1/users-twice', 'X-Forwarded-User: admin\r\nx-forwarded-user: alice\r\nConnection: close\r\n');
+  t.match(users.answer, /^HTTP\/1\.1 400 [^]*x-forwarded-user header is repeated/);
+  t.same([users.record?.statusCode, users.record?.outcome, users.seen.length], [400, 'rejected', 0], 'a repeated identity header: 400, not forwarded');
+
   const types = await send(proxy, 'GET /two-types', 'Connection: close\r\n');
   t.match(types.answer, /^HTTP\/1\.1 500 /, 'two Content-Type headers from the upstream with response capture on: passed through');
   t.same([types.record?.statusCode, types.record?.outcome, types.record?.responseBody], [500, 'completed', '{"error":"boom"}']);
