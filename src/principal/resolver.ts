@@ -40,8 +40,11 @@ export function createPrincipalResolver(config: Config, deps: ResolverDeps): Clo
   const resolveApiKey = (key: string): Principal | Promise<Principal> =>
     registry.lookup(key) ?? introspection?.resolve(key) ?? unknownKeyPrincipal(fingerprintOf(key), 'unknown_key', 'api_key');
 
-  const resolveOne = (credential: Credential): Principal | Promise<Principal> =>
-    credential.kind === 'api_key' ? resolveApiKey(credential.value) : jwt!.verify(credential.value);
+  const resolveOne = (credential: Credential): Principal | Promise<Principal> => {
+    if (credential.kind === 'api_key') return resolveApiKey(credential.value);
+    if (credential.kind === 'jwt') return jwt!.verify(credential.value);
+    return unknownKeyPrincipal(fingerprintOf(credential.value), 'malformed_token', 'api_key');
+  };
 
   return {
     resolve(headers, peerIp) {

@@ -71,6 +71,16 @@ t.test('no credential and no identity is anonymous; other schemes are not creden
   t.equal(resolver.resolve({ authorization: 'Bearer ', 'x-api-key': '  ' }, '1.2.3.4'), ANONYMOUS);
 });
 
+t.test('a bearer value that is not one token is a malformed credential, not nobody', async (t) => {
+  const { resolver } = resolverFor({ keys: [entry] });
+  t.teardown(() => resolver.close());
+  // Found by review: recorded as anonymous with no error, while an upstream splitting on spaces took the key.
+  const split = resolver.resolve({ authorization: `Bearer ${KEY} junk` }, '::1') as Principal;
+  t.match(split, { principalType: 'api_key', authError: 'malformed_token', authenticated: false, organizationId: null });
+  t.match(split.apiKeyId, /^fp_/, 'named by the fingerprint of the whole value');
+  t.notMatch(JSON.stringify(split), KEY, 'the key itself is not kept');
+});
+
 t.test('a JWT-shaped bearer is an API key when no JWT verification is configured', async (t) => {
   const jwtShapedKey = 'aaa.bbb.ccc';
   const { resolver } = resolverFor({ keys: [{ ...entry, sha256: digestOf(jwtShapedKey) }] });
