@@ -21,7 +21,9 @@ export type RemovableThrough = () => number;
  */
 export function removeOldest(env: RootDatabase, dbs: StoreDbs, limit: number, removableThrough: RemovableThrough, beforeMs?: number): Promise<number> {
   const through = removableThrough();
-  return env.transaction(() => {
+  // A child transaction: lmdb-js commits what a plain transaction() callback had put before it threw, which would
+  // leave records removed with their postings and log entries still pointing at them.
+  return env.childTransaction(() => {
     const range = { start: [MIN_MS], end: [beforeMs ?? MAX_MS], limit };
     const oldest: AuditRecord[] = Array.from(dbs.records.getRange(range), (entry) => entry.value);
     const kept = oldest.findIndex((record) => record.seq !== undefined && record.seq > through);

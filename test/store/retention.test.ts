@@ -1,5 +1,6 @@
 import t from 'tap';
 import { openAuditStore } from '../../src/store/index.js';
+import { openDbs } from '../../src/store/indexes.js';
 import { BASE_MS, capturingLogger, checkConsistency, ids, makeRecord, storeConfig } from './fixtures/helpers.js';
 
 const DAY_MS = 86_400_000;
@@ -56,4 +57,21 @@ t.test('consistency after writes: every record has its index entries and back', 
   const { problems, records } = await checkConsistency(path);
   t.same(problems, []);
   t.equal(records, 200);
+});
+
+t.test('a retention pass that fails part way removes nothing: its records, postings and log stay together', async (t) => {
+  const path = t.testdir();
+  const store = openAuditStore(storeConfig(path, { retention: { maxAgeDays: 0, maxRecords: 10, batchSize: 50 } }), capturingLogger().logger);
+  t.teardown(() => store.close());
+  for (let i = 0; i < 30; i++) store.append(makeRecord({ ms: BASE_MS + i }));
+  await store.flush();
+  // A postings value that cannot be decoded fails the pass after its records were removed (lmdb-js commits what a
+  // plain transaction() callback had put before it threw).
+  const { orgTime } = openDbs(store.env);
+  await store.env.transaction(() => {
+    for (const { key } of orgTime.getRange({})) orgTime.putSync(key, Buffer.from([1, 2]));
+  });
+  await t.rejects(store.pruneNow());
+  t.equal((await store.query({}, { limit: 100, withTotal: true })).total, 30, 'no record removed');
+  t.equal(store.readLog(0, 100).length, 30, 'and every log entry still finds its record');
 });
