@@ -112,6 +112,17 @@ export class UndiciTransport implements Transport {
   }
 }
 
+/** An HTTP reason phrase (RFC 9112: tab, space, visible ASCII, obs-text); any other byte makes Node throw at writeHead. */
+const VALID_REASON = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+/**
+ * A 304 may declare the Content-Length of the representation it stands for and has no body (RFC 9110 8.6), but
+ * undici 7 checks the length and fails it: such a response ended normally.
+ */
+function bodylessWithLength(statusCode: number, err: Error, bytes: number): boolean {
+  return statusCode === 304 && bytes === 0 && (err as { code?: string }).code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH';
+}
+
 function ignoreClientError(): void {
   // A client that vanishes mid-upload is recorded as client_aborted; the stream error itself needs no handling.
 }
@@ -123,6 +134,8 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   private headersTimer: NodeJS.Timeout | null = null;
   private timedOut: Error | null = null;
   private timeoutAnswered = false;
+  /** A head with Content-Length is written with its first body byte (or its end): until then the client has none. */
+  private pendingHead: (() => void) | null = null;
   private readonly res: ServerResponse;
 
   constructor(private readonly ctx: RequestContext, private readonly options: ForwardOptions, private readonly timeoutMs: number) {
@@ -179,12 +192,25 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
       ctx.responseContentType = firstValue(headers['content-type']);
       if (this.options.isTextLike(ctx.responseContentType)) ctx.responseBody = new BodyCapture(this.options.errorBodyMaxBytes);
     }
-    res.writeHead(statusCode, statusMessage || undefined, downstreamResponseHeaders(headers, ctx.requestId));
-    // Without a length the body may trickle (SSE, long polls): let the client see the headers now.
-    if (headers['content-length'] === undefined) res.flushHeaders();
+    const reason = statusMessage && VALID_REASON.test(statusMessage) ? statusMessage : undefined;
+    const writeHead = (): void => void res.writeHead(statusCode, reason, downstreamResponseHeaders(headers, ctx.requestId));
+    // Without a length the body may trickle (SSE, long polls): let the client see the headers now. With one, the head
+    // waits for the body, so a failure before it is answered as what it is, not recorded as a status never sent.
+    if (headers['content-length'] === undefined) {
+      writeHead();
+      res.flushHeaders();
+    } else {
+      this.pendingHead = writeHead;
+    }
+  }
+
+  private writePendingHead(): void {
+    this.pendingHead?.();
+    this.pendingHead = null;
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.writePendingHead();
     this.ctx.responseBytes += chunk.length;
     this.ctx.responseBody?.add(chunk);
     if (!this.res.write(chunk)) {
@@ -194,6 +220,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
+    this.writePendingHead();
     this.res.end();
   }
 
@@ -206,10 +233,15 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     }
     if (this.clientGone || err instanceof ClientGoneError || (ctx.req.destroyed && !ctx.req.complete)) {
       ctx.outcome = 'client_aborted';
+      if (this.pendingHead) ctx.statusCode = 0; // no status reached the client
       res.destroy();
       return;
     }
     if (this.timeoutAnswered) return; // the 504 went out before a socket was assigned; this is the abort's echo
+    if (this.pendingHead && bodylessWithLength(ctx.statusCode, err, ctx.responseBytes)) {
+      this.onResponseEnd();
+      return;
+    }
     this.answerError(this.timedOut ?? err);
   }
 
@@ -217,6 +249,10 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     const { ctx, res } = this;
     const { status, outcome, message } = ERRORS[classifyUpstreamError(err)];
     ctx.outcomeDetail = describeUpstreamError(err, this.timeoutMs);
+    if (this.pendingHead) {
+      this.pendingHead = null; // the upstream's head never went out: the client is told what happened instead
+      ctx.responseBody = null;
+    }
     if (res.headersSent) {
       ctx.outcome = outcome;
       res.destroy(); // mid-body: the client must see a broken response, not a short "complete" one
