@@ -2,13 +2,14 @@ import type { ClientRequest, IncomingMessage } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { createProxyServer } from 'http-proxy-3';
+import { errors } from 'undici';
 import type { Config } from '../config/schema.js';
 import { ERRORS, errorBody } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { RequestContext } from './context.js';
 import { basePathOf } from './forward.js';
 import { connectionNamedHeaders, HOP_CONTEXT_FROM_UNTRUSTED, proxySetHeaders } from './headers.js';
-import { classifyUpstreamError } from './upstream-errors.js';
+import { classifyUpstreamError, describeUpstreamError } from './upstream-errors.js';
 
 /** WebSocket upgrades, carried by http-proxy-3's ws path; the socket's life is the request's duration. */
 export class WebSocketTransport {
@@ -37,7 +38,7 @@ export class WebSocketTransport {
 
   /** Proxies the upgrade; `done` runs once when the client socket is gone. */
   upgrade(ctx: RequestContext, socket: Duplex, head: Buffer, done: () => void): void {
-    const tunnel: Tunnel = { ctx, relayed: false };
+    const tunnel: Tunnel = { ctx, socket, relayed: false };
     this.tunnels.set(ctx.req, tunnel);
     this.track(socket);
     socket.once('close', () => {
@@ -52,7 +53,11 @@ export class WebSocketTransport {
     this.proxy.ws(ctx.req, socket, head, {}, (err: unknown) => {
       const code = classifyUpstreamError(err);
       this.logger.warn({ requestId: ctx.requestId, err: String(err) }, 'websocket upgrade failed');
-      if (ctx.statusCode !== 0) return; // the upstream had answered: the tunnel or the relayed answer broke
+      // The upstream had answered: a refusal that broke off is the upstream's failure (a tunnel's end is not).
+      const brokenRefusal = ctx.statusCode !== 0 && ctx.statusCode !== 101 && !tunnel.relayed;
+      if (ctx.statusCode === 0 || brokenRefusal) ctx.outcomeDetail = describeUpstreamError(err, this.upstream.timeoutMs);
+      if (brokenRefusal) ctx.outcome = 'upstream_error';
+      if (ctx.statusCode !== 0) return;
       ctx.outcome = ERRORS[code].outcome;
       ctx.statusCode = ERRORS[code].status;
       ctx.ttfbMs = ctx.elapsedMs();
@@ -75,10 +80,21 @@ export class WebSocketTransport {
     });
     for (const [name, value] of Object.entries(set)) proxyReq.setHeader(name, value);
     if (!set['x-forwarded-host']) proxyReq.removeHeader('x-forwarded-host');
-    proxyReq.once('upgrade', (proxyRes: IncomingMessage) => this.answered(ctx, proxyRes));
+    // http-proxy-3 sets no timeout on an upgrade: an upstream that never answers, or stalls a refusal's body, would hold
+    // both sockets for good. The idle limit ends at the 101, when the socket becomes the tunnel.
+    proxyReq.setTimeout(this.upstream.timeoutMs, () => proxyReq.destroy(new errors.HeadersTimeoutError()));
+    proxyReq.once('upgrade', (proxyRes: IncomingMessage) => {
+      proxyReq.setTimeout(0);
+      this.answered(ctx, proxyRes);
+    });
     proxyReq.once('response', (proxyRes: IncomingMessage) => {
       this.answered(ctx, proxyRes);
       proxyRes.once('end', () => { tunnel.relayed = true; });
+      proxyRes.once('close', () => {
+        if (proxyRes.complete) return;
+        ctx.outcome = 'upstream_error'; // the refusal broke off: the client must see a broken answer, not wait
+        tunnel.socket.destroy();
+      });
     });
   }
 
@@ -103,6 +119,8 @@ export class WebSocketTransport {
 /** One upgrade in flight: its context, and whether a refusal from the upstream was relayed to its end. */
 interface Tunnel {
   ctx: RequestContext;
+  /** The client's socket. */
+  socket: Duplex;
   relayed: boolean;
 }
 

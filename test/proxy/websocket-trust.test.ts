@@ -20,6 +20,11 @@ async function upgradeUpstream() {
   const wss = new WebSocketServer({ noServer: true });
   server.on('upgrade', (req, socket, head) => {
     seen.push(req);
+    if (req.url === '/silent') return; // a hung upstream: accepts, never answers
+    if (req.url === '/stalled-refusal') {
+      socket.write('HTTP/1.1 426 Upgrade Required\r\ncontent-length: 100\r\n\r\nabcde'); // and no more
+      return;
+    }
     if (!req.url?.startsWith('/ws')) {
       socket.end('HTTP/1.1 426 Upgrade Required\r\ncontent-length: 2\r\nconnection: close\r\n\r\nno');
       return;
@@ -119,4 +124,20 @@ t.test('finding 6: upgrades follow the request rules: ambiguous paths, own paths
   t.same([arrived.headers.forwarded, arrived.headers['x-original-url']], [undefined, undefined], 'Forwarded and X-Original-URL removed');
   t.equal(arrived.headers['x-api-key'], undefined, 'a header named in Connection is not forwarded (and so did not identify the caller)');
   t.equal((await record(proxy, 'up-headers'))?.principalType, 'anonymous');
+});
+
+t.test('an upstream that never answers an upgrade, or stalls its refusal: answered or cut off within upstream.timeoutMs, recorded', async (t) => {
+  // Found by review: http-proxy-3 sets no timeout on an upgrade, so both sockets were held for good, with no record.
+  const upstream = await upgradeUpstream();
+  const proxy = await startTestProxy(upstream.url, { upstream: { timeoutMs: 500 } });
+  t.teardown(async () => {
+    await proxy.close();
+    upstream.close();
+  });
+  const silent = await rawRequest(proxy.port, upgradeHead('/silent', 'up-silent'), 5_000);
+  t.match(silent, /^HTTP\/1\.1 504 /, 'a 504, not a wait without end');
+  t.match(await record(proxy, 'up-silent'), { statusCode: 504, outcome: 'upstream_timeout', outcomeDetail: /timeout/ });
+  const stalled = await rawRequest(proxy.port, upgradeHead('/stalled-refusal', 'up-stalled'), 5_000);
+  t.match(stalled, /^HTTP\/1\.1 426 [^]*abcde$/, 'the refusal as far as it came, then a close');
+  t.match(await record(proxy, 'up-stalled'), { statusCode: 426, outcome: 'upstream_error' });
 });
