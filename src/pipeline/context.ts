@@ -29,6 +29,8 @@ export class RequestContext {
   responseBody: BodyCapture | null = null;
   /** The upstream response's Content-Type (a proxied response's headers never reach res.getHeader). */
   responseContentType: string | undefined = undefined;
+  /** A content coding (gzip, br) that kept an error body from being captured: its bytes are not text. */
+  responseCoding: string | null = null;
   /** Not recorded: the proxy's own health and metrics endpoints, and excluded routes. */
   unrecorded = false;
   /** A WebSocket upgrade: no response object, the tunnel sets status and outcome. */

@@ -190,7 +190,9 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     ctx.statusCode = statusCode;
     if (statusCode >= 400 && this.options.errorBodyMaxBytes > 0) {
       ctx.responseContentType = firstValue(headers['content-type']);
-      if (this.options.isTextLike(ctx.responseContentType)) ctx.responseBody = new BodyCapture(this.options.errorBodyMaxBytes);
+      const coding = firstValue(headers['content-encoding'])?.trim().toLowerCase();
+      if (coding && coding !== 'identity') ctx.responseCoding = /^[a-z0-9_.-]{1,32}$/.test(coding) ? coding : 'unknown';
+      else if (this.options.isTextLike(ctx.responseContentType)) ctx.responseBody = new BodyCapture(this.options.errorBodyMaxBytes);
     }
     const reason = statusMessage && VALID_REASON.test(statusMessage) ? statusMessage : undefined;
     const writeHead = (): void => void res.writeHead(statusCode, reason, downstreamResponseHeaders(headers, ctx.requestId));

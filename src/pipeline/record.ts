@@ -61,7 +61,7 @@ export class RecordBuilder {
       requestBodyTruncated: ctx.requestBody?.truncated ?? false,
       responseBody: ctx.responseBody
         ? this.redactor.redact(ctx.responseBody.text(), ctx.responseContentType)
-        : null,
+        : ctx.responseCoding && `[${ctx.responseCoding}-encoded body not captured]`,
       upstream: this.upstream,
     };
   }

@@ -3,6 +3,7 @@ import t from 'tap';
 import { once } from 'node:events';
 import { get as httpGet, type IncomingMessage } from 'node:http';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { request } from 'undici';
 import { recordOf, startTestProxy, type TestProxy } from '../helpers/proxy.js';
 
@@ -13,6 +14,10 @@ const answers: Record<string, (socket: Socket) => void> = {
   '/head-then-close': (s) => s.end('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n'),
   '/head-then-reset': (s) => { s.write('HTTP/1.1 500 Oops\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\n'); setTimeout(() => s.resetAndDestroy(), 20); },
   '/not-modified': (s) => s.end('HTTP/1.1 304 Not Modified\r\nETag: "x"\r\nContent-Length: 1234\r\n\r\n'),
+  '/gzip-error': (s) => {
+    const body = gzipSync('{"error":"boom","token":"sk-live-secret-000"}');
+    s.end(Buffer.concat([Buffer.from(`HTTP/1.1 500 Oops\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: ${body.length}\r\n\r\n`), body]));
+  },
 };
 
 let proxy: TestProxy;
@@ -68,4 +73,13 @@ t.test('a 304 declaring the length of what it stands for is a 304, not an upstre
   await once(res, 'end');
   t.same([res.statusCode, res.headers.etag], [304, '"x"'], 'before: 502');
   t.match(await recordOf(proxy, 'hostile-304'), { statusCode: 304, outcome: 'completed' });
+});
+
+t.test('a content-coded error body reaches the client as sent, and the record says it was not captured', async (t) => {
+  const res = await request(`${proxy.url}/gzip-error`, { headers: { 'x-request-id': 'hostile-gzip' } });
+  const body = Buffer.from(await res.body.arrayBuffer());
+  t.equal(res.statusCode, 500);
+  t.equal(gunzipSync(body).toString(), '{"error":"boom","token":"sk-live-secret-000"}', 'passed through untouched');
+  // Before: the gzip bytes were kept as text, so the record held "[unredactable body omitted]" or mojibake.
+  t.match(await recordOf(proxy, 'hostile-gzip'), { statusCode: 500, responseBody: '[gzip-encoded body not captured]' });
 });
