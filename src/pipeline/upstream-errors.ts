@@ -35,10 +35,15 @@ const CAUSES: Record<string, string> = {
   UND_ERR_BODY_TIMEOUT: 'response body stalled (upstream.bodyTimeoutMs)',
 };
 
+/** undici's words for a response it cannot parse as one (an unsolicited 1xx or 101), and its internal assertions. */
+const MALFORMED = /^bad (?:response|upgrade)\b/;
+const MALFORMED_CAUSE = 'malformed or unexpected response (an unsolicited 1xx or 101, or a status outside 100-999)';
+
 /** Why a forward failed, for the log line and the record: "ECONNREFUSED: connection refused". */
 export function describeUpstreamError(err: unknown, timeoutMs: number): string {
   const code = errorCode(err);
   if (code === 'UND_ERR_HEADERS_TIMEOUT') return `timeout: no response headers within ${timeoutMs} ms (upstream.timeoutMs)`;
+  if (code === 'ERR_ASSERTION' || (code === 'UND_ERR_SOCKET' && MALFORMED.test((err as Error).message))) return `${code}: ${MALFORMED_CAUSE}`;
   const cause = CAUSES[code] ?? ((err as Error | null)?.message || 'unknown error');
   return `${code}: ${cause}`;
 }

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
-import { request } from 'undici';
+import { errors, request } from 'undici';
 import { TestUpstream } from '../helpers/upstream.js';
 import { recordsOf, startTestProxy, type TestProxy } from '../helpers/proxy.js';
 import { describeUpstreamError } from '../../src/pipeline/upstream-errors.js';
@@ -93,4 +93,8 @@ t.test('an upstream that closes the connection before answering: the detail says
 t.test('the detail names DNS failures and unknown errors too', async (t) => {
   t.equal(describeUpstreamError(Object.assign(new Error('getaddrinfo ENOTFOUND api'), { code: 'ENOTFOUND' }), 1), 'ENOTFOUND: host name not found');
   t.equal(describeUpstreamError(new Error('odd'), 1), 'UNKNOWN: odd');
+  // Found by review: an unsolicited 101 read "connection closed by the upstream"; a status of 0, undici's assertion text.
+  t.match(describeUpstreamError(new errors.SocketError('bad upgrade'), 1), /^UND_ERR_SOCKET: malformed or unexpected response/);
+  t.match(describeUpstreamError(Object.assign(new Error('assert(statusCode >= 100)\n'), { code: 'ERR_ASSERTION' }), 1), /^ERR_ASSERTION: malformed/);
+  t.equal(describeUpstreamError(new errors.SocketError('other side closed'), 1), 'UND_ERR_SOCKET: connection closed by the upstream');
 });
