@@ -211,6 +211,13 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     this.pendingHead = null;
   }
 
+  /** The upstream's head never went out: the client is told what happened instead, and its body is not recorded. */
+  private dropPendingHead(): void {
+    if (!this.pendingHead) return;
+    this.pendingHead = null;
+    this.ctx.responseBody = null;
+  }
+
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     this.writePendingHead();
     this.ctx.responseBytes += chunk.length;
@@ -251,10 +258,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     const { ctx, res } = this;
     const { status, outcome, message } = ERRORS[classifyUpstreamError(err)];
     ctx.outcomeDetail = describeUpstreamError(err, this.timeoutMs);
-    if (this.pendingHead) {
-      this.pendingHead = null; // the upstream's head never went out: the client is told what happened instead
-      ctx.responseBody = null;
-    }
+    this.dropPendingHead();
     if (res.headersSent) {
       ctx.outcome = outcome;
       res.destroy(); // mid-body: the client must see a broken response, not a short "complete" one
@@ -266,6 +270,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   /** The client's body was too slow or undecodable: told so (408 or 400) and the connection closed behind it. */
   private refuseBody(err: SlowBodyError | BodyDecodeError): void {
     const { ctx, res } = this;
+    this.dropPendingHead();
     const slow = err instanceof SlowBodyError;
     if (slow) this.options.onSlowBody();
     if (res.headersSent) {
