@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Key } from 'lmdb';
 import t, { type Test } from 'tap';
-import { openCheckpoint, parseCheckpointText } from '../../src/chain/checkpoint.js';
+import { openCheckpoint, parseCheckpointText, signCheckpoint } from '../../src/chain/checkpoint.js';
 import { ChainFollower } from '../../src/chain/follower.js';
 import { Frontier, leafHash } from '../../src/chain/merkle.js';
 import { generateSignerKey, NoteKeyError, parseSignerKey, parseVerifierKey, verifierKeyText } from '../../src/chain/note.js';
@@ -118,7 +118,6 @@ t.test('verify names a record put in another\'s place, and checkpoints that do n
   const log = new RawLog(store.env);
   const intruder = log.keyOf(7);
   await store.env.transaction(() => log.move(7, 4));
-  const { signCheckpoint } = await import('../../src/chain/checkpoint.js');
   const root = tree.rootAt(6);
   await tree.putCheckpoint(9, signCheckpoint({ origin: signer.name, size: 9, root }, signer));
   await tree.putCheckpoint(3, signCheckpoint({ origin: signer.name, size: 6, root }, signer));
@@ -189,8 +188,7 @@ t.test('an append whose thread died after extending a records tile, before the s
   await store.flush();
   const next = store.readLog(5, 2);
   const records = store.env.openDB<Buffer, number>({ name: 'chain_leaf_records', encoding: 'binary' });
-  const { packRecords } = await import('../../src/chain/tiles.js');
-  const extended = Buffer.concat([records.getBinary(0)!, packRecords(next.map((e) => e.createdAtMs), next.map((e) => e.id))]);
+  const extended = Buffer.concat([records.getBinary(0)!, packRecords(...leafRecordsOf(next))]);
   await records.put(0, extended);
   t.equal(tree.size(), 5, 'the size did not commit');
   await new ChainFollower(store, tree, signer, options, logger).close();
@@ -230,7 +228,6 @@ t.test('a log whose newest checkpoint predates the leaves\' records digest gets 
   const store = await filled(dir, 5);
   const tree = new TreeStore(store.env);
   const { logger } = capturingLogger();
-  const { signCheckpoint } = await import('../../src/chain/checkpoint.js');
   await new ChainFollower(store, tree, signer, options, logger).close();
   await tree.putCheckpoint(5, signCheckpoint({ origin: signer.name, size: 5, root: tree.rootAt(5) }, signer));
   t.equal(parseCheckpointText(tree.latestCheckpoint()!.note)!.leafRecords, undefined);
