@@ -121,6 +121,7 @@ export class Pipeline {
     const ended = (): void => {
       this.inFlight--;
       ctx.clientClosed = true;
+      closeIfBodyUnread(req);
       // A record is built only once its caller is known: an identification in flight is waited for.
       if (ctx.identifying) void ctx.identifying.then(() => this.finish(ctx));
       else this.finish(ctx);
@@ -130,7 +131,6 @@ export class Pipeline {
       queueMicrotask(ended); // once identification has started below
     } else {
       res.once('close', ended);
-      res.once('finish', () => closeIfBodyUnread(req));
     }
     const problem: ArrivalProblem | null = target.ok ? arrivalProblem(req, this.repeatedCredential) : { status: 400, message: target.message };
     if (problem) {
@@ -311,11 +311,12 @@ function ambiguity(principal: Principal): Refusal | null {
 }
 
 /**
- * Once an answer is out, a request body not all received (refused, or answered without reading it) is not waited for
- * at the client's pace: the connection is ended, and dropped after CLOSE_LINGER_MS.
+ * Once an answer is out (its response closed, which on a kept-alive connection follows its finish), a request body not
+ * all received (refused, or answered without reading it) is not waited for at the client's pace: the connection is
+ * ended, and dropped after CLOSE_LINGER_MS.
  */
 function closeIfBodyUnread(req: IncomingMessage): void {
-  if (req.complete) return;
+  if (req.complete || req.socket.destroyed) return;
   req.socket.end();
   setTimeout(() => req.socket.destroy(), CLOSE_LINGER_MS).unref();
 }

@@ -51,7 +51,7 @@ export function credentialKeyHeaders(extraKeyHeaders: readonly string[]): string
  * repeated one could be audited as one caller and served as another. Returns the repeated header's name
  * (lowercase), or null.
  */
-export function createRepeatedCredentialCheck(extraKeyHeaders: readonly string[], identityHeaders: readonly string[] = []): (rawHeaders: readonly string[]) => string | null {
+export function createRepeatedCredentialCheck(extraKeyHeaders: readonly string[], identityHeaders: readonly string[]): (rawHeaders: readonly string[]) => string | null {
   const names = new Set(['authorization', ...STANDARD_KEY_HEADERS, ...[...extraKeyHeaders, ...identityHeaders].map((h) => h.toLowerCase())]);
   return (rawHeaders) => {
     let seen: Set<string> | null = null;
