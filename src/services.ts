@@ -37,7 +37,7 @@ export async function buildServices(config: Config, logger: Logger): Promise<Ser
   const resolver = createPrincipalResolver(config, { logger, dataDir: config.store.path });
   const chainOn = config.store.enabled && config.chain.enabled;
   const signer = chainOn && runsFollowers() ? loadOrCreateSigningKey(config.chain, config.store.path) : null;
-  const local = config.store.enabled ? openAuditStore(config.store, logger) : null;
+  const local = config.store.enabled ? openAuditStore(config.store, logger, { redactKeys: config.capture.redactKeys }) : null;
   const chain = local && chainOn ? openChain(config, local, signer, logger) : null;
   const transport = new UndiciTransport(config.upstream, config.server);
   const upgrades = new WebSocketTransport(config.upstream, logger);

@@ -1,5 +1,3 @@
-import { isAscii } from 'node:buffer';
-
 /** Keeps the first maxBytes of a body as it streams past; never holds up or copies the stream itself. */
 export class BodyCapture {
   private readonly chunks: Buffer[] = [];
@@ -24,14 +22,15 @@ export class BodyCapture {
     this.kept += chunk.length;
   }
 
-  /** The kept bytes as UTF-8 text; ASCII chunks (most JSON) are decoded one by one, without joining them first. */
-  text(): string {
-    let text = '';
+  /** The kept bytes in a buffer of their own (not a slice of the socket's), so that they can move to another thread. */
+  bytes(): Uint8Array<ArrayBuffer> {
+    const bytes = new Uint8Array(this.kept);
+    let at = 0;
     for (const chunk of this.chunks) {
-      if (!isAscii(chunk)) return Buffer.concat(this.chunks, this.kept).toString('utf8');
-      text += chunk.toString('latin1');
+      bytes.set(chunk, at);
+      at += chunk.length;
     }
-    return text;
+    return bytes;
   }
 }
 

@@ -1,4 +1,4 @@
-import type { AuditRecord } from '../audit/record.js';
+import type { AppendedRecord, RawBodies } from '../audit/raw-body.js';
 import { BUILT_IN_MASKED_HEADERS, maskHeaders } from '../audit/mask.js';
 import { BodyRedactor } from '../audit/redact.js';
 import { RouteClassifier, type RouteInfo } from '../audit/route.js';
@@ -6,7 +6,10 @@ import type { Config } from '../config/schema.js';
 import type { RequestContext } from './context.js';
 import { isoTime } from '../audit/iso-time.js';
 
-/** Turns a finished request's context into its AuditRecord: masked, redacted, classified. */
+/**
+ * Turns a finished request's context into its record: masked, redacted, classified. Captured bodies go as raw bytes,
+ * which the store's writer decodes and redacts (settleBodies): off the request path, and off this thread's heap.
+ */
 export class RecordBuilder {
   private readonly masked: ReadonlySet<string>;
   private readonly maxHeaderBytes: number;
@@ -22,12 +25,11 @@ export class RecordBuilder {
     this.maxHeaderBytes = config.capture.maxHeaderBytes;
   }
 
-  build(ctx: RequestContext): AuditRecord {
+  build(ctx: RequestContext): AppendedRecord {
     const { req, principal } = ctx;
     const method = req.method ?? 'GET';
     const route: RouteInfo = ctx.resource ?? this.routes.classify(method, ctx.pathname);
-    const contentType = req.headers['content-type'];
-    return {
+    const record: AppendedRecord = {
       id: ctx.recordId,
       requestId: ctx.requestId,
       createdAt: isoTime(ctx.createdAtMs),
@@ -57,14 +59,29 @@ export class RecordBuilder {
       authError: principal.authError,
       ...(principal.otherCredentials?.length ? { otherCredentials: [...principal.otherCredentials] } : {}),
       requestHeaders: capHeaders(maskHeaders(req.headers, this.masked), this.maxHeaderBytes),
-      requestBody: ctx.requestBody ? this.redactor.redact(ctx.requestBody.text(), contentType) : null,
+      requestBody: null,
       requestBodyTruncated: ctx.requestBody?.truncated ?? false,
-      responseBody: ctx.responseBody
-        ? this.redactor.redact(ctx.responseBody.text(), ctx.responseContentType)
-        : ctx.responseCoding && `[${ctx.responseCoding}-encoded body not captured]`,
+      responseBody: ctx.responseCoding && `[${ctx.responseCoding}-encoded body not captured]`,
       upstream: this.upstream,
     };
+    const rawBodies = rawBodiesOf(ctx);
+    if (rawBodies) record.rawBodies = rawBodies;
+    return record;
   }
+}
+
+function rawBodiesOf(ctx: RequestContext): RawBodies | null {
+  if (!ctx.requestBody && !ctx.responseBody) return null;
+  const raw: RawBodies = {};
+  if (ctx.requestBody) {
+    const bytes = ctx.requestBody.bytes();
+    raw.request = { bytes, size: bytes.byteLength, contentType: ctx.req.headers['content-type'] };
+  }
+  if (ctx.responseBody) {
+    const bytes = ctx.responseBody.bytes();
+    raw.response = { bytes, size: bytes.byteLength, contentType: ctx.responseContentType };
+  }
+  return raw;
 }
 
 /** Query parameters as an object: repeated names become arrays; a malformed escape is kept as sent. */

@@ -1,5 +1,7 @@
 import type { RootDatabase } from 'lmdb';
+import { settleBodies, type AppendedRecord } from '../audit/raw-body.js';
 import type { AuditRecord } from '../audit/record.js';
+import type { BodyRedactor } from '../audit/redact.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { LmdbCommitLog } from './commit-log.js';
@@ -15,18 +17,21 @@ import { MapSizeGuard } from './map-size.js';
 /** Commits batches of records, on whichever thread made it: the store's writer thread, or the main one (`inline`). */
 export interface BatchWriter {
   /** Resolves once the batch is committed, each record carrying its seq. */
-  write(batch: AuditRecord[]): Promise<void>;
+  write(batch: AppendedRecord[]): Promise<void>;
   /** Records the map-size guard evicted so far. */
   readonly evicted: number;
 }
 
-/** A writer over an open environment; `log` holds the follower pins eviction must respect; `rollup` counts each batch. */
-export function createBatchWriter(env: RootDatabase, dbs: StoreDbs, config: Config['store'], log: LmdbCommitLog, rollup: StatsRollup, logger: Logger): BatchWriter {
+/**
+ * A writer over an open environment; `log` holds the follower pins eviction must respect; `rollup` counts each batch;
+ * `redactor` settles the records' raw bodies.
+ */
+export function createBatchWriter(env: RootDatabase, dbs: StoreDbs, config: Config['store'], log: LmdbCommitLog, rollup: StatsRollup, redactor: BodyRedactor, logger: Logger): BatchWriter {
   const guard = new MapSizeGuard(env, dbs, {
     mapSizeMb: config.mapSizeMb, evictAbovePercent: config.retention.evictAbovePercent, batchSize: config.retention.batchSize,
   }, () => log.removableThrough(), logger);
   return {
-    write: (batch) => writeBatch(env, dbs, batch, guard, rollup),
+    write: (batch) => writeBatch(env, dbs, batch, guard, rollup, redactor),
     get evicted() {
       return guard.evicted;
     },
@@ -34,14 +39,14 @@ export function createBatchWriter(env: RootDatabase, dbs: StoreDbs, config: Conf
 }
 
 /**
- * Records, their index postings and their commit-log entries go into one write transaction: visible together or not
- * at all. Sequence numbers are taken inside it, under LMDB's writer lock, so they are one sequence across processes.
+ * Records (their raw bodies settled: decoded and redacted), their index postings and their commit-log entries go into
+ * one write transaction: visible together or not at all. Sequence numbers are taken inside it, under LMDB's writer lock, so they are one sequence across processes.
  * A child transaction, because lmdb-js commits what a plain `transaction` callback put before it threw: a batch
  * failing in its rollup would leave its records and log entry behind, and its retry would log them a second time.
  * The log entry is put last: a writer thread terminated inside the callback still has what it put committed (lmdb-js
  * commits the transaction it was in), so the entry is what says the whole batch is there (`committedLastSeq`).
  */
-async function writeBatch(env: RootDatabase, dbs: StoreDbs, batch: AuditRecord[], guard: MapSizeGuard, rollup: StatsRollup): Promise<void> {
+async function writeBatch(env: RootDatabase, dbs: StoreDbs, batch: AppendedRecord[], guard: MapSizeGuard, rollup: StatsRollup, redactor: BodyRedactor): Promise<void> {
   await guard.check(batch.length);
   await env.childTransaction(() => {
     let seq = lastSeq(dbs);
@@ -52,7 +57,7 @@ async function writeBatch(env: RootDatabase, dbs: StoreDbs, batch: AuditRecord[]
     for (const record of batch) {
       record.seq = ++seq;
       const ms = createdAtMs(record);
-      dbs.records.put([ms, record.id], record);
+      dbs.records.put([ms, record.id], settleBodies(record, redactor));
       const position = packedPosition(ms, record.id);
       slots.push(position);
       postings.add(record, ms, position);

@@ -1,6 +1,8 @@
 import type { RootDatabase } from 'lmdb';
-import type { AuditRecord } from '../audit/record.js';
+import type { AppendedRecord } from '../audit/raw-body.js';
+import { BodyRedactor } from '../audit/redact.js';
 import type { Config } from '../config/schema.js';
+import { DEFAULT_REDACT_KEYS } from '../config/sections/capture.js';
 import type { Logger } from '../log.js';
 import type { AuditFilter, AuditStore, CommitLog, PageRequest } from './store.js';
 import { LmdbCommitLog } from './commit-log.js';
@@ -39,6 +41,8 @@ export class SchemaVersionError extends Error {
 export interface OpenAuditStoreOptions {
   /** For readers beside a running server (the CLI): append throws, nothing is pruned. */
   readOnly?: boolean;
+  /** capture.redactKeys, for the raw bodies of appended records (the defaults when absent). */
+  redactKeys?: readonly string[];
 }
 
 /** The AuditStore plus its commit log (for followers) and what operators and tests need. */
@@ -54,6 +58,7 @@ export interface LmdbAuditStore extends AuditStore, CommitLog {
 /** Opens (creating when needed) the LMDB environment at config.path. Synchronous; throws SchemaVersionError. */
 export function openAuditStore(config: Config['store'], logger: Logger, options: OpenAuditStoreOptions = {}): LmdbAuditStore {
   const readOnly = options.readOnly === true;
+  const redactKeys = options.redactKeys ?? DEFAULT_REDACT_KEYS;
   warnWithoutLmdbOpenFix(logger);
   const env = openEnvironment(config, readOnly);
   let dbs: StoreDbs;
@@ -70,7 +75,7 @@ export function openAuditStore(config: Config['store'], logger: Logger, options:
   const retention = new RetentionTimer(env, dbs, config.retention, logger, removable);
   const rollup = new StatsRollup(env, () => oldestRecordMs(dbs), readOnly);
   const thread = readOnly || config.writer !== 'thread' ? null : new WriterThread(
-    { store: config, logLevel: logger.level },
+    { store: config, redactKeys, logLevel: logger.level },
     async (batch) => {
       await env.transaction(() => undefined).catch(() => undefined); // behind any transaction still committing (a dead thread's)
       env.resetReadTxn();
@@ -79,7 +84,7 @@ export function openAuditStore(config: Config['store'], logger: Logger, options:
     () => env.resetReadTxn(), // this thread's read snapshot may predate the commit it was just told of
     logger,
   );
-  const inline: BatchWriter | null = readOnly ? null : createBatchWriter(env, dbs, config, log, rollup, logger);
+  const inline: BatchWriter | null = readOnly ? null : createBatchWriter(env, dbs, config, log, rollup, new BodyRedactor(redactKeys), logger);
   const queue = new WriteQueue({
     capacity: config.queueMax,
     batchMax: config.batchMax,
@@ -110,7 +115,7 @@ export function openAuditStore(config: Config['store'], logger: Logger, options:
       log.pin(name);
       thread?.pin(name);
     },
-    append(record: AuditRecord) {
+    append(record: AppendedRecord) {
       if (readOnly) throw new Error('audit store is open read-only');
       if (Number.isNaN(createdAtMs(record))) throw new TypeError(`audit record ${record.id} has an invalid createdAt`);
       return queue.append(record);

@@ -1,3 +1,4 @@
+import type { AppendedRecord } from '../audit/raw-body.js';
 import type { AuditRecord } from '../audit/record.js';
 
 /** Strings of a reduced record are cut to this many characters. */
@@ -32,7 +33,7 @@ function cut(value: unknown): string | null {
  * without its query, headers and bodies; why is said in outcomeDetail. A request that reached the upstream is
  * never left out of the trail for the shape of its record.
  */
-export function reducedRecord(record: AuditRecord, error: unknown): AuditRecord {
+export function reducedRecord(record: AppendedRecord, error: unknown): AuditRecord {
   const why = error instanceof Error ? error.message : String(error);
   return {
     id: String(record.id), requestId: String(record.requestId), createdAt: String(record.createdAt),
@@ -45,7 +46,7 @@ export function reducedRecord(record: AuditRecord, error: unknown): AuditRecord 
     principalType: String(record.principalType) as AuditRecord['principalType'], principalId: plainOrNull(record.principalId),
     apiKeyId: plainOrNull(record.apiKeyId), serviceAccountId: plainOrNull(record.serviceAccountId), userId: plainOrNull(record.userId),
     organizationId: plainOrNull(record.organizationId), workspaceId: plainOrNull(record.workspaceId), authError: cut(record.authError),
-    requestHeaders: {}, requestBody: null, requestBodyTruncated: record.requestBody !== null, responseBody: null,
+    requestHeaders: {}, requestBody: null, requestBodyTruncated: record.requestBody !== null || record.rawBodies?.request !== undefined, responseBody: null,
     upstream: String(record.upstream),
   };
 }

@@ -1,3 +1,4 @@
+import type { AppendedRecord } from '../audit/raw-body.js';
 import type { AuditRecord } from '../audit/record.js';
 import type { RecordView } from '../audit/views.js';
 import type { StatsRollupReader } from './stats.js';
@@ -58,8 +59,11 @@ export interface StoreHealth {
 
 /** The audit store as the rest of the proxy sees it. */
 export interface AuditStore {
-  /** Queue a record for a batched write. Never blocks. False when it was dropped (queue full or store failed). */
-  append(record: AuditRecord): boolean;
+  /**
+   * Queue a record for a batched write (its raw bodies are decoded and redacted there). Never blocks. False when it
+   * was dropped (queue full or store failed).
+   */
+  append(record: AppendedRecord): boolean;
   /** True when the store can take new records (the `closed` failure mode refuses traffic otherwise). */
   accepting(): boolean;
   health(): StoreHealth;

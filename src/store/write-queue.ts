@@ -1,4 +1,4 @@
-import type { AuditRecord } from '../audit/record.js';
+import type { AppendedRecord } from '../audit/raw-body.js';
 import type { Logger } from '../log.js';
 import type { StoreHealth } from './store.js';
 import { DropLog } from './drop-log.js';
@@ -10,7 +10,7 @@ export interface WriteQueueOptions {
   onFailure: 'closed' | 'open';
   retryMs: number;
   /** Commits a batch (records and index entries in one transaction); rejects when it did not. */
-  write: (batch: AuditRecord[]) => Promise<void>;
+  write: (batch: AppendedRecord[]) => Promise<void>;
   logger: Logger;
 }
 
@@ -36,7 +36,7 @@ interface FlushWaiter {
  * is tried again in halves until that record is alone, which is then stored reduced (reduced-record.ts).
  */
 export class WriteQueue {
-  private pending: AuditRecord[] = [];
+  private pending: AppendedRecord[] = [];
   private inFlight = 0;
   private queued = 0;
   private settled = 0;
@@ -59,7 +59,7 @@ export class WriteQueue {
     this.dropLog = new DropLog(options.logger);
   }
 
-  append(record: AuditRecord): boolean {
+  append(record: AppendedRecord): boolean {
     if (this.stopped || this.depth() >= this.hardLimit()) {
       this.drop(1, this.stopped ? 'store closed' : 'queue full');
       return false;
@@ -152,7 +152,7 @@ export class WriteQueue {
       .then(() => this.onWritten(batch), (error: unknown) => this.onFailed(batch, error));
   }
 
-  private onWritten(batch: AuditRecord[]): void {
+  private onWritten(batch: AppendedRecord[]): void {
     this.inFlight = 0;
     this.written += batch.length;
     this.settled += batch.length;
@@ -162,7 +162,7 @@ export class WriteQueue {
     this.afterBatch();
   }
 
-  private onFailed(batch: AuditRecord[], error: unknown): void {
+  private onFailed(batch: AppendedRecord[], error: unknown): void {
     this.inFlight = 0;
     if (isRecordError(error) && this.isolate(batch, error)) return;
     this.lastError = error instanceof Error ? error.message : String(error);
@@ -186,13 +186,13 @@ export class WriteQueue {
    * Puts the batch back to be tried in halves, or its one record reduced; false when that record was already
    * reduced (the failure is the store's: the usual policy applies).
    */
-  private isolate(batch: AuditRecord[], error: unknown): boolean {
+  private isolate(batch: AppendedRecord[], error: unknown): boolean {
     if (batch.length === 1 && isReduced(batch[0]!)) return false;
     if (batch.length > 1) {
       this.probe = { size: Math.ceil(batch.length / 2), left: Math.max(this.probe?.left ?? 0, batch.length) };
       this.pending.unshift(...batch);
     } else {
-      const [record] = batch as [AuditRecord];
+      const [record] = batch as [AppendedRecord];
       this.options.logger.error({ err: error, id: String(record.id), requestId: String(record.requestId) },
         'audit record could not be stored as it was; storing it reduced (no query, headers or bodies)');
       this.pending.unshift(reducedRecord(record, error));

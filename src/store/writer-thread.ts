@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { AuditRecord } from '../audit/record.js';
+import { movableBodies, type AppendedRecord, type RawBody } from '../audit/raw-body.js';
 import type { Config } from '../config/schema.js';
 import { relayThreadLog, type Logger } from '../log.js';
 import { compiledWorker } from '../worker-url.js';
@@ -7,10 +7,12 @@ import type { BatchWriter } from './batch-writer.js';
 
 export interface WriterData {
   store: Config['store'];
+  /** capture.redactKeys: the thread settles the records' raw bodies. */
+  redactKeys: readonly string[];
   logLevel: string;
 }
 
-export type WriterMessage = { batch: AuditRecord[] } | { pin: string } | { close: true };
+export type WriterMessage = { batch: AppendedRecord[] } | { pin: string } | { close: true };
 
 /** A failed batch's error, by name so that the queue tells a record's fault (TypeError, RangeError) from the store's. */
 export interface WriteFailure {
@@ -21,7 +23,8 @@ export interface WriteFailure {
 export type WriterReply =
   | { ready: true }
   | { written: true; firstSeq: number; evicted: number }
-  | { failed: WriteFailure; evicted: number }
+  /** A failed batch's raw body buffers come back (movableBodies order), so that its retry still has them. */
+  | { failed: WriteFailure; evicted: number; bodies: ArrayBuffer[] }
   | { log: string }
   | { closed: true };
 
@@ -43,7 +46,9 @@ export class WriterThreadExitedError extends Error {
 }
 
 interface InFlight {
-  batch: AuditRecord[];
+  batch: AppendedRecord[];
+  /** Raw bodies whose bytes moved to the thread with the batch. */
+  moved: RawBody[];
   resolve: () => void;
   reject: (error: Error) => void;
 }
@@ -72,7 +77,7 @@ export class WriterThread implements BatchWriter {
   constructor(
     private readonly data: WriterData,
     /** The seq of the batch's last record if the batch is in the store whole, asked once any commit under way has landed. */
-    private readonly committedLastSeq: (batch: AuditRecord[]) => Promise<number | undefined>,
+    private readonly committedLastSeq: (batch: AppendedRecord[]) => Promise<number | undefined>,
     private readonly afterCommit: () => void,
     private readonly logger: Logger,
   ) {
@@ -88,12 +93,14 @@ export class WriterThread implements BatchWriter {
     return this.up && !this.closing;
   }
 
-  write(batch: AuditRecord[]): Promise<void> {
+  /** The batch's raw body bytes move to the thread (copying 16 KiB bodies cost more than encoding them). */
+  write(batch: AppendedRecord[]): Promise<void> {
     if (!this.ready) return Promise.reject(new Error('audit store writer thread is not running'));
     return new Promise((resolve, reject) => {
-      this.inFlight = { batch, resolve, reject };
+      const moved = movableBodies(batch);
+      this.worker.postMessage({ batch } satisfies WriterMessage, moved.map((body) => body.bytes.buffer));
+      this.inFlight = { batch, moved, resolve, reject };
       this.worker.ref(); // a batch being written keeps the process alive, as lmdb's own writer does
-      this.post({ batch });
     });
   }
 
@@ -131,9 +138,13 @@ export class WriterThread implements BatchWriter {
         this.failedStarts = 0;
         resolve();
       } else if ('log' in reply) relayThreadLog(this.logger, reply.log);
-      else if ('written' in reply || 'failed' in reply) {
+      else if ('written' in reply) {
         this.afterCommit();
-        this.settle(reply.evicted, 'written' in reply ? reply.firstSeq : errorOf(reply.failed));
+        this.settle(reply.evicted, reply.firstSeq);
+      } else if ('failed' in reply) {
+        this.inFlight?.moved.forEach((body, i) => body.bytes = new Uint8Array(reply.bodies[i]!));
+        this.afterCommit();
+        this.settle(reply.evicted, errorOf(reply.failed));
       }
     }));
     this.exited = new Promise((resolve) => worker.once('exit', (code) => {
@@ -164,7 +175,8 @@ export class WriterThread implements BatchWriter {
   }
 
   /**
-   * The batch of a thread that died: written if it is in the store whole, else failed and written again. A thread
+   * The batch of a thread that died: written if it is in the store whole, else failed and written again, each raw body
+   * it had moved to the thread then stored as BODY_LOST (raw-body.ts). A thread
    * terminated inside the transaction's callback leaves what it had put committed: records and postings are put
    * again under the same keys by the retry, but the rollups may then count part of the batch twice.
    */

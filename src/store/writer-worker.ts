@@ -1,6 +1,8 @@
 // The store's write transactions on a thread of their own (writer-thread.ts). The environment is shared with the
 // main thread (lmdb-js opens it once per process), which created it.
 import { parentPort, workerData } from 'node:worker_threads';
+import { movableBodies } from '../audit/raw-body.js';
+import { BodyRedactor } from '../audit/redact.js';
 import { threadLogger } from '../log.js';
 import { createBatchWriter } from './batch-writer.js';
 import { LmdbCommitLog } from './commit-log.js';
@@ -11,12 +13,13 @@ import type { WriteFailure, WriterData, WriterMessage, WriterReply } from './wri
 
 const data = workerData as WriterData;
 const port = parentPort!;
-const send = (reply: WriterReply): void => port.postMessage(reply);
+const send = (reply: WriterReply, transfer: ArrayBuffer[] = []): void => port.postMessage(reply, transfer);
 const logger = threadLogger(data.logLevel, (line) => send({ log: line }));
 const env = openEnvironmentInThread(data.store);
 const dbs = openDbs(env);
 const log = new LmdbCommitLog(dbs);
-const writer = createBatchWriter(env, dbs, data.store, log, new StatsRollup(env, () => oldestRecordMs(dbs), false), logger);
+const rollup = new StatsRollup(env, () => oldestRecordMs(dbs), false);
+const writer = createBatchWriter(env, dbs, data.store, log, rollup, new BodyRedactor(data.redactKeys), logger);
 
 let evictedReported = 0;
 /** Records evicted since the last reply. */
@@ -31,7 +34,10 @@ port.on('message', (message: WriterMessage) => {
   else if ('batch' in message) {
     writer.write(message.batch).then(
       () => send({ written: true, firstSeq: message.batch[0]!.seq!, evicted: evictedSince() }),
-      (error: unknown) => send({ failed: failureOf(error), evicted: evictedSince() }),
+      (error: unknown) => {
+        const bodies = movableBodies(message.batch).map((body) => body.bytes.buffer);
+        send({ failed: failureOf(error), evicted: evictedSince(), bodies }, bodies);
+      },
     );
   } else {
     void env.close().finally(() => {

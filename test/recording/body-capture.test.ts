@@ -1,4 +1,5 @@
 import t from 'tap';
+import { bodyText } from '../../src/audit/raw-body.js';
 import { BodyCapture } from '../../src/pipeline/capture.js';
 
 function captured(chunks: Buffer[], maxBytes = 1_024): BodyCapture {
@@ -7,17 +8,29 @@ function captured(chunks: Buffer[], maxBytes = 1_024): BodyCapture {
   return capture;
 }
 
-t.test('issue 11: ASCII chunks decode one by one; a character split across chunks still decodes whole', async (t) => {
-  t.equal(captured([Buffer.from('{"a":'), Buffer.from('"b"}')]).text(), '{"a":"b"}');
+const text = (capture: BodyCapture): string => bodyText(capture.bytes());
+
+t.test('issue 11: the kept bytes decode as UTF-8; a character split across chunks still decodes whole', async (t) => {
+  t.equal(text(captured([Buffer.from('{"a":'), Buffer.from('"b"}')])), '{"a":"b"}');
   const utf8 = Buffer.from('{"name":"Zoë ✓"}');
   const split = utf8.indexOf(0xc3) + 1; // inside ë
-  t.equal(captured([utf8.subarray(0, split), utf8.subarray(split)]).text(), '{"name":"Zoë ✓"}');
-  t.equal(captured([Buffer.from('ascii first, '), Buffer.from('then ✓')]).text(), 'ascii first, then ✓');
-  t.equal(captured([]).text(), '');
+  t.equal(text(captured([utf8.subarray(0, split), utf8.subarray(split)])), '{"name":"Zoë ✓"}');
+  t.equal(text(captured([Buffer.from('ascii first, '), Buffer.from('then ✓')])), 'ascii first, then ✓');
+  t.equal(text(captured([])), '');
 });
 
 t.test('the kept bytes stop at maxBytes and the capture says it was truncated', async (t) => {
   const capture = captured([Buffer.from('abcdef'), Buffer.from('ghij')], 8);
-  t.equal(capture.text(), 'abcdefgh');
+  t.equal(text(capture), 'abcdefgh');
   t.equal(capture.truncated, true);
+});
+
+t.test('issue 11: the bytes own their buffer, so moving them to the writer thread takes nothing else with them', async (t) => {
+  const pooled = Buffer.from('{"a":1}{"b":2}'); // small buffers are slices of one shared pool
+  t.ok(pooled.buffer.byteLength > pooled.length, 'the chunk is a slice of a larger buffer');
+  const bytes = captured([pooled.subarray(0, 7), pooled.subarray(7)]).bytes();
+  t.equal(bytes.byteOffset, 0);
+  t.equal(bytes.buffer.byteLength, 14);
+  structuredClone(bytes, { transfer: [bytes.buffer] });
+  t.equal(pooled.toString(), '{"a":1}{"b":2}', 'the chunks are untouched by the move');
 });

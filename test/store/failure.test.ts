@@ -1,7 +1,8 @@
 import t from 'tap';
 import { open } from 'lmdb';
 import { openAuditStore, SCHEMA_VERSION, type LmdbAuditStore } from '../../src/store/index.js';
-import { capturingLogger, checkConsistency, makeRecord, storeConfig } from './fixtures/helpers.js';
+import { REDACTED } from '../../src/audit/redact.js';
+import { capturingLogger, checkConsistency, makeRecord, storeConfig, withRawBody } from './fixtures/helpers.js';
 
 const settle = (ms = 0) => new Promise((resolve) => setTimeout(resolve, ms));
 /** ~100 KB each, so a 1 MiB store fills after about ten. */
@@ -161,6 +162,27 @@ for (const onFailure of ['closed', 'open'] as const) {
     t.equal((await store.query({}, { limit: 100, withTotal: true })).total, 25, 'full batches again after it');
   });
 }
+
+t.test('issue 11: a batch the writer thread failed for one record gets its raw bodies back; every other record keeps its body, redacted', async (t) => {
+  const store = openAuditStore(storeConfig(t.testdir(), { batchMax: 8, retryMs: 20, retention: { maxAgeDays: 0 } }), capturingLogger().logger);
+  t.teardown(() => store.close());
+  await until(() => store.writerThread!.ready);
+  const circular: Record<string, unknown> = { a: '1' };
+  circular.self = circular; // msgpack refuses it on the thread: the batch comes back and is tried in halves
+  const records = Array.from({ length: 20 }, (_, i) => withRawBody(
+    makeRecord({ requestId: `poison-${i}`, ...(i === 5 ? { query: circular as Record<string, string> } : {}) }),
+    `{"n":${i},"password":"p${i}"}`,
+  ));
+  for (const record of records) store.append(record);
+  await store.flush();
+  const stored = (await store.query({}, { limit: 100 })).items;
+  t.equal(stored.length, 20);
+  for (const record of stored) {
+    const i = Number(record.requestId.slice('poison-'.length));
+    if (i === 5) t.match(record, { requestBody: null, requestBodyTruncated: true, outcomeDetail: /^stored reduced/ }, 'the poison, reduced');
+    else t.equal(record.requestBody, `{"n":${i},"password":"${REDACTED}"}`, `record ${i}`);
+  }
+});
 
 for (const writer of ['inline', 'thread'] as const) {
   t.test(`${writer} writer: a batch that fails after some of its records were put leaves none of them; each is committed once`, async (t) => {

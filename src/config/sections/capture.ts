@@ -1,5 +1,10 @@
 import { z } from 'zod';
 
+export const DEFAULT_REDACT_KEYS = [
+  'password', 'passwd', 'secret', 'token', 'access_token', 'refresh_token', 'id_token', 'api_key', 'apikey',
+  'authorization', 'client_secret', 'private_key', 'credentials', 'cookie',
+];
+
 const bodyCapture = z.strictObject({
   enabled: z.boolean().describe('Capture this body.'),
   maxBytes: z.number().int().min(0).describe('Bytes kept at most; the rest is marked truncated.'),
@@ -22,10 +27,7 @@ export const captureSchema = z.strictObject({
     'application/json', 'application/*+json', 'application/x-www-form-urlencoded', 'application/xml',
     'application/*+xml', 'application/graphql', 'text/*',
   ]).describe('Media types whose bodies are captured (text-like only); * matches within a part.'),
-  redactKeys: z.array(z.string()).default([
-    'password', 'passwd', 'secret', 'token', 'access_token', 'refresh_token', 'id_token', 'api_key', 'apikey',
-    'authorization', 'client_secret', 'private_key', 'credentials', 'cookie',
-  ]).describe('JSON keys (any depth, case-insensitive) whose values become "[REDACTED]".'),
+  redactKeys: z.array(z.string()).default(DEFAULT_REDACT_KEYS).describe('JSON keys (any depth, case-insensitive) whose values become "[REDACTED]".'),
   exclude: z.array(z.string()).default([])
     .describe('Route patterns never recorded (e.g. /health, /v1/ping/*).'),
   overrides: z.array(z.strictObject({

@@ -1,3 +1,4 @@
+import type { AppendedRecord } from '../../audit/raw-body.js';
 import type { AuditRecord } from '../../audit/record.js';
 import type { RecordView } from '../../audit/views.js';
 import type { AuditFilter, AuditStore, PageRequest, QueryResult, StoreHealth, ViewPage } from '../store.js';
@@ -28,7 +29,7 @@ export class PooledReadStore implements AuditStore {
     return this.writer.statsRollup;
   }
 
-  append(record: AuditRecord): boolean {
+  append(record: AppendedRecord): boolean {
     return this.writer.append(record);
   }
 
