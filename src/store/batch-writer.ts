@@ -40,7 +40,8 @@ export function createBatchWriter(env: RootDatabase, dbs: StoreDbs, config: Conf
 
 /**
  * Records (their raw bodies settled: decoded and redacted), their index postings and their commit-log entries go into
- * one write transaction: visible together or not at all. Sequence numbers are taken inside it, under LMDB's writer lock, so they are one sequence across processes.
+ * one write transaction: visible together or not at all. Sequence numbers are taken inside it, under LMDB's writer
+ * lock, so they are one sequence across processes.
  * A child transaction, because lmdb-js commits what a plain `transaction` callback put before it threw: a batch
  * failing in its rollup would leave its records and log entry behind, and its retry would log them a second time.
  * The log entry is put last: a writer thread terminated inside the callback still has what it put committed (lmdb-js
