@@ -22,9 +22,9 @@ export class BodyCapture {
     this.kept += chunk.length;
   }
 
-  /** The kept bytes in a buffer of their own (not a slice of the socket's), so that they can move to another thread. */
-  bytes(): Uint8Array<ArrayBuffer> {
-    const bytes = new Uint8Array(this.kept);
+  /** The kept bytes in shared memory of their own, which another thread reads without a copy. */
+  bytes(): Uint8Array<SharedArrayBuffer> {
+    const bytes = new Uint8Array(new SharedArrayBuffer(this.kept));
     let at = 0;
     for (const chunk of this.chunks) {
       bytes.set(chunk, at);

@@ -73,14 +73,8 @@ export class RecordBuilder {
 function rawBodiesOf(ctx: RequestContext): RawBodies | null {
   if (!ctx.requestBody && !ctx.responseBody) return null;
   const raw: RawBodies = {};
-  if (ctx.requestBody) {
-    const bytes = ctx.requestBody.bytes();
-    raw.request = { bytes, size: bytes.byteLength, contentType: ctx.req.headers['content-type'] };
-  }
-  if (ctx.responseBody) {
-    const bytes = ctx.responseBody.bytes();
-    raw.response = { bytes, size: bytes.byteLength, contentType: ctx.responseContentType };
-  }
+  if (ctx.requestBody) raw.request = { bytes: ctx.requestBody.bytes(), contentType: ctx.req.headers['content-type'] };
+  if (ctx.responseBody) raw.response = { bytes: ctx.responseBody.bytes(), contentType: ctx.responseContentType };
   return raw;
 }
 

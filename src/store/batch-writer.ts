@@ -39,9 +39,9 @@ export function createBatchWriter(env: RootDatabase, dbs: StoreDbs, config: Conf
 }
 
 /**
- * Records (their raw bodies settled: decoded and redacted), their index postings and their commit-log entries go into
- * one write transaction: visible together or not at all. Sequence numbers are taken inside it, under LMDB's writer
- * lock, so they are one sequence across processes.
+ * Records, their index postings and their commit-log entries go into one write transaction: visible together or not
+ * at all. Sequence numbers are taken inside it, under LMDB's writer lock, so they are one sequence across processes.
+ * The records' raw bodies are settled (decoded and redacted) before it, so that the lock is not held for that.
  * A child transaction, because lmdb-js commits what a plain `transaction` callback put before it threw: a batch
  * failing in its rollup would leave its records and log entry behind, and its retry would log them a second time.
  * The log entry is put last: a writer thread terminated inside the callback still has what it put committed (lmdb-js
@@ -49,16 +49,18 @@ export function createBatchWriter(env: RootDatabase, dbs: StoreDbs, config: Conf
  */
 async function writeBatch(env: RootDatabase, dbs: StoreDbs, batch: AppendedRecord[], guard: MapSizeGuard, rollup: StatsRollup, redactor: BodyRedactor): Promise<void> {
   await guard.check(batch.length);
+  const stored = batch.map((record) => settleBodies(record, redactor));
   await env.childTransaction(() => {
     let seq = lastSeq(dbs);
     const first = seq + 1;
     const postings = new PostingsBuilder(dbs);
     const requestIds = new RequestIdPostings(dbs.requestIds!); // a read-write open always has it
     const slots: Position[] = [];
-    for (const record of batch) {
-      record.seq = ++seq;
+    for (const [i, record] of batch.entries()) {
+      const settled = stored[i]!;
+      record.seq = settled.seq = ++seq;
       const ms = createdAtMs(record);
-      dbs.records.put([ms, record.id], settleBodies(record, redactor));
+      dbs.records.put([ms, record.id], settled);
       const position = packedPosition(ms, record.id);
       slots.push(position);
       postings.add(record, ms, position);

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { movableBodies, type AppendedRecord, type RawBody } from '../audit/raw-body.js';
+import type { AppendedRecord } from '../audit/raw-body.js';
 import type { Config } from '../config/schema.js';
 import { relayThreadLog, type Logger } from '../log.js';
 import { compiledWorker } from '../worker-url.js';
@@ -23,8 +23,7 @@ export interface WriteFailure {
 export type WriterReply =
   | { ready: true }
   | { written: true; firstSeq: number; evicted: number }
-  /** A failed batch's raw body buffers come back (movableBodies order), so that its retry still has them. */
-  | { failed: WriteFailure; evicted: number; bodies: ArrayBuffer[] }
+  | { failed: WriteFailure; evicted: number }
   | { log: string }
   | { closed: true };
 
@@ -47,8 +46,6 @@ export class WriterThreadExitedError extends Error {
 
 interface InFlight {
   batch: AppendedRecord[];
-  /** Raw bodies whose bytes moved to the thread with the batch. */
-  moved: RawBody[];
   resolve: () => void;
   reject: (error: Error) => void;
 }
@@ -93,14 +90,12 @@ export class WriterThread implements BatchWriter {
     return this.up && !this.closing;
   }
 
-  /** The batch's raw body bytes move to the thread (copying 16 KiB bodies cost more than encoding them). */
   write(batch: AppendedRecord[]): Promise<void> {
     if (!this.ready) return Promise.reject(new Error('audit store writer thread is not running'));
     return new Promise((resolve, reject) => {
-      const moved = movableBodies(batch);
-      this.worker.postMessage({ batch } satisfies WriterMessage, moved.map((body) => body.bytes.buffer));
-      this.inFlight = { batch, moved, resolve, reject };
+      this.inFlight = { batch, resolve, reject };
       this.worker.ref(); // a batch being written keeps the process alive, as lmdb's own writer does
+      this.post({ batch });
     });
   }
 
@@ -138,13 +133,9 @@ export class WriterThread implements BatchWriter {
         this.failedStarts = 0;
         resolve();
       } else if ('log' in reply) relayThreadLog(this.logger, reply.log);
-      else if ('written' in reply) {
+      else if ('written' in reply || 'failed' in reply) {
         this.afterCommit();
-        this.settle(reply.evicted, reply.firstSeq);
-      } else if ('failed' in reply) {
-        this.inFlight?.moved.forEach((body, i) => body.bytes = new Uint8Array(reply.bodies[i]!));
-        this.afterCommit();
-        this.settle(reply.evicted, errorOf(reply.failed));
+        this.settle(reply.evicted, 'written' in reply ? reply.firstSeq : errorOf(reply.failed));
       }
     }));
     this.exited = new Promise((resolve) => worker.once('exit', (code) => {
@@ -175,8 +166,7 @@ export class WriterThread implements BatchWriter {
   }
 
   /**
-   * The batch of a thread that died: written if it is in the store whole, else failed and written again, each raw body
-   * it had moved to the thread then stored as BODY_LOST (raw-body.ts). A thread
+   * The batch of a thread that died: written if it is in the store whole, else failed and written again. A thread
    * terminated inside the transaction's callback leaves what it had put committed: records and postings are put
    * again under the same keys by the retry, but the rollups may then count part of the batch twice.
    */

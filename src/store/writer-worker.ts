@@ -1,7 +1,6 @@
 // The store's write transactions on a thread of their own (writer-thread.ts). The environment is shared with the
 // main thread (lmdb-js opens it once per process), which created it.
 import { parentPort, workerData } from 'node:worker_threads';
-import { movableBodies } from '../audit/raw-body.js';
 import { BodyRedactor } from '../audit/redact.js';
 import { threadLogger } from '../log.js';
 import { createBatchWriter } from './batch-writer.js';
@@ -13,7 +12,7 @@ import type { WriteFailure, WriterData, WriterMessage, WriterReply } from './wri
 
 const data = workerData as WriterData;
 const port = parentPort!;
-const send = (reply: WriterReply, transfer: ArrayBuffer[] = []): void => port.postMessage(reply, transfer);
+const send = (reply: WriterReply): void => port.postMessage(reply);
 const logger = threadLogger(data.logLevel, (line) => send({ log: line }));
 const env = openEnvironmentInThread(data.store);
 const dbs = openDbs(env);
@@ -34,10 +33,7 @@ port.on('message', (message: WriterMessage) => {
   else if ('batch' in message) {
     writer.write(message.batch).then(
       () => send({ written: true, firstSeq: message.batch[0]!.seq!, evicted: evictedSince() }),
-      (error: unknown) => {
-        const bodies = movableBodies(message.batch).map((body) => body.bytes.buffer);
-        send({ failed: failureOf(error), evicted: evictedSince(), bodies }, bodies);
-      },
+      (error: unknown) => send({ failed: failureOf(error), evicted: evictedSince() }),
     );
   } else {
     void env.close().finally(() => {

@@ -163,7 +163,7 @@ for (const onFailure of ['closed', 'open'] as const) {
   });
 }
 
-t.test('issue 11: a batch the writer thread failed for one record gets its raw bodies back; every other record keeps its body, redacted', async (t) => {
+t.test('issue 11: a batch the writer thread failed for one record is retried in halves with its raw bodies; every other record keeps its body, redacted', async (t) => {
   const store = openAuditStore(storeConfig(t.testdir(), { batchMax: 8, retryMs: 20, retention: { maxAgeDays: 0 } }), capturingLogger().logger);
   t.teardown(() => store.close());
   await until(() => store.writerThread!.ready);
