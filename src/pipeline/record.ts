@@ -8,7 +8,7 @@ import { isoTime } from '../audit/iso-time.js';
 
 /**
  * Turns a finished request's context into its record: masked, redacted, classified. Captured bodies go as raw bytes,
- * which the store's writer decodes and redacts (settleBodies): off the request path, and off this thread's heap.
+ * off this thread's heap, which the store's writer decodes and redacts (settleBodies), on its own thread by default.
  */
 export class RecordBuilder {
   private readonly masked: ReadonlySet<string>;
