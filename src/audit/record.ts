@@ -49,6 +49,12 @@ export interface AuditRecord {
   requestBodyTruncated: boolean;
   /** Captured error-response body when capture.responseBody.onError is on. */
   responseBody: string | null;
+  /**
+   * In the stored form only: a body of 1 KiB or more is stored apart, and its field is null and this names it by
+   * SHA-256 (store/bodies.ts); the store's reads put the body back.
+   */
+  requestBodyRef?: string;
+  responseBodyRef?: string;
   /** Target origin. */
   upstream: string;
 }

@@ -7,6 +7,7 @@ import { TreeStore } from '../chain/tree-store.js';
 import { verifyChain, type VerifyReport } from '../chain/verify.js';
 import { createLogger } from '../log.js';
 import { openAuditStore } from '../store/index.js';
+import type { BodiesCheck } from '../store/check-bodies.js';
 import { chainConfigOf, chainOptions, type ChainArgs } from './chain-args.js';
 
 type Print = (text: string) => void;
@@ -54,7 +55,11 @@ export function createVerifyCommand(print: Print = (text) => process.stdout.writ
             note(`verified ${done} of ${total} leaves`);
           },
         });
-        note(summary(report, performance.now() - started));
+        const bodies = store.checkBodies((line) => {
+          report.problems++;
+          print(line);
+        });
+        note(summary(report, performance.now() - started, bodies));
         if (report.problems > 0) process.exitCode = 1;
       } finally {
         await store.close();
@@ -79,8 +84,9 @@ function readText(file: string, flag: string): string {
   }
 }
 
-function summary(report: VerifyReport, ms: number): string {
+function summary(report: VerifyReport, ms: number, bodies: BodiesCheck): string {
   const rate = Math.round(report.leaves / Math.max(ms / 1000, 1e-3));
-  const counts = `${report.leaves} leaves, ${report.checkpoints} checkpoints, ${report.pruned} pruned by retention, ${report.unlogged} not logged yet; ${rate} records/s`;
+  const counts = `${report.leaves} leaves, ${report.checkpoints} checkpoints, ${report.pruned} pruned by retention, ${report.unlogged} not logged yet, `
+    + `${bodies.bodies} bodies stored apart; ${rate} records/s`;
   return report.problems === 0 ? `intact: ${counts}` : `${report.problems} problem${report.problems === 1 ? '' : 's'}: ${counts}`;
 }

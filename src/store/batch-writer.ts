@@ -4,6 +4,7 @@ import type { AuditRecord } from '../audit/record.js';
 import type { BodyRedactor } from '../audit/redact.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
+import { BodiesApart } from './bodies.js';
 import { LmdbCommitLog } from './commit-log.js';
 import { createdAtMs, isTimedRequestId, organizationOf, recordKey, type StoreDbs } from './indexes.js';
 import { decodePositions, encodePositions, packedPosition } from './positions.js';
@@ -41,7 +42,8 @@ export function createBatchWriter(env: RootDatabase, dbs: StoreDbs, config: Conf
 /**
  * Records, their index postings and their commit-log entries go into one write transaction: visible together or not
  * at all. Sequence numbers are taken inside it, under LMDB's writer lock, so they are one sequence across processes.
- * The records' raw bodies are settled (decoded and redacted) before it, so that the lock is not held for that.
+ * The records' raw bodies are settled (decoded and redacted, and hashed when stored apart) before it, so that the
+ * lock is not held for that.
  * A child transaction, because lmdb-js commits what a plain `transaction` callback put before it threw: a batch
  * failing in its rollup would leave its records and log entry behind, and its retry would log them a second time.
  * The log entry is put last: a writer thread terminated inside the callback still has what it put committed (lmdb-js
@@ -49,7 +51,8 @@ export function createBatchWriter(env: RootDatabase, dbs: StoreDbs, config: Conf
  */
 async function writeBatch(env: RootDatabase, dbs: StoreDbs, batch: AppendedRecord[], guard: MapSizeGuard, rollup: StatsRollup, redactor: BodyRedactor): Promise<void> {
   await guard.check(batch.length);
-  const stored = batch.map((record) => settleBodies(record, redactor));
+  const apart = new BodiesApart();
+  const stored = batch.map((record) => apart.take(settleBodies(record, redactor)));
   await env.childTransaction(() => {
     let seq = lastSeq(dbs);
     const first = seq + 1;
@@ -61,6 +64,7 @@ async function writeBatch(env: RootDatabase, dbs: StoreDbs, batch: AppendedRecor
       record.seq = settled.seq = ++seq;
       const ms = createdAtMs(record);
       dbs.records.put([ms, record.id], settled);
+      apart.place(settled, [ms, record.id]);
       const position = packedPosition(ms, record.id);
       slots.push(position);
       postings.add(record, ms, position);
@@ -68,6 +72,7 @@ async function writeBatch(env: RootDatabase, dbs: StoreDbs, batch: AppendedRecor
     }
     postings.write(first);
     requestIds.write(first);
+    apart.write(dbs.bodies!); // a read-write open always has them
     rollup.applyInTransaction(batch); // the stats hook: the rollup commits with the records it counts
     dbs.log.put(first, encodePositions(slots));
   });

@@ -1,5 +1,6 @@
 import type { Key } from 'lmdb';
 import type { AuditRecord } from '../audit/record.js';
+import { resolveBodies } from './bodies.js';
 import type { CommitLog, LogEntry, LogVisitor } from './store.js';
 import type { StoreDbs } from './indexes.js';
 import { lastSeq, logPositions, visitLogPositions } from './log-batches.js';
@@ -33,7 +34,7 @@ export class LmdbCommitLog implements CommitLog {
     const records: AuditRecord[] = [];
     for (const { ms, id } of logPositions(this.dbs, afterSeq, limit)) {
       const record = this.dbs.records.get([ms, id] as Key);
-      if (record) records.push(record);
+      if (record) records.push(resolveBodies(this.dbs.bodies, record));
     }
     return records;
   }

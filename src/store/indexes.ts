@@ -3,6 +3,7 @@ import type { AuditRecord } from '../audit/record.js';
 import type { AuditFilter } from './store.js';
 import { recordTimeMs } from '../audit/iso-time.js';
 import { keyValue } from '../audit/key-value.js';
+import { openBodyDbs, type BodyDbs } from './bodies.js';
 
 /** Organization value stored for records that have none, so they still sit in the organization indexes. */
 export const NO_ORGANIZATION = '';
@@ -53,6 +54,8 @@ export interface StoreDbs {
   /** Commit log, one entry per write batch: first seq -> its records' positions in seq order (log-batches.ts). */
   log: Database<Buffer, number>;
   meta: Database<unknown, string>;
+  /** Captured bodies of 1 KiB or more, stored apart (schema 6, bodies.ts); undefined as requestIds is. */
+  bodies: BodyDbs | undefined;
 }
 
 export function openDbs(env: RootDatabase): StoreDbs {
@@ -65,6 +68,7 @@ export function openDbs(env: RootDatabase): StoreDbs {
     requestIds: index(REQUEST_TIME_DB),
     log: env.openDB<Buffer, number>({ name: LOG_DB, encoding: 'binary' }),
     meta: env.openDB<unknown, string>({ name: 'meta' }),
+    bodies: openBodyDbs(env),
   };
 }
 

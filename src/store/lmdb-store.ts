@@ -15,6 +15,7 @@ import { RetentionTimer } from './retention.js';
 import { MINUTES_DB, StatsRollup } from './stats-rollup.js';
 import { COUNTS_DB } from './stats-counts.js';
 import { WriteQueue } from './write-queue.js';
+import { checkBodies, type BodiesCheck } from './check-bodies.js';
 import { committedLastSeq, createBatchWriter, type BatchWriter } from './batch-writer.js';
 import { WriterThread, WriterThreadExitedError } from './writer-thread.js';
 import { warnWithoutLmdbOpenFix } from './lmdb-fix.js';
@@ -28,8 +29,10 @@ export { StoreFullError } from './map-size.js';
  * ids are posted per batch (request-postings.ts); older per-id postings are still read, so 2/3 -> 4 rewrites
  * nothing, but a build that knows only 3 would not find the new records by request id. 5: values over 256 bytes are
  * keyed by hash (key-value.ts); 4 -> 5 moves the keys an older version wrote with such values (migrate-keys.ts).
+ * 6: captured bodies of 1 KiB or more are stored apart (bodies.ts); 5 -> 6 rewrites nothing (records written before
+ * keep their bodies), but a build that knows only 5 would show the new records' bodies as null and never free them.
  */
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 
 export class SchemaVersionError extends Error {
   constructor(path: string, found: unknown) {
@@ -53,6 +56,8 @@ export interface LmdbAuditStore extends AuditStore, CommitLog {
   readonly writerThread: WriterThread | null;
   /** Runs one retention pass now (or joins the one running); resolves with how many records it removed. */
   pruneNow(nowMs?: number): Promise<number>;
+  /** Checks the bodies stored apart against their hashes and the records' references to them (check-bodies.ts). */
+  checkBodies(problem: (line: string) => void): BodiesCheck;
 }
 
 /** Opens (creating when needed) the LMDB environment at config.path. Synchronous; throws SchemaVersionError. */
@@ -125,6 +130,7 @@ export function openAuditStore(config: Config['store'], logger: Logger, options:
     query: async (filter: AuditFilter, page: PageRequest) => runQuery(dbs, filter, page, rollup.counts),
     iterate: (filter: AuditFilter) => asyncIterable(iterateMatches(dbs, filter, rollup.counts)),
     statsRollup: rollup,
+    checkBodies: (problem) => checkBodies(dbs, problem),
     flush: () => queue.flush(),
     pruneNow: (nowMs?: number) => {
       if (readOnly) return Promise.reject(new Error('audit store is open read-only'));

@@ -2,7 +2,8 @@ import type { Key, RootDatabase } from 'lmdb';
 import type { AuditRecord } from '../audit/record.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
-import { MAX_MS, MIN_MS, removeRecord, type StoreDbs } from './indexes.js';
+import { releaseBodies } from './bodies.js';
+import { createdAtMs, MAX_MS, MIN_MS, removeRecord, type StoreDbs } from './indexes.js';
 import { removeFromPostings } from './postings.js';
 import { removeFromLog } from './log-batches.js';
 import { removeFromRequestPostings } from './request-postings.js';
@@ -29,6 +30,8 @@ export function removeOldest(env: RootDatabase, dbs: StoreDbs, limit: number, re
     const kept = oldest.findIndex((record) => record.seq !== undefined && record.seq > through);
     const removable = kept === -1 ? oldest : oldest.slice(0, kept);
     for (const record of removable) removeRecord(dbs, record);
+    const last = removable.at(-1);
+    if (last && dbs.bodies) releaseBodies(dbs.bodies, removable, [createdAtMs(last), last.id]);
     removeFromPostings(dbs, removable);
     removeFromRequestPostings(dbs, removable);
     removeFromLog(dbs, removable);

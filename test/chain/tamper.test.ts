@@ -45,6 +45,14 @@ async function send(proxy: { url: string }, path: string): Promise<void> {
   await res.body.dump();
 }
 
+/** Large enough to be stored apart from its records (twice: stored once). */
+const APART_BODY = JSON.stringify({ text: 'b'.repeat(4096) });
+
+async function post(proxy: { url: string }, path: string, body: string): Promise<void> {
+  const res = await request(`${proxy.url}${path}`, { method: 'POST', body, headers: { authorization: `Bearer ${KEY.aPlain}`, 'content-type': 'application/json' } });
+  await res.body.dump();
+}
+
 /** The newest checkpoint once it covers at least `size` leaves. */
 async function checkpointCovering(proxy: { url: string }, size: number): Promise<string> {
   const deadline = Date.now() + 10_000;
@@ -67,7 +75,8 @@ t.before(async () => {
   cpSync(live, older, { recursive: true });
   proxy = await startAt(live);
   for (let i = 0; i < 20; i++) await send(proxy, `/second/${i}`);
-  writeFileSync(newerCheckpoint, await checkpointCovering(proxy, firstSize + 20));
+  for (let i = 0; i < 2; i++) await post(proxy, '/bodies', APART_BODY);
+  writeFileSync(newerCheckpoint, await checkpointCovering(proxy, firstSize + 22));
   const verifier = new CliProcess(['verify', '--data-dir', live]);
   await verifier.exited();
   duringServe = { status: verifier.child.exitCode, stdout: verifier.output, stderr: '' };
@@ -109,6 +118,7 @@ function rawDbs(dir: string) {
     records: env.openDB<Buffer, Key>({ name: 'records', encoding: 'binary' }),
     log: new RawLog(env),
     checkpoints: env.openDB<string, number>({ name: 'chain_checkpoints', encoding: 'string' }),
+    bodies: env.openDB<Buffer, Buffer>({ name: 'bodies', encoding: 'binary', keyEncoding: 'binary', compression: true }),
   };
 }
 
@@ -118,7 +128,7 @@ t.test('an untouched store verifies, while the server runs and after', async (t)
   const result = await verify(live);
   t.equal(result.status, 0, result.stdout + result.stderr);
   t.equal(result.stdout, '', 'no problem lines');
-  t.match(result.stderr, /intact: \d+ leaves, \d+ checkpoints, 0 pruned by retention, 0 not logged yet; \d+ records\/s/);
+  t.match(result.stderr, /intact: \d+ leaves, \d+ checkpoints, 0 pruned by retention, 0 not logged yet, 1 bodies stored apart; \d+ records\/s/);
 });
 
 t.test('the key file is private and the public key and checkpoints follow C2SP', async (t) => {
@@ -173,6 +183,31 @@ t.test('a record deleted from the middle, its leaf\'s time set before every reco
   t.equal(result.status, 1, 'counted as pruned before checkpoints signed the leaves\' records');
   t.match(result.stdout, new RegExp(`^seq 12 id ${String(key[1])}: missing: logged, but gone from the store`, 'm'));
   t.match(result.stdout, /^checkpoint at tree size \d+: the leaves' records differ from the ones it signs \(a leaf's time or id was changed\)$/m);
+});
+
+t.test('a body stored apart, changed through lmdb-js', async (t) => {
+  const dir = copyOfLive('body-changed');
+  const db = rawDbs(dir);
+  const [key] = [...db.bodies.getKeys({})] as Buffer[];
+  const changed = Buffer.from(db.bodies.getBinary(key!)!.toString().replace('bbbb', 'cccc'));
+  await db.bodies.put(key!, changed);
+  await db.env.close();
+  const result = await verify(dir);
+  t.equal(result.status, 1);
+  t.equal(result.stdout, `body sha256-${key!.toString('base64')}: changed: its bytes do not hash to it\n`, 'the records and their leaves are untouched');
+});
+
+t.test('a body stored apart, removed through lmdb-js', async (t) => {
+  const dir = copyOfLive('body-removed');
+  const db = rawDbs(dir);
+  const [key] = [...db.bodies.getKeys({})] as Buffer[];
+  await db.bodies.remove(key!);
+  await db.env.close();
+  const result = await verify(dir);
+  t.equal(result.status, 1);
+  const lines = result.stdout.trim().split('\n');
+  t.equal(lines.length, 2, 'both records that refer to it');
+  for (const line of lines) t.match(line, new RegExp(`^record \\S+: missing body: sha256-${key!.toString('base64').replaceAll('+', '\\+')} is not in the store$`));
 });
 
 t.test('two records\' values swapped', async (t) => {

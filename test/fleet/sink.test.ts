@@ -1,4 +1,5 @@
 import t, { type Test } from 'tap';
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import pg from 'pg';
@@ -158,6 +159,19 @@ t.test('batches are capped by rows and by bytes', async (t) => {
   t.match(metrics, /audit_proxy_fleet_shipped_records_total 26/);
   t.match(metrics, /audit_proxy_fleet_lag_records 0/);
   t.match(metrics, /audit_proxy_fleet_delivery_seconds_count 26/);
+});
+
+t.test('a body stored apart in LMDB reaches PostgreSQL whole; the shipped stored bytes name it, as the Merkle leaf does', async (t) => {
+  const url = await postgres.database();
+  const fleet = openTestFleetStore(t.testdir(), url, capturingLogger().logger);
+  t.teardown(() => fleet.store.close());
+  const body = JSON.stringify({ text: 'z'.repeat(8_000) });
+  fleet.store.append(makeRecord({ organizationId: 'org-apart', requestBody: body }));
+  await fleet.settle();
+  const [row] = await sql<{ body: string; stored: Buffer }>(url, "SELECT record->>'requestBody' AS body, stored FROM audit_records WHERE organization_id = 'org-apart'");
+  t.equal(row!.body, body);
+  t.ok(row!.stored.includes(`sha256-${createHash('sha256').update(body).digest('base64')}`));
+  t.ok(row!.stored.length < 1024);
 });
 
 t.test('batches in the sink at once are acknowledged in order; a failed one goes again with those after it, each row stored once', async (t) => {

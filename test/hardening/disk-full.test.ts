@@ -1,18 +1,22 @@
 // Issue 7, item 2: the store's disk full (store.mapSizeMb: 1) as a client of the proxy sees it, in both modes.
+import { randomBytes } from 'node:crypto';
 import t from 'tap';
 import { request } from 'undici';
 import { TestUpstream } from '../helpers/upstream.js';
 import { startTestProxy, type TestProxy } from '../helpers/proxy.js';
 import { eventually } from '../helpers/eventually.js';
 
-/** ~100 KB captured per record, so a 1 MiB store is full after about ten (size eviction off: a store that cannot make room). */
-const BIG_BODY = 'x'.repeat(100_000);
+/**
+ * ~100 KB captured per record, so a 1 MiB store is full after about ten (size eviction off: a store that cannot make
+ * room): random and unique, as bodies stored apart are deduplicated and compressed.
+ */
+const bigBody = () => randomBytes(75_000).toString('base64');
 const SMALL_STORE = { mapSizeMb: 1, batchMax: 4, retryMs: 50 };
 const BIG_CAPTURE = { requestBody: { enabled: true, maxBytes: 200_000 } };
 
 async function sendBig(proxy: TestProxy, id: string): Promise<{ status: number; body: string; requestId: unknown }> {
   const res = await request(`${proxy.url}/upload`, {
-    method: 'POST', body: BIG_BODY, headers: { 'content-type': 'text/plain', 'x-request-id': id },
+    method: 'POST', body: bigBody(), headers: { 'content-type': 'text/plain', 'x-request-id': id },
   });
   return { status: res.statusCode, body: await res.body.text(), requestId: res.headers['x-request-id'] };
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 // Issue 10, finding 7: the store keeps itself below store.mapSizeMb by evicting its oldest records.
 import t from 'tap';
 import { open } from 'lmdb';
@@ -5,7 +6,8 @@ import { openAuditStore } from '../../src/store/index.js';
 import { BASE_MS, capturingLogger, checkConsistency, makeRecord, storeConfig } from './fixtures/helpers.js';
 
 /** ~20 KB each: a 2 MiB store holds about a hundred. */
-const bodyRecord = (i: number) => makeRecord({ ms: BASE_MS + i, requestBody: `{"n":${i},"pad":"${'p'.repeat(20_000)}"}` });
+// Random and unique: bodies stored apart are deduplicated and compressed, and these must fill the map.
+const bodyRecord = (i: number) => makeRecord({ ms: BASE_MS + i, requestBody: `{"n":${i},"pad":"${randomBytes(15_000).toString('base64')}"}` });
 
 // The guard runs where the writes do: on the writer thread (its pins sent there), or inline on the main thread.
 for (const writer of ['thread', 'inline'] as const) {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import t from 'tap';
 import { open } from 'lmdb';
 import { openAuditStore, SCHEMA_VERSION, type LmdbAuditStore } from '../../src/store/index.js';
@@ -5,8 +6,8 @@ import { REDACTED } from '../../src/audit/redact.js';
 import { capturingLogger, checkConsistency, makeRecord, storeConfig, withRawBody } from './fixtures/helpers.js';
 
 const settle = (ms = 0) => new Promise((resolve) => setTimeout(resolve, ms));
-/** ~100 KB each, so a 1 MiB store fills after about ten. */
-const bigRecord = () => makeRecord({ requestBody: 'x'.repeat(100_000) });
+/** ~100 KB each, so a 1 MiB store fills after about ten: random and unique, as bodies stored apart are deduplicated and compressed. */
+const bigRecord = () => makeRecord({ requestBody: randomBytes(75_000).toString('base64') });
 
 async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -114,7 +114,7 @@ t.test('a version 3 store is read as it is; its per-id postings of timed ids are
 
   const env = open({ path, noSubdir: false, maxDbs: 32, readOnly: true });
   t.equal(env.openDB({ name: 'meta' }).get('schemaVersion'), SCHEMA_VERSION);
-  t.equal(SCHEMA_VERSION, 5);
+  t.equal(SCHEMA_VERSION, 6);
   await env.close();
   t.same((await checkConsistency(path)).problems, [], 'every record sits in exactly its postings');
 });

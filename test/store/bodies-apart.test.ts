@@ -1,0 +1,126 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { open, type Key } from 'lmdb';
+import t from 'tap';
+import { REDACTED } from '../../src/audit/redact.js';
+import type { AuditRecord } from '../../src/audit/record.js';
+import { BODY_APART_BYTES } from '../../src/store/bodies.js';
+import { openAuditStore, type LmdbAuditStore } from '../../src/store/index.js';
+import { openDbs } from '../../src/store/indexes.js';
+import { BASE_MS, capturingLogger, checkConsistency, makeRecord, storeConfig, withRawBody } from './fixtures/helpers.js';
+
+const DAY_MS = 86_400_000;
+const json = (n: number, bytes: number) => JSON.stringify({ n, pad: 'x'.repeat(bytes - JSON.stringify({ n, pad: '' }).length) });
+const BIG = json(1, 16_384);
+const OTHER = json(2, 4_000);
+const sha256 = (text: string) => `sha256-${createHash('sha256').update(text).digest('base64')}`;
+
+/** The store's body databases and the records' stored bytes, opened read-only as a reader beside it would. */
+function rawView(path: string) {
+  const env = open({ path, noSubdir: false, maxDbs: 32, readOnly: true });
+  const dbs = openDbs(env);
+  return {
+    env,
+    bodies: [...dbs.bodies!.bytes.getKeys({})].map((key) => `sha256-${(key as Buffer).toString('base64')}`).sort(),
+    overflowPages: (dbs.bodies!.bytes.getStats() as { overflowPages: number }).overflowPages,
+    stored: (record: AuditRecord) => dbs.records.getBinary([Date.parse(record.createdAt), record.id] as Key)!,
+  };
+}
+
+async function bodiesOf(store: LmdbAuditStore): Promise<Array<[string | null, string | null]>> {
+  const page = await store.query({}, { limit: 100 });
+  return page.items.reverse().map((r) => [r.requestBody, r.responseBody]);
+}
+
+for (const writer of ['thread', 'inline'] as const) {
+  t.test(`a body of ${BODY_APART_BYTES} bytes or more is stored once, apart from its records; every read puts it back (${writer} writer)`, async (t) => {
+    const path = t.testdir();
+    const store = openAuditStore(storeConfig(path, { writer }), capturingLogger().logger);
+    const edge = 'é'.repeat(BODY_APART_BYTES / 2); // 1,024 bytes of UTF-8 in 512 characters
+    const records = [
+      makeRecord({ requestBody: BIG }),
+      makeRecord({ requestBody: BIG, responseBody: OTHER }),
+      makeRecord({ requestBody: '{"small":true}' }),
+      makeRecord({ requestBody: edge.slice(1) + 'e' }), // 1,023 bytes: kept in the record
+      makeRecord({ requestBody: edge }),
+    ];
+    for (const record of records) store.append(record);
+    await store.flush();
+    const expected = records.map((r) => [r.requestBody, r.responseBody]);
+    t.same(await bodiesOf(store), expected, 'query');
+    const iterated: AuditRecord[] = [];
+    for await (const record of store.iterate({})) iterated.unshift(record);
+    t.same(iterated.map((r) => [r.requestBody, r.responseBody]), expected, 'iterate (exports)');
+    const followed = store.readRecords(0, 100);
+    t.same(followed.map((r) => [r.requestBody, r.responseBody]), expected, 'readRecords (the fleet shipper)');
+    for (const record of [...iterated, ...followed]) t.notOk('requestBodyRef' in record || 'responseBodyRef' in record, 'no reference shown');
+    await store.close();
+
+    const raw = rawView(path);
+    t.same(raw.bodies, [sha256(BIG), sha256(OTHER), sha256(edge)].sort(), 'each distinct body once');
+    t.ok(raw.stored(records[1]!).length < 1024, 'the record stays small');
+    t.ok(raw.stored(records[1]!).includes(sha256(BIG)) && raw.stored(records[1]!).includes(sha256(OTHER)), 'and names its bodies');
+    t.ok(raw.stored(records[3]!).includes(Buffer.from(records[3]!.requestBody!)), 'a body under the threshold stays in its record');
+    t.equal(raw.overflowPages, 0, 'compressed: 16 KiB of JSON would take overflow pages as it is');
+    await raw.env.close();
+  });
+}
+
+t.test('a raw body is redacted before it is hashed and stored apart; the secret reaches no byte of the store', async (t) => {
+  const path = t.testdir();
+  const store = openAuditStore(storeConfig(path), capturingLogger().logger);
+  const secret = 'hunter2-a1b2c3d4e5f6';
+  const body = JSON.stringify({ password: secret, pad: 'y'.repeat(4_000) });
+  store.append(withRawBody(makeRecord(), body));
+  await store.flush();
+  const [record] = (await store.query({}, { limit: 1 })).items;
+  const redacted = body.replace(JSON.stringify(secret), `"${REDACTED}"`);
+  t.equal(record!.requestBody, redacted);
+  await store.close();
+  const raw = rawView(path);
+  t.same(raw.bodies, [sha256(redacted)]);
+  await raw.env.close();
+  t.notOk(readFileSync(join(path, 'data.mdb')).includes(secret));
+});
+
+t.test('retention frees a body with the last record that refers to it, and a late record brings it back', async (t) => {
+  const path = t.testdir();
+  const store = openAuditStore(storeConfig(path, { retention: { maxAgeDays: 10 } }), capturingLogger().logger);
+  const hour = 3_600_000;
+  const [a, b, c] = [0, 1, 2].map((i) => makeRecord({ ms: BASE_MS + i * hour, requestBody: i < 2 ? BIG : OTHER }));
+  for (const record of [a!, b!, c!]) store.append(record);
+  await store.flush();
+  const prunedTo = async (ms: number) => {
+    await store.pruneNow(ms + 10 * DAY_MS);
+    const raw = rawView(path);
+    const left = raw.bodies;
+    await raw.env.close();
+    return left;
+  };
+  t.same(await prunedTo(BASE_MS + hour / 2), [sha256(BIG), sha256(OTHER)].sort(), 'a newer record still refers to it');
+  t.same(await bodiesOf(store), [[BIG, null], [OTHER, null]]);
+  t.same(await prunedTo(BASE_MS + 1.5 * hour), [sha256(OTHER)], 'freed with its last record');
+  const late = makeRecord({ ms: BASE_MS, requestBody: BIG }); // older than what retention already removed
+  store.append(late);
+  await store.flush();
+  t.same(await bodiesOf(store), [[BIG, null], [OTHER, null]], 'stored again for it');
+  t.same(await prunedTo(BASE_MS + 3 * hour), [], 'and freed with it');
+  await store.close();
+  t.same((await checkConsistency(path)).problems, []);
+});
+
+t.test('a record written with its body inside (schema 5) still reads whole; the check passes over it', async (t) => {
+  const path = t.testdir();
+  openAuditStore(storeConfig(path), capturingLogger().logger).close();
+  const old = makeRecord({ requestBody: BIG });
+  const env = open({ path, noSubdir: false, maxDbs: 32 });
+  await openDbs(env).records.put([Date.parse(old.createdAt), old.id], old);
+  await env.close();
+  const store = openAuditStore(storeConfig(path), capturingLogger().logger);
+  t.same(await bodiesOf(store), [[BIG, null]]);
+  const problems: string[] = [];
+  t.same(store.checkBodies((line) => problems.push(line)), { bodies: 0, references: 0 });
+  t.same(problems, []);
+  await store.close();
+});
