@@ -1,9 +1,9 @@
-import { isAscii } from 'node:buffer';
+import { isAscii, isUtf8 } from 'node:buffer';
 import type { AuditRecord } from './record.js';
 import type { BodyRedactor } from './redact.js';
 
 /**
- * A captured body as it came: the store's writer decodes and redacts it (settleBodies), off the request path. Its bytes
+ * A captured body as it came: the store's writer decodes and redacts it (settleBody), off the request path. Its bytes
  * are in shared memory, so posting a batch to the writer thread copies none of them, and the main thread keeps them
  * for the batch's retry should that thread die.
  */
@@ -28,12 +28,26 @@ export function bodyText(bytes: Uint8Array<ArrayBufferLike>): string {
   return buffer.toString(isAscii(buffer) ? 'latin1' : 'utf8');
 }
 
-/** The record as it is stored: raw bodies decoded and redacted, and no rawBodies key. */
-export function settleBodies(record: AppendedRecord, redactor: BodyRedactor): AuditRecord {
-  const raw = record.rawBodies;
-  if (!raw) return record;
-  const { rawBodies: _raw, ...settled } = record;
-  if (raw.request) settled.requestBody = redactor.redact(bodyText(raw.request.bytes), raw.request.contentType);
-  if (raw.response) settled.responseBody = redactor.redact(bodyText(raw.response.bytes), raw.response.contentType);
-  return settled;
+/** A raw body decoded and redacted; `utf8` is the text's UTF-8 when that is the raw bytes as they came, else null. */
+export interface SettledBody {
+  text: string;
+  utf8: Buffer | null;
+}
+
+/**
+ * Decodes and redacts a raw body. When redaction changed nothing and the bytes were ASCII or valid UTF-8, they are
+ * the text's UTF-8 already: handed back as `utf8`, so that storing them apart costs no encoding.
+ */
+export function settleBody(raw: RawBody, redactor: BodyRedactor): SettledBody {
+  const buffer = Buffer.from(raw.bytes.buffer, raw.bytes.byteOffset, raw.bytes.byteLength);
+  const ascii = isAscii(buffer);
+  const text = buffer.toString(ascii ? 'latin1' : 'utf8');
+  const redacted = redactor.redact(text, raw.contentType);
+  return { text: redacted, utf8: redacted === text && (ascii || isUtf8(buffer)) ? buffer : null };
+}
+
+/** The record without its rawBodies key (a copy). */
+export function withoutRawBodies(record: AppendedRecord): AuditRecord {
+  const { rawBodies: _raw, ...rest } = record;
+  return rest;
 }

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { openCheckpoint, type Checkpoint } from '../chain/checkpoint.js';
 import { Frontier, leafHash } from '../chain/merkle.js';
 import type { NoteVerifier } from '../chain/note.js';
+import { storedHoldsBody } from '../store/bodies.js';
 import { CHECKPOINTS_TABLE, RECORDS_TABLE } from './schema.js';
 
 export interface FleetVerifyOptions {
@@ -33,6 +34,8 @@ interface Row {
   seq: string;
   id: string;
   stored: Buffer | null;
+  request_body: string | null;
+  response_body: string | null;
 }
 
 /**
@@ -129,7 +132,7 @@ async function walkNode(
 ): Promise<void> {
   const walk = new NodeWalk(node, checkpoints, problem);
   // DECLARE takes no bind parameters: the node id goes in as a quoted literal.
-  await client.query(`DECLARE node_rows NO SCROLL CURSOR FOR SELECT seq, id, stored FROM ${RECORDS_TABLE} WHERE node_id = ${quoteLiteral(node)} ORDER BY seq, id`);
+  await client.query(`DECLARE node_rows NO SCROLL CURSOR FOR SELECT seq, id, stored, record->>'requestBody' AS request_body, record->>'responseBody' AS response_body FROM ${RECORDS_TABLE} WHERE node_id = ${quoteLiteral(node)} ORDER BY seq, id`);
   try {
     let previous: Row | null = null;
     for (;;) {
@@ -171,8 +174,18 @@ function visit(walk: NodeWalk, row: Row, previous: Row | null, report: FleetVeri
     walk.breakAt(`seq ${seq} was shipped without its stored bytes`);
   }
   if (walk.broken === null) walk.frontier.append(leafHash(row.stored!));
+  if (row.stored !== null) checkBodies(row, (field) => problem(`node ${node} seq ${seq} id ${row.id}: changed: its ${field} is not the body its stored bytes hold or name`));
   walk.reached = seq;
   walk.checkReached();
+}
+
+/**
+ * The row's bodies (its `record`, which nothing signs) against its signed stored bytes: a body stored apart in the
+ * node's LMDB is named there by its SHA-256, a smaller one is inside them.
+ */
+function checkBodies(row: Row, changed: (field: string) => void): void {
+  if (row.request_body !== null && !storedHoldsBody(row.stored!, row.request_body)) changed('requestBody');
+  if (row.response_body !== null && !storedHoldsBody(row.stored!, row.response_body)) changed('responseBody');
 }
 
 function quoteLiteral(text: string): string {

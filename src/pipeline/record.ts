@@ -8,7 +8,7 @@ import { isoTime } from '../audit/iso-time.js';
 
 /**
  * Turns a finished request's context into its record: masked, redacted, classified. Captured bodies go as raw bytes,
- * off this thread's heap, which the store's writer decodes and redacts (settleBodies), on its own thread by default.
+ * off this thread's heap, which the store's writer decodes and redacts (settleBody), on its own thread by default.
  */
 export class RecordBuilder {
   private readonly masked: ReadonlySet<string>;

@@ -1,5 +1,5 @@
 import type { RootDatabase } from 'lmdb';
-import { settleBodies, type AppendedRecord } from '../audit/raw-body.js';
+import type { AppendedRecord } from '../audit/raw-body.js';
 import type { AuditRecord } from '../audit/record.js';
 import type { BodyRedactor } from '../audit/redact.js';
 import type { Config } from '../config/schema.js';
@@ -51,20 +51,20 @@ export function createBatchWriter(env: RootDatabase, dbs: StoreDbs, config: Conf
  */
 async function writeBatch(env: RootDatabase, dbs: StoreDbs, batch: AppendedRecord[], guard: MapSizeGuard, rollup: StatsRollup, redactor: BodyRedactor): Promise<void> {
   await guard.check(batch.length);
-  const apart = new BodiesApart();
-  const stored = batch.map((record) => apart.take(settleBodies(record, redactor)));
+  const apart = new BodiesApart(redactor);
+  const stored = batch.map((record) => apart.settle(record));
   await env.childTransaction(() => {
     let seq = lastSeq(dbs);
     const first = seq + 1;
     const postings = new PostingsBuilder(dbs);
     const requestIds = new RequestIdPostings(dbs.requestIds!); // a read-write open always has it
     const slots: Position[] = [];
+    apart.write(dbs.bodies!); // a read-write open always has them
     for (const [i, record] of batch.entries()) {
       const settled = stored[i]!;
       record.seq = settled.seq = ++seq;
       const ms = createdAtMs(record);
       dbs.records.put([ms, record.id], settled);
-      apart.place(settled, [ms, record.id]);
       const position = packedPosition(ms, record.id);
       slots.push(position);
       postings.add(record, ms, position);
@@ -72,7 +72,6 @@ async function writeBatch(env: RootDatabase, dbs: StoreDbs, batch: AppendedRecor
     }
     postings.write(first);
     requestIds.write(first);
-    apart.write(dbs.bodies!); // a read-write open always has them
     rollup.applyInTransaction(batch); // the stats hook: the rollup commits with the records it counts
     dbs.log.put(first, encodePositions(slots));
   });

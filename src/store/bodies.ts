@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { Database, RootDatabase } from 'lmdb';
+import { recordTimeMs } from '../audit/iso-time.js';
+import { settleBody, withoutRawBodies, type AppendedRecord } from '../audit/raw-body.js';
 import type { AuditRecord } from '../audit/record.js';
+import type { BodyRedactor } from '../audit/redact.js';
 
 /**
  * Captured bodies of this many UTF-8 bytes or more are stored apart from their record (schema 6): once per distinct
@@ -12,8 +15,8 @@ export const BODY_APART_BYTES = 1024;
 /** How a record names a body stored apart: `sha256-` and the digest in base64 (Subresource Integrity's form). */
 export const BODY_REF_PREFIX = 'sha256-';
 
-/** A record's fields that hold a captured body, and the field that holds its reference when stored apart. */
-export const BODY_FIELDS = [['requestBody', 'requestBodyRef'], ['responseBody', 'responseBodyRef']] as const;
+/** A record's fields that hold a captured body, the field that holds its reference when stored apart, and its raw body's. */
+export const BODY_FIELDS = [['requestBody', 'requestBodyRef', 'request'], ['responseBody', 'responseBodyRef', 'response']] as const;
 
 /** Where a body's newest reference sits: the [createdAtMs, id] key of that record. */
 export type RecordPosition = [number, string];
@@ -32,8 +35,11 @@ export function openBodyDbs(env: RootDatabase): BodyDbs | undefined {
   return bytes && uses ? { bytes, uses } : undefined;
 }
 
-export function digestOf(ref: string): Buffer {
-  return Buffer.from(ref.slice(BODY_REF_PREFIX.length), 'base64');
+const REF = /^sha256-[A-Za-z0-9+/]{43}=$/;
+
+/** The SHA-256 a reference names, or null when it is not one (a store edited by hand: reads must not throw on it). */
+export function digestOf(ref: unknown): Buffer | null {
+  return typeof ref === 'string' && REF.test(ref) ? Buffer.from(ref.slice(BODY_REF_PREFIX.length), 'base64') : null;
 }
 
 export function refOf(digest: Buffer): string {
@@ -45,48 +51,57 @@ function comparePositions(a: RecordPosition, b: RecordPosition): number {
 }
 
 /**
- * A batch's bodies stored apart: `take` swaps a settled record's large bodies for their references (hashing them
- * before the write transaction, off LMDB's lock); `write`, inside it, stores each new body once and moves each
- * body's newest reference forward.
+ * A batch's records as they are stored, and its bodies stored apart: `settle`, before the write transaction (off
+ * LMDB's lock), decodes and redacts a record's raw bodies and swaps its large bodies for references, hashing them;
+ * `write`, inside it, stores each new body once and moves each body's newest reference forward.
  */
 export class BodiesApart {
-  private readonly taken = new Map<string, { digest: Buffer; bytes: Buffer; newest: RecordPosition | null }>();
+  private readonly taken = new Map<string, { digest: Buffer; bytes: Buffer; newest: RecordPosition }>();
+
+  constructor(private readonly redactor: BodyRedactor) {}
 
   /**
-   * The record with its bodies of BODY_APART_BYTES or more replaced by references to them: a copy, since the batch's
-   * own records are written again as they are should the batch be retried.
+   * The record as it is stored: raw bodies decoded and redacted, bodies of BODY_APART_BYTES or more replaced by
+   * references, no rawBodies key. A copy when anything changed: the batch's own records are written again as they
+   * are should the batch be retried.
    */
-  take(record: AuditRecord): AuditRecord {
-    let stored = record;
-    for (const [field, refField] of BODY_FIELDS) {
-      const text = record[field];
-      if (text === null || text === undefined || text.length * 3 < BODY_APART_BYTES) continue;
-      const bytes = Buffer.from(text, 'utf8');
-      if (bytes.length < BODY_APART_BYTES) continue;
-      const digest = createHash('sha256').update(bytes).digest();
-      const ref = refOf(digest);
-      if (!this.taken.has(ref)) this.taken.set(ref, { digest, bytes, newest: null });
+  settle(record: AppendedRecord): AuditRecord {
+    let stored: AuditRecord = record.rawBodies ? withoutRawBodies(record) : record;
+    for (const [field, refField, rawField] of BODY_FIELDS) {
+      const raw = record.rawBodies?.[rawField];
+      const settled = raw ? settleBody(raw, this.redactor) : null;
+      const text = settled ? settled.text : record[field];
+      if (settled) stored[field] = text;
+      if (text === null || text.length * 3 < BODY_APART_BYTES) continue;
+      const utf8 = settled?.utf8 ?? Buffer.from(text, 'utf8');
+      if (utf8.length < BODY_APART_BYTES) continue;
       if (stored === record) stored = { ...record };
       stored[field] = null;
-      stored[refField] = ref;
+      stored[refField] = this.keep(utf8, [recordTimeMs(record.createdAt), record.id]);
     }
     return stored;
   }
 
-  /** Notes where the record sits (inside the transaction, once its key is known). */
-  place(record: AuditRecord, position: RecordPosition): void {
-    for (const [, refField] of BODY_FIELDS) {
-      const ref = record[refField];
-      if (ref === undefined) continue;
-      const body = this.taken.get(ref);
-      if (body && (!body.newest || comparePositions(position, body.newest) > 0)) body.newest = position;
-    }
+  /**
+   * The body's reference, hashing it; each distinct body of the batch is kept once, with its newest record's
+   * position. Raw bytes are copied out of shared memory: lmdb-js (3.5.6) writes garbage for a value in a
+   * SharedArrayBuffer.
+   */
+  private keep(utf8: Buffer, position: RecordPosition): string {
+    const digest = createHash('sha256').update(utf8).digest();
+    const ref = refOf(digest);
+    const body = this.taken.get(ref);
+    if (!body) this.taken.set(ref, { digest, bytes: utf8.buffer instanceof SharedArrayBuffer ? Buffer.from(utf8) : utf8, newest: position });
+    else if (comparePositions(position, body.newest) > 0) body.newest = position;
+    return ref;
   }
 
-  /** Puts the new bodies and the newest references (inside the batch's write transaction). */
+  /**
+   * Puts the new bodies and the newest references, inside the batch's write transaction and before its records: a
+   * writer thread terminated part way leaves what it put committed, and no record may then name a missing body.
+   */
   write(dbs: BodyDbs): void {
     for (const { digest, bytes, newest } of this.taken.values()) {
-      if (!newest) continue;
       if (!dbs.bytes.doesExist(digest)) dbs.bytes.put(digest, bytes);
       const known = dbs.uses.get(digest);
       if (known === undefined || comparePositions(newest, known) > 0) dbs.uses.put(digest, newest);
@@ -94,12 +109,23 @@ export class BodiesApart {
   }
 }
 
+/**
+ * Whether a record's stored bytes hold this body: inside them (msgpack keeps a string as its UTF-8) or by the
+ * reference that names it. What a copy of the record elsewhere (the fleet's rows) is checked by.
+ */
+export function storedHoldsBody(stored: Uint8Array, body: string): boolean {
+  const bytes = Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength);
+  const utf8 = Buffer.from(body, 'utf8');
+  return bytes.includes(refOf(createHash('sha256').update(utf8).digest())) || bytes.includes(utf8);
+}
+
 /** The record with its bodies stored apart read back in place of their references (as an endpoint shows it). */
 export function resolveBodies(dbs: BodyDbs | undefined, record: AuditRecord): AuditRecord {
   for (const [field, refField] of BODY_FIELDS) {
     const ref = record[refField];
     if (ref === undefined) continue;
-    record[field] = dbs?.bytes.getBinary(digestOf(ref))?.toString('utf8') ?? null;
+    const digest = digestOf(ref);
+    record[field] = (digest && dbs?.bytes.getBinary(digest)?.toString('utf8')) ?? null;
     delete record[refField];
   }
   return record;
@@ -116,6 +142,7 @@ export function releaseBodies(dbs: BodyDbs, removed: readonly AuditRecord[], las
       const ref = record[refField];
       if (ref === undefined) continue;
       const digest = digestOf(ref);
+      if (!digest) continue;
       const newest = dbs.uses.get(digest);
       if (newest !== undefined && comparePositions(newest, lastRemoved) > 0) continue;
       dbs.bytes.removeSync(digest);

@@ -29,7 +29,9 @@ export function checkBodies(dbs: StoreDbs, problem: (line: string) => void): Bod
       const ref = record[refField];
       if (ref === undefined) continue;
       check.references++;
-      if (!dbs.bodies?.bytes.doesExist(digestOf(ref))) problem(`record ${record.id}: missing body: ${ref} is not in the store`);
+      const digest = digestOf(ref);
+      if (!digest) problem(`record ${record.id}: ${refField} is not a body reference: ${JSON.stringify(ref).slice(0, 80)}`);
+      else if (!dbs.bodies?.bytes.doesExist(digest)) problem(`record ${record.id}: missing body: ${ref} is not in the store`);
     }
   }
   return check;

@@ -25,6 +25,10 @@ const signers: Record<string, NoteSigner> = {
   'node-b': parseSignerKey(generateSignerKey('b.example/log')),
 };
 
+/** Seqs 1, 8 and 15 of each node carry a body stored apart in its LMDB, seqs 2, 9 and 16 one inside the record. */
+const LARGE_BODY = JSON.stringify({ text: 'l'.repeat(2_000) });
+const SMALL_BODY = JSON.stringify({ text: 'small' });
+
 /** A proxy's store, Merkle log and shipper (the real components, without HTTP): three rounds, a checkpoint each. */
 async function runNode(nodeId: string): Promise<void> {
   const { logger } = capturingLogger();
@@ -37,7 +41,7 @@ async function runNode(nodeId: string): Promise<void> {
   const follower = new ChainFollower(local, tree, signers[nodeId]!, { pollMs: 10_000, checkpointIntervalMs: 0 }, logger);
   const fleet = openFleet(config, local, logger, { ships: true, registry: new Registry(), checkpoints: tree });
   for (let round = 0; round < 3; round++) {
-    for (let i = 0; i < 7; i++) local.append(makeRecord({ organizationId: 'org-v' }));
+    for (let i = 0; i < 7; i++) local.append(makeRecord({ organizationId: 'org-v', requestBody: [LARGE_BODY, SMALL_BODY][i] ?? null }));
     await local.flush();
     await follower.runOnce();
   }
@@ -120,6 +124,18 @@ t.test('a row inserted under an existing seq is named inserted', async (t) => {
   t.equal(run.status, 1);
   t.match(run.stdout, /^node node-a seq 4 id \S+x: inserted: a second row claims this seq/m);
 });
+
+for (const [seq, kind] of [[1, 'stored apart in the node\'s LMDB'], [2, 'inside its record']] as const) {
+  t.test(`a body ${kind}, changed in a row's record (which nothing signs), is named changed`, async (t) => {
+    await sql(`CREATE TABLE original${seq} AS SELECT id, record FROM audit_records WHERE node_id = 'node-b' AND seq = ${seq}`);
+    const edit = "jsonb_set(record::jsonb, '{requestBody}', to_jsonb(replace(record->>'requestBody', 'l', 'L')))::json";
+    const run = await tampered(t, `UPDATE audit_records SET record = ${edit} WHERE node_id = 'node-b' AND seq = ${seq}`,
+      `UPDATE audit_records r SET record = o.record FROM original${seq} o WHERE r.id = o.id; DROP TABLE original${seq}`);
+    t.equal(run.status, 1);
+    t.match(run.stdout, new RegExp(`^node node-b seq ${seq} id \\S+: changed: its requestBody is not the body its stored bytes hold or name$`, 'm'));
+    t.equal(run.stdout.trim().split('\n').length, 1, 'the leaves are intact');
+  });
+}
 
 t.test('a forged checkpoint is named: signature bad', async (t) => {
   const forger = parseSignerKey(generateSignerKey('a.example/log'));

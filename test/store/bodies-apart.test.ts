@@ -3,9 +3,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type Key } from 'lmdb';
 import t from 'tap';
-import { REDACTED } from '../../src/audit/redact.js';
 import type { AuditRecord } from '../../src/audit/record.js';
-import { BODY_APART_BYTES } from '../../src/store/bodies.js';
+import type { AppendedRecord } from '../../src/audit/raw-body.js';
+import { BodyRedactor, REDACTED } from '../../src/audit/redact.js';
+import { BODY_APART_BYTES, BodiesApart } from '../../src/store/bodies.js';
 import { openAuditStore, type LmdbAuditStore } from '../../src/store/index.js';
 import { openDbs } from '../../src/store/indexes.js';
 import { BASE_MS, capturingLogger, checkConsistency, makeRecord, storeConfig, withRawBody } from './fixtures/helpers.js';
@@ -72,14 +73,19 @@ t.test('a raw body is redacted before it is hashed and stored apart; the secret 
   const store = openAuditStore(storeConfig(path), capturingLogger().logger);
   const secret = 'hunter2-a1b2c3d4e5f6';
   const body = JSON.stringify({ password: secret, pad: 'y'.repeat(4_000) });
+  const clean = JSON.stringify({ name: 'zoë', pad: 'y'.repeat(4_000) });
   store.append(withRawBody(makeRecord(), body));
+  store.append(withRawBody(makeRecord(), clean)); // unchanged by redaction: its raw bytes are what is stored
   await store.flush();
-  const [record] = (await store.query({}, { limit: 1 })).items;
+  const records = (await store.query({}, { limit: 2 })).items;
   const redacted = body.replace(JSON.stringify(secret), `"${REDACTED}"`);
-  t.equal(record!.requestBody, redacted);
+  t.same(records.map((r) => r.requestBody), [clean, redacted]);
+  const problems: string[] = [];
+  t.same(store.checkBodies((line) => problems.push(line)), { bodies: 2, references: 2 });
+  t.same(problems, [], 'each body hashes to its reference');
   await store.close();
   const raw = rawView(path);
-  t.same(raw.bodies, [sha256(redacted)]);
+  t.same(raw.bodies, [sha256(redacted), sha256(clean)].sort());
   await raw.env.close();
   t.notOk(readFileSync(join(path, 'data.mdb')).includes(secret));
 });
@@ -123,4 +129,17 @@ t.test('a record written with its body inside (schema 5) still reads whole; the 
   t.same(store.checkBodies((line) => problems.push(line)), { bodies: 0, references: 0 });
   t.same(problems, []);
   await store.close();
+});
+
+t.test('settle: raw bodies decoded and redacted in place, large ones swapped for references, the appended record untouched', async (t) => {
+  const apart = new BodiesApart(new BodyRedactor(['password']));
+  const appended: AppendedRecord = withRawBody(makeRecord({ responseBody: OTHER }), '{"password":"hunter2"}');
+  const stored = apart.settle(appended);
+  t.equal(stored.requestBody, `{"password":"${REDACTED}"}`);
+  t.same([stored.responseBody, stored.responseBodyRef], [null, sha256(OTHER)]);
+  t.notOk('rawBodies' in stored);
+  t.same(Object.keys(stored), [...Object.keys(makeRecord()), 'responseBodyRef'], 'the fields in their order, the reference last');
+  t.same([appended.responseBody, appended.responseBodyRef, appended.requestBody], [OTHER, undefined, null], 'a retry writes the batch again as it was');
+  const plain = makeRecord({ requestBody: '{"small":true}' });
+  t.equal(apart.settle(plain), plain, 'nothing to change: the record itself');
 });
