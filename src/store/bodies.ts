@@ -91,7 +91,7 @@ export class BodiesApart {
     const digest = createHash('sha256').update(utf8).digest();
     const ref = refOf(digest);
     const body = this.taken.get(ref);
-    if (!body) this.taken.set(ref, { digest, bytes: utf8.buffer instanceof SharedArrayBuffer ? Buffer.from(utf8) : utf8, newest: position });
+    if (!body) this.taken.set(ref, { digest, bytes: utf8, newest: position });
     else if (comparePositions(position, body.newest) > 0) body.newest = position;
     return ref;
   }
@@ -102,7 +102,7 @@ export class BodiesApart {
    */
   write(dbs: BodyDbs): void {
     for (const { digest, bytes, newest } of this.taken.values()) {
-      if (!dbs.bytes.doesExist(digest)) dbs.bytes.put(digest, bytes);
+      if (!dbs.bytes.doesExist(digest)) dbs.bytes.put(digest, unshared(bytes));
       const known = dbs.uses.get(digest);
       if (known === undefined || comparePositions(newest, known) > 0) dbs.uses.put(digest, newest);
     }
@@ -117,6 +117,16 @@ export function storedHoldsBody(stored: Uint8Array, body: string): boolean {
   const bytes = Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength);
   const utf8 = Buffer.from(body, 'utf8');
   return bytes.includes(refOf(createHash('sha256').update(utf8).digest())) || bytes.includes(utf8);
+}
+
+let scratch = Buffer.alloc(0);
+
+/** The bytes, or a copy in memory of this thread's own: one buffer reused, as a put in a write transaction copies at once. */
+function unshared(bytes: Buffer): Buffer {
+  if (!(bytes.buffer instanceof SharedArrayBuffer)) return bytes;
+  if (scratch.length < bytes.length) scratch = Buffer.allocUnsafeSlow(Math.max(bytes.length, 2 * scratch.length));
+  bytes.copy(scratch);
+  return scratch.subarray(0, bytes.length);
 }
 
 /** The record with its bodies stored apart read back in place of their references (as an endpoint shows it). */
