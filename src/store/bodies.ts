@@ -46,7 +46,7 @@ export function refOf(digest: Buffer): string {
   return BODY_REF_PREFIX + digest.toString('base64');
 }
 
-function comparePositions(a: RecordPosition, b: RecordPosition): number {
+function compareRecordPositions(a: RecordPosition, b: RecordPosition): number {
   return a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0);
 }
 
@@ -82,17 +82,13 @@ export class BodiesApart {
     return stored;
   }
 
-  /**
-   * The body's reference, hashing it; each distinct body of the batch is kept once, with its newest record's
-   * position. Raw bytes are copied out of shared memory: lmdb-js (3.5.6) writes garbage for a value in a
-   * SharedArrayBuffer.
-   */
+  /** The body's reference, hashing it; each distinct body of the batch is kept once, with its newest record's position. */
   private keep(utf8: Buffer, position: RecordPosition): string {
     const digest = createHash('sha256').update(utf8).digest();
     const ref = refOf(digest);
     const body = this.taken.get(ref);
     if (!body) this.taken.set(ref, { digest, bytes: utf8, newest: position });
-    else if (comparePositions(position, body.newest) > 0) body.newest = position;
+    else if (compareRecordPositions(position, body.newest) > 0) body.newest = position;
     return ref;
   }
 
@@ -104,7 +100,7 @@ export class BodiesApart {
     for (const { digest, bytes, newest } of this.taken.values()) {
       if (!dbs.bytes.doesExist(digest)) dbs.bytes.put(digest, unshared(bytes));
       const known = dbs.uses.get(digest);
-      if (known === undefined || comparePositions(newest, known) > 0) dbs.uses.put(digest, newest);
+      if (known === undefined || compareRecordPositions(newest, known) > 0) dbs.uses.put(digest, newest);
     }
   }
 }
@@ -121,7 +117,10 @@ export function storedHoldsBody(stored: Uint8Array, body: string): boolean {
 
 let scratch = Buffer.alloc(0);
 
-/** The bytes, or a copy in memory of this thread's own: one buffer reused, as a put in a write transaction copies at once. */
+/**
+ * The bytes, or a copy of them out of shared memory, for which lmdb-js (3.5.6) writes garbage: into one buffer reused,
+ * as a put inside a write transaction copies the value at once.
+ */
 function unshared(bytes: Buffer): Buffer {
   if (!(bytes.buffer instanceof SharedArrayBuffer)) return bytes;
   if (scratch.length < bytes.length) scratch = Buffer.allocUnsafeSlow(Math.max(bytes.length, 2 * scratch.length));
@@ -154,7 +153,7 @@ export function releaseBodies(dbs: BodyDbs, removed: readonly AuditRecord[], las
       const digest = digestOf(ref);
       if (!digest) continue;
       const newest = dbs.uses.get(digest);
-      if (newest !== undefined && comparePositions(newest, lastRemoved) > 0) continue;
+      if (newest !== undefined && compareRecordPositions(newest, lastRemoved) > 0) continue;
       dbs.bytes.removeSync(digest);
       dbs.uses.removeSync(digest);
     }

@@ -144,3 +144,21 @@ t.test('settle: raw bodies decoded and redacted in place, large ones swapped for
   const plain = makeRecord({ requestBody: '{"small":true}' });
   t.equal(apart.settle(plain), plain, 'nothing to change: the record itself');
 });
+
+t.test('a reference that is not one (a store edited by hand) reads as no body and is a problem for verify, not a crash', async (t) => {
+  const path = t.testdir();
+  openAuditStore(storeConfig(path), capturingLogger().logger).close();
+  const edited = [makeRecord({ requestBodyRef: 'sha256-' }), makeRecord({ responseBodyRef: 'sha256-not base64 at all' })];
+  const env = open({ path, noSubdir: false, maxDbs: 32 });
+  for (const record of edited) await openDbs(env).records.put([Date.parse(record.createdAt), record.id], record);
+  await env.close();
+  const store = openAuditStore(storeConfig(path), capturingLogger().logger);
+  t.same(await bodiesOf(store), [[null, null], [null, null]]);
+  const problems: string[] = [];
+  t.same(store.checkBodies((line) => problems.push(line)), { bodies: 0, references: 2 });
+  t.same(problems, [
+    `record ${edited[0]!.id}: requestBodyRef is not a body reference: "sha256-"`,
+    `record ${edited[1]!.id}: responseBodyRef is not a body reference: "sha256-not base64 at all"`,
+  ]);
+  await store.close();
+});
