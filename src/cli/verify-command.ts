@@ -87,6 +87,6 @@ function readText(file: string, flag: string): string {
 function summary(report: VerifyReport, ms: number, bodies: BodiesCheck): string {
   const rate = Math.round(report.leaves / Math.max(ms / 1000, 1e-3));
   const counts = `${report.leaves} leaves, ${report.checkpoints} checkpoints, ${report.pruned} pruned by retention, ${report.unlogged} not logged yet, `
-    + `${bodies.bodies} bodies stored apart; ${rate} records/s`;
+    + `${bodies.bodies} bodies stored apart${bodies.unreferenced > 0 ? ` (${bodies.unreferenced} referred to by no record, left behind)` : ''}; ${rate} records/s`;
   return report.problems === 0 ? `intact: ${counts}` : `${report.problems} problem${report.problems === 1 ? '' : 's'}: ${counts}`;
 }

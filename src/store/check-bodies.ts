@@ -6,21 +6,20 @@ import { MAX_MS, MIN_MS, type StoreDbs } from './indexes.js';
 export interface BodiesCheck {
   bodies: number;
   references: number;
+  /** Bodies no record refers to: left behind (docs/store.md, known leaks), not a sign of tampering. */
+  unreferenced: number;
 }
 
 const MARKER = Buffer.from(BODY_REF_PREFIX);
 
 /**
- * Checks every body stored apart against its SHA-256 (its key), and every reference a record holds against the bodies
- * there. The Merkle log signs the records, references included, and a reference pins its body's bytes: together they
+ * Checks every reference a record holds against the bodies stored apart, and every body against its SHA-256 (its
+ * key). The Merkle log signs the records, references included, and a reference pins its body's bytes: together they
  * make a body's change or removal evident. Only records whose stored bytes hold a reference are decoded.
  */
 export function checkBodies(dbs: StoreDbs, problem: (line: string) => void): BodiesCheck {
-  const check: BodiesCheck = { bodies: 0, references: 0 };
-  for (const { key, value } of dbs.bodies?.bytes.getRange({}) ?? []) {
-    check.bodies++;
-    if (!createHash('sha256').update(value).digest().equals(key)) problem(`body ${refOf(key)}: changed: its bytes do not hash to it`);
-  }
+  const check: BodiesCheck = { bodies: 0, references: 0, unreferenced: 0 };
+  const referenced = new Set<string>();
   for (const key of dbs.records.getKeys({ start: [MIN_MS], end: [MAX_MS] })) {
     const bytes = dbs.records.getBinaryFast(key);
     if (!bytes || bytes.subarray(0, bytes.length).indexOf(MARKER) === -1) continue;
@@ -32,7 +31,13 @@ export function checkBodies(dbs: StoreDbs, problem: (line: string) => void): Bod
       const digest = digestOf(ref);
       if (!digest) problem(`record ${record.id}: ${refField} is not a body reference: ${JSON.stringify(ref).slice(0, 80)}`);
       else if (!dbs.bodies?.bytes.doesExist(digest)) problem(`record ${record.id}: missing body: ${ref} is not in the store`);
+      else referenced.add(ref as string);
     }
+  }
+  for (const { key, value } of dbs.bodies?.bytes.getRange({}) ?? []) {
+    check.bodies++;
+    if (!createHash('sha256').update(value).digest().equals(key)) problem(`body ${refOf(key)}: changed: its bytes do not hash to it`);
+    if (!referenced.has(refOf(key))) check.unreferenced++;
   }
   return check;
 }

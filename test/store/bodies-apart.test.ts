@@ -82,7 +82,7 @@ t.test('a raw body is redacted before it is hashed and stored apart; the secret 
   const redacted = body.replace(JSON.stringify(secret), `"${REDACTED}"`);
   t.same(records.map((r) => r.requestBody), [...clean].reverse().concat(redacted));
   const problems: string[] = [];
-  t.same(store.checkBodies((line) => problems.push(line)), { bodies: 3, references: 3 });
+  t.same(store.checkBodies((line) => problems.push(line)), { bodies: 3, references: 3, unreferenced: 0 });
   t.same(problems, [], 'each body hashes to its reference');
   await store.close();
   const raw = rawView(path);
@@ -127,7 +127,7 @@ t.test('a record written with its body inside (schema 5) still reads whole; the 
   const store = openAuditStore(storeConfig(path), capturingLogger().logger);
   t.same(await bodiesOf(store), [[BIG, null]]);
   const problems: string[] = [];
-  t.same(store.checkBodies((line) => problems.push(line)), { bodies: 0, references: 0 });
+  t.same(store.checkBodies((line) => problems.push(line)), { bodies: 0, references: 0, unreferenced: 0 });
   t.same(problems, []);
   await store.close();
 });
@@ -155,10 +155,25 @@ t.test('a reference that is not one (a store edited by hand) reads as no body an
   const store = openAuditStore(storeConfig(path), capturingLogger().logger);
   t.same(await bodiesOf(store), [[null, null], [null, null]]);
   const problems: string[] = [];
-  t.same(store.checkBodies((line) => problems.push(line)), { bodies: 0, references: 2 });
+  t.same(store.checkBodies((line) => problems.push(line)), { bodies: 0, references: 2, unreferenced: 0 });
   t.same(problems, [
     `record ${edited[0]!.id}: requestBodyRef is not a body reference: "sha256-"`,
     `record ${edited[1]!.id}: responseBodyRef is not a body reference: "sha256-not base64 at all"`,
   ]);
+  await store.close();
+});
+
+t.test('a body no record refers to is counted as left behind, not reported as tampering', async (t) => {
+  const path = t.testdir();
+  let store = openAuditStore(storeConfig(path), capturingLogger().logger);
+  store.append(makeRecord({ requestBody: BIG }));
+  await store.close();
+  const env = open({ path, noSubdir: false, maxDbs: 32 });
+  await openDbs(env).bodies!.bytes.put(createHash('sha256').update(OTHER).digest(), Buffer.from(OTHER)); // as a dead writer thread's
+  await env.close();
+  store = openAuditStore(storeConfig(path), capturingLogger().logger);
+  const problems: string[] = [];
+  t.same(store.checkBodies((line) => problems.push(line)), { bodies: 2, references: 1, unreferenced: 1 });
+  t.same(problems, []);
   await store.close();
 });
