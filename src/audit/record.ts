@@ -50,7 +50,7 @@ export interface AuditRecord {
   /** Captured error-response body when capture.responseBody.onError is on. */
   responseBody: string | null;
   /**
-   * In the stored form only: a body of 1 KiB or more is stored apart, and its field is null and this names it by
+   * In the stored form only: a body of store.bodiesApartBytes or more is stored apart, and its field is null and this names it by
    * SHA-256 (store/bodies.ts); the store's reads put the body back.
    */
   requestBodyRef?: string;

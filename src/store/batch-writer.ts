@@ -32,7 +32,7 @@ export function createBatchWriter(env: RootDatabase, dbs: StoreDbs, config: Conf
     mapSizeMb: config.mapSizeMb, evictAbovePercent: config.retention.evictAbovePercent, batchSize: config.retention.batchSize,
   }, () => log.removableThrough(), logger);
   return {
-    write: (batch) => writeBatch(env, dbs, batch, guard, rollup, redactor),
+    write: (batch) => writeBatch(env, dbs, batch, guard, rollup, new BodiesApart(redactor, config.bodiesApartBytes)),
     get evicted() {
       return guard.evicted;
     },
@@ -49,9 +49,8 @@ export function createBatchWriter(env: RootDatabase, dbs: StoreDbs, config: Conf
  * The log entry is put last: a writer thread terminated inside the callback still has what it put committed (lmdb-js
  * commits the transaction it was in), so the entry is what says the whole batch is there (`committedLastSeq`).
  */
-async function writeBatch(env: RootDatabase, dbs: StoreDbs, batch: AppendedRecord[], guard: MapSizeGuard, rollup: StatsRollup, redactor: BodyRedactor): Promise<void> {
+async function writeBatch(env: RootDatabase, dbs: StoreDbs, batch: AppendedRecord[], guard: MapSizeGuard, rollup: StatsRollup, apart: BodiesApart): Promise<void> {
   await guard.check(batch.length);
-  const apart = new BodiesApart(redactor);
   const stored = batch.map((record) => apart.settle(record));
   await env.childTransaction(() => {
     let seq = lastSeq(dbs);

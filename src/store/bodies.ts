@@ -5,13 +5,6 @@ import { settleBody, withoutRawBodies, type AppendedRecord } from '../audit/raw-
 import type { AuditRecord } from '../audit/record.js';
 import type { BodyRedactor } from '../audit/redact.js';
 
-/**
- * Captured bodies of this many UTF-8 bytes or more are stored apart from their record (schema 6): once per distinct
- * body, compressed, under its SHA-256, which the record keeps in its place. Smaller ones stay in the record, where
- * they cost less than a second entry to write and to read.
- */
-export const BODY_APART_BYTES = 1024;
-
 /** How a record names a body stored apart: `sha256-` and the digest in base64 (Subresource Integrity's form). */
 export const BODY_REF_PREFIX = 'sha256-';
 
@@ -58,10 +51,14 @@ function compareRecordPositions(a: RecordPosition, b: RecordPosition): number {
 export class BodiesApart {
   private readonly taken = new Map<string, { digest: Buffer; bytes: Buffer; newest: RecordPosition }>();
 
-  constructor(private readonly redactor: BodyRedactor) {}
+  /**
+   * `apartBytes` (store.bodiesApartBytes, 0 = none): bodies of this many UTF-8 bytes or more are stored apart. Smaller
+   * ones stay in the record, where they cost less than the two entries apart, whose keys (hashes) land on random pages.
+   */
+  constructor(private readonly redactor: BodyRedactor, private readonly apartBytes: number) {}
 
   /**
-   * The record as it is stored: raw bodies decoded and redacted, bodies of BODY_APART_BYTES or more replaced by
+   * The record as it is stored: raw bodies decoded and redacted, bodies of `apartBytes` or more replaced by
    * references, no rawBodies key. A copy when anything changed: the batch's own records are written again as they
    * are should the batch be retried.
    */
@@ -72,9 +69,9 @@ export class BodiesApart {
       const settled = raw ? settleBody(raw, this.redactor) : null;
       const text = settled ? settled.text : record[field];
       if (settled) stored[field] = text;
-      if (text === null || text.length * 3 < BODY_APART_BYTES) continue;
+      if (text === null || this.apartBytes === 0 || text.length * 3 < this.apartBytes) continue;
       const utf8 = settled?.utf8 ?? Buffer.from(text, 'utf8');
-      if (utf8.length < BODY_APART_BYTES) continue;
+      if (utf8.length < this.apartBytes) continue;
       if (stored === record) stored = { ...record };
       stored[field] = null;
       stored[refField] = this.keep(utf8, [recordTimeMs(record.createdAt), record.id]);

@@ -54,7 +54,7 @@ export interface StoreDbs {
   /** Commit log, one entry per write batch: first seq -> its records' positions in seq order (log-batches.ts). */
   log: Database<Buffer, number>;
   meta: Database<unknown, string>;
-  /** Captured bodies of 1 KiB or more, stored apart (schema 6, bodies.ts); undefined as requestIds is. */
+  /** Captured bodies of store.bodiesApartBytes or more, stored apart (schema 6, bodies.ts); undefined as requestIds is. */
   bodies: BodyDbs | undefined;
 }
 

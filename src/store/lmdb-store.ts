@@ -29,7 +29,7 @@ export { StoreFullError } from './map-size.js';
  * ids are posted per batch (request-postings.ts); older per-id postings are still read, so 2/3 -> 4 rewrites
  * nothing, but a build that knows only 3 would not find the new records by request id. 5: values over 256 bytes are
  * keyed by hash (key-value.ts); 4 -> 5 moves the keys an older version wrote with such values (migrate-keys.ts).
- * 6: captured bodies of 1 KiB or more are stored apart (bodies.ts); 5 -> 6 rewrites nothing (records written before
+ * 6: captured bodies of store.bodiesApartBytes or more are stored apart (bodies.ts); 5 -> 6 rewrites nothing (records written before
  * keep their bodies), but a build that knows only 5 would show the new records' bodies as null and never free them.
  */
 export const SCHEMA_VERSION = 6;

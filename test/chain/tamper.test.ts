@@ -46,7 +46,7 @@ async function send(proxy: { url: string }, path: string): Promise<void> {
 }
 
 /** Large enough to be stored apart from its records (twice: stored once). */
-const APART_BODY = JSON.stringify({ text: 'b'.repeat(4096) });
+const APART_BODY = JSON.stringify({ text: 'b'.repeat(6_000) });
 
 async function post(proxy: { url: string }, path: string, body: string): Promise<void> {
   const res = await request(`${proxy.url}${path}`, { method: 'POST', body, headers: { authorization: `Bearer ${KEY.aPlain}`, 'content-type': 'application/json' } });

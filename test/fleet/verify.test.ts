@@ -26,7 +26,7 @@ const signers: Record<string, NoteSigner> = {
 };
 
 /** Seqs 1, 8 and 15 of each node carry a body stored apart in its LMDB, seqs 2, 9 and 16 one inside the record. */
-const LARGE_BODY = JSON.stringify({ text: 'l'.repeat(2_000) });
+const LARGE_BODY = JSON.stringify({ text: 'l'.repeat(5_000) });
 const SMALL_BODY = JSON.stringify({ text: 'small' });
 
 /** A proxy's store, Merkle log and shipper (the real components, without HTTP): three rounds, a checkpoint each. */

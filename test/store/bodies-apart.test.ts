@@ -6,7 +6,7 @@ import t from 'tap';
 import type { AuditRecord } from '../../src/audit/record.js';
 import type { AppendedRecord } from '../../src/audit/raw-body.js';
 import { BodyRedactor, REDACTED } from '../../src/audit/redact.js';
-import { BODY_APART_BYTES, BodiesApart } from '../../src/store/bodies.js';
+import { BodiesApart } from '../../src/store/bodies.js';
 import { openAuditStore, type LmdbAuditStore } from '../../src/store/index.js';
 import { openDbs } from '../../src/store/indexes.js';
 import { BASE_MS, capturingLogger, checkConsistency, makeRecord, storeConfig, withRawBody } from './fixtures/helpers.js';
@@ -14,7 +14,9 @@ import { BASE_MS, capturingLogger, checkConsistency, makeRecord, storeConfig, wi
 const DAY_MS = 86_400_000;
 const json = (n: number, bytes: number) => JSON.stringify({ n, pad: 'x'.repeat(bytes - JSON.stringify({ n, pad: '' }).length) });
 const BIG = json(1, 16_384);
-const OTHER = json(2, 4_000);
+const OTHER = json(2, 5_000);
+/** store.bodiesApartBytes for the tests of its edge (the default is 4,096). */
+const APART = 1024;
 const sha256 = (text: string) => `sha256-${createHash('sha256').update(text).digest('base64')}`;
 
 /** The store's body databases and the records' stored bytes, opened read-only as a reader beside it would. */
@@ -35,10 +37,10 @@ async function bodiesOf(store: LmdbAuditStore): Promise<Array<[string | null, st
 }
 
 for (const writer of ['thread', 'inline'] as const) {
-  t.test(`a body of ${BODY_APART_BYTES} bytes or more is stored once, apart from its records; every read puts it back (${writer} writer)`, async (t) => {
+  t.test(`a body of store.bodiesApartBytes or more is stored once, apart from its records; every read puts it back (${writer} writer)`, async (t) => {
     const path = t.testdir();
-    const store = openAuditStore(storeConfig(path, { writer }), capturingLogger().logger);
-    const edge = 'é'.repeat(BODY_APART_BYTES / 2); // 1,024 bytes of UTF-8 in 512 characters
+    const store = openAuditStore(storeConfig(path, { writer, bodiesApartBytes: APART }), capturingLogger().logger);
+    const edge = 'é'.repeat(APART / 2); // 1,024 bytes of UTF-8 in 512 characters
     const records = [
       makeRecord({ requestBody: BIG }),
       makeRecord({ requestBody: BIG, responseBody: OTHER }),
@@ -72,9 +74,9 @@ t.test('a raw body is redacted before it is hashed and stored apart; the secret 
   const path = t.testdir();
   const store = openAuditStore(storeConfig(path), capturingLogger().logger);
   const secret = 'hunter2-a1b2c3d4e5f6';
-  const body = JSON.stringify({ password: secret, pad: 'y'.repeat(4_000) });
+  const body = JSON.stringify({ password: secret, pad: 'y'.repeat(5_000) });
   // Unchanged by redaction: their raw bytes are what is stored, copied out of shared memory one after the other.
-  const clean = [JSON.stringify({ name: 'zoë', pad: 'y'.repeat(4_000) }), JSON.stringify({ pad: 'z'.repeat(2_000) })];
+  const clean = [JSON.stringify({ name: 'zoë', pad: 'y'.repeat(5_000) }), JSON.stringify({ pad: 'z'.repeat(4_500) })];
   store.append(withRawBody(makeRecord(), body));
   for (const text of clean) store.append(withRawBody(makeRecord(), text));
   await store.flush();
@@ -133,7 +135,7 @@ t.test('a record written with its body inside (schema 5) still reads whole; the 
 });
 
 t.test('settle: raw bodies decoded and redacted in place, large ones swapped for references, the appended record untouched', async (t) => {
-  const apart = new BodiesApart(new BodyRedactor(['password']));
+  const apart = new BodiesApart(new BodyRedactor(['password']), 4_096);
   const appended: AppendedRecord = withRawBody(makeRecord({ responseBody: OTHER }), '{"password":"hunter2"}');
   const stored = apart.settle(appended);
   t.equal(stored.requestBody, `{"password":"${REDACTED}"}`);
@@ -176,4 +178,19 @@ t.test('a body no record refers to is counted as left behind, not reported as ta
   t.same(store.checkBodies((line) => problems.push(line)), { bodies: 2, references: 1, unreferenced: 1 });
   t.same(problems, []);
   await store.close();
+});
+
+t.test('store.bodiesApartBytes: 4,096 by default; 0 keeps every body in its record', async (t) => {
+  for (const [settings, apart] of [[{}, [sha256(BIG), sha256(OTHER)]], [{ bodiesApartBytes: 0 }, []]] as const) {
+    const path = t.testdir();
+    const store = openAuditStore(storeConfig(path, settings), capturingLogger().logger);
+    const small = json(3, 4_095);
+    for (const body of [BIG, OTHER, small]) store.append(makeRecord({ requestBody: body }));
+    await store.flush();
+    t.same(await bodiesOf(store), [[BIG, null], [OTHER, null], [small, null]]);
+    await store.close();
+    const raw = rawView(path);
+    t.same(raw.bodies, [...apart].sort(), JSON.stringify(settings));
+    await raw.env.close();
+  }
 });

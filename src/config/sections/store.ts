@@ -12,6 +12,8 @@ export const storeSchema = z.strictObject({
     .describe('Most records in one write transaction.'),
   writer: z.enum(['thread', 'inline']).default('thread')
     .describe('Where write transactions run: thread = a worker thread of their own, so they never wait behind the proxy\'s sockets (the kill -9 loss window stays within 50 ms under load); inline = on the main event loop, which costs about 5-10 µs less CPU per request (one core, or --workers on every core) but can hold a commit back behind a busy loop.'),
+  bodiesApartBytes: z.number().int().min(0).default(4_096)
+    .describe('Captured bodies of this many UTF-8 bytes or more are stored apart from their record, once per distinct body, LZ4-compressed (docs/store.md); 0 = every body in its record. Apart, a body that repeats costs less CPU and disk; one new each time costs more CPU (the writer hashes and compresses it) and less disk.'),
   retryMs: z.number().int().min(1).default(1_000)
     .describe('Wait before retrying a failed write batch (onFailure closed).'),
   onFailure: z.enum(['closed', 'open']).default('closed')
