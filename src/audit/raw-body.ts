@@ -22,12 +22,6 @@ export interface AppendedRecord extends AuditRecord {
   rawBodies?: RawBodies;
 }
 
-/** UTF-8 text of the bytes; ASCII (most JSON) as Latin-1, which is the same text without the decoder's cost. */
-export function bodyText(bytes: Uint8Array<ArrayBufferLike>): string {
-  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return buffer.toString(isAscii(buffer) ? 'latin1' : 'utf8');
-}
-
 /** A raw body decoded and redacted; `utf8` is the text's UTF-8 when that is the raw bytes as they came, else null. */
 export interface SettledBody {
   text: string;
@@ -35,8 +29,9 @@ export interface SettledBody {
 }
 
 /**
- * Decodes and redacts a raw body. When redaction changed nothing and the bytes were ASCII or valid UTF-8, they are
- * the text's UTF-8 already: handed back as `utf8`, so that storing them apart costs no encoding.
+ * Decodes (as UTF-8; ASCII, most JSON, as Latin-1: the same text without the decoder's cost) and redacts a raw body.
+ * When redaction changed nothing and the bytes were ASCII or valid UTF-8, they are the text's UTF-8 already: handed
+ * back as `utf8`, so that storing them apart costs no encoding.
  */
 export function settleBody(raw: RawBody, redactor: BodyRedactor): SettledBody {
   const buffer = Buffer.from(raw.bytes.buffer, raw.bytes.byteOffset, raw.bytes.byteLength);

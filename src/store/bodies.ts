@@ -35,6 +35,11 @@ export function digestOf(ref: unknown): Buffer | null {
   return typeof ref === 'string' && REF.test(ref) ? Buffer.from(ref.slice(BODY_REF_PREFIX.length), 'base64') : null;
 }
 
+/** A body's key: the SHA-256 of its UTF-8 bytes. */
+export function bodyDigest(utf8: Uint8Array): Buffer {
+  return createHash('sha256').update(utf8).digest();
+}
+
 export function refOf(digest: Buffer): string {
   return BODY_REF_PREFIX + digest.toString('base64');
 }
@@ -81,7 +86,7 @@ export class BodiesApart {
 
   /** The body's reference, hashing it; each distinct body of the batch is kept once, with its newest record's position. */
   private keep(utf8: Buffer, position: RecordPosition): string {
-    const digest = createHash('sha256').update(utf8).digest();
+    const digest = bodyDigest(utf8);
     const ref = refOf(digest);
     const body = this.taken.get(ref);
     if (!body) this.taken.set(ref, { digest, bytes: utf8, newest: position });
@@ -104,12 +109,13 @@ export class BodiesApart {
 
 /**
  * Whether a record's stored bytes hold this body: inside them (msgpack keeps a string as its UTF-8) or by the
- * reference that names it. What a copy of the record elsewhere (the fleet's rows) is checked by.
+ * reference that names it (hashed only when it is not inside). What a copy of the record elsewhere (the fleet's rows)
+ * is checked by.
  */
 export function storedHoldsBody(stored: Uint8Array, body: string): boolean {
   const bytes = Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength);
   const utf8 = Buffer.from(body, 'utf8');
-  return bytes.includes(refOf(createHash('sha256').update(utf8).digest())) || bytes.includes(utf8);
+  return bytes.includes(utf8) || bytes.includes(refOf(bodyDigest(utf8)));
 }
 
 let scratch = Buffer.alloc(0);

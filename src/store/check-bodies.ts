@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { BODY_FIELDS, BODY_REF_PREFIX, digestOf, refOf } from './bodies.js';
+import { BODY_FIELDS, BODY_REF_PREFIX, bodyDigest, digestOf, refOf } from './bodies.js';
 import { MAX_MS, MIN_MS, type StoreDbs } from './indexes.js';
 
 /** What a check of the bodies stored apart found. */
@@ -36,7 +35,7 @@ export function checkBodies(dbs: StoreDbs, problem: (line: string) => void): Bod
   }
   for (const { key, value } of dbs.bodies?.bytes.getRange({}) ?? []) {
     check.bodies++;
-    if (!createHash('sha256').update(value).digest().equals(key)) problem(`body ${refOf(key)}: changed: its bytes do not hash to it`);
+    if (!bodyDigest(value).equals(key)) problem(`body ${refOf(key)}: changed: its bytes do not hash to it`);
     if (!referenced.has(refOf(key))) check.unreferenced++;
   }
   return check;

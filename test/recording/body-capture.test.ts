@@ -1,5 +1,6 @@
 import t from 'tap';
-import { bodyText } from '../../src/audit/raw-body.js';
+import { settleBody } from '../../src/audit/raw-body.js';
+import { BodyRedactor } from '../../src/audit/redact.js';
 import { BodyCapture } from '../../src/pipeline/capture.js';
 
 function captured(chunks: Buffer[], maxBytes = 1_024): BodyCapture {
@@ -8,7 +9,8 @@ function captured(chunks: Buffer[], maxBytes = 1_024): BodyCapture {
   return capture;
 }
 
-const text = (capture: BodyCapture): string => bodyText(capture.bytes());
+/** The text the store's writer decodes from the captured bytes (no key redacted). */
+const text = (capture: BodyCapture): string => settleBody({ bytes: capture.bytes(), contentType: 'text/plain' }, new BodyRedactor([])).text;
 
 t.test('issue 11: the kept bytes decode as UTF-8; a character split across chunks still decodes whole', async (t) => {
   t.equal(text(captured([Buffer.from('{"a":'), Buffer.from('"b"}')])), '{"a":"b"}');
