@@ -44,8 +44,9 @@ export class CliProcess {
     }
   }
 
+  /** The exit code (null when a signal ended it), whether it has exited yet or not. */
   exited(): Promise<number | null> {
-    if (this.child.exitCode !== null) return Promise.resolve(this.child.exitCode);
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return Promise.resolve(this.child.exitCode);
     return new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
   }
 
