@@ -16,7 +16,7 @@ import { printTable, row, type Row } from './lib/report.js';
 import { runStatsBench } from './stats.js';
 import { runStoreBench } from './store.js';
 import { runFleetBench } from './fleet.js';
-import { LOSS_BOUND_MS, runKillBench } from './kill.js';
+import { LOSS_BOUND_MS, runKillBench, type KillLoad } from './kill.js';
 
 const RESULTS = fileURLToPath(new URL('../../bench/results/', import.meta.url));
 const MIB_64 = { op: '<=', bound: 64 } as const;
@@ -156,12 +156,18 @@ async function chainRows(quick: boolean): Promise<Row[]> {
 }
 
 async function killRows(quick: boolean): Promise<Row[]> {
-  const f = await runKillBench({ quick });
-  const section = `kill -9 under load (GET, 50 connections, ${f.kills} kills at random moments, ${f.answered.toLocaleString('en-US')} requests answered)`;
+  return [...await killLoadRows(quick, 'GET'), ...await killLoadRows(quick, 'POST')];
+}
+
+async function killLoadRows(quick: boolean, load: KillLoad): Promise<Row[]> {
+  const f = await runKillBench({ quick, load });
+  const what = load === 'GET' ? 'GET' : '16 KiB JSON POST, each body new and stored apart';
+  const section = `kill -9 under load (${what}, 50 connections, ${f.kills} kills at random moments, ${f.answered.toLocaleString('en-US')} requests answered)`;
   return [
     row(section, 'records answered but not on disk after the kill (not yet committed)', f.lost, 'records'),
     row(section, 'loss window: the longest a lost record had been answered before the kill', f.lossWindowMs, 'ms'),
     row(section, `records lost that were answered more than ${LOSS_BOUND_MS} ms before the kill`, f.lostBeyondBound, 'records', { op: '<=', bound: 0 }),
+    ...load === 'POST' ? [row(section, 'records kept without their body, or with another', f.wrongBodies, 'records', { op: '<=', bound: 0 })] : [],
   ];
 }
 
