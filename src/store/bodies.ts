@@ -44,7 +44,7 @@ export function refOf(digest: Buffer): string {
   return BODY_REF_PREFIX + digest.toString('base64');
 }
 
-function compareRecordPositions(a: RecordPosition, b: RecordPosition): number {
+export function compareRecordPositions(a: RecordPosition, b: RecordPosition): number {
   return a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0);
 }
 

@@ -5,7 +5,7 @@ import { MAX_MS, MIN_MS, type StoreDbs } from './indexes.js';
 export interface BodiesCheck {
   bodies: number;
   references: number;
-  /** Bodies no record refers to: left behind (docs/store.md, known leaks), not a sign of tampering. */
+  /** Bodies no record refers to: left behind (docs/store.md, Layout) until retention frees them; not a sign of tampering. */
   unreferenced: number;
 }
 

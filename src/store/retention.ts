@@ -3,6 +3,7 @@ import type { AuditRecord } from '../audit/record.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { releaseBodies } from './bodies.js';
+import { BodySweep } from './body-sweep.js';
 import { createdAtMs, MAX_MS, MIN_MS, removeRecord, type StoreDbs } from './indexes.js';
 import { removeFromPostings } from './postings.js';
 import { removeFromLog } from './log-batches.js';
@@ -66,10 +67,11 @@ export async function prunePass(env: RootDatabase, dbs: StoreDbs, retention: Ret
   return removed;
 }
 
-/** Runs prunePass every intervalMs in the background (unref'd), never two passes at once. */
+/** Runs prunePass, then a sweep of the bodies left behind, every intervalMs in the background (unref'd), never two passes at once. */
 export class RetentionTimer {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<number> | null = null;
+  private readonly sweep: BodySweep;
 
   constructor(
     private readonly env: RootDatabase,
@@ -77,7 +79,9 @@ export class RetentionTimer {
     private readonly retention: RetentionConfig,
     private readonly logger: Logger,
     private readonly removable: RemovableThrough,
-  ) {}
+  ) {
+    this.sweep = new BodySweep(env, dbs);
+  }
 
   start(): void {
     if (this.retention.maxAgeDays === 0 && this.retention.maxRecords === null) return;
@@ -86,12 +90,18 @@ export class RetentionTimer {
     }, this.retention.intervalMs).unref();
   }
 
-  /** One pass now, or the one already running. */
+  /** One pass now, or the one already running; resolves with the records it removed. */
   runNow(nowMs?: number): Promise<number> {
-    this.running ??= prunePass(this.env, this.dbs, this.retention, this.removable, nowMs).finally(() => {
+    this.running ??= this.pass(nowMs).finally(() => {
       this.running = null;
     });
     return this.running;
+  }
+
+  private async pass(nowMs: number | undefined): Promise<number> {
+    const removed = await prunePass(this.env, this.dbs, this.retention, this.removable, nowMs);
+    await this.sweep.pass();
+    return removed;
   }
 
   /** Stops the timer and waits for a pass in progress. */

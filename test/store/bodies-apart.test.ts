@@ -7,6 +7,7 @@ import type { AuditRecord } from '../../src/audit/record.js';
 import type { AppendedRecord } from '../../src/audit/raw-body.js';
 import { BodyRedactor, REDACTED } from '../../src/audit/redact.js';
 import { BodiesApart } from '../../src/store/bodies.js';
+import { BodySweep } from '../../src/store/body-sweep.js';
 import { openAuditStore, type LmdbAuditStore } from '../../src/store/index.js';
 import { openDbs } from '../../src/store/indexes.js';
 import { BASE_MS, capturingLogger, checkConsistency, makeRecord, storeConfig, withRawBody } from './fixtures/helpers.js';
@@ -117,6 +118,66 @@ t.test('retention frees a body with the last record that refers to it, and a lat
   t.same(await prunedTo(BASE_MS + 3 * hour), [], 'and freed with it');
   await store.close();
   t.same((await checkConsistency(path)).problems, []);
+});
+
+t.test('retention frees the bodies no record can refer to any more, once it has passed their newest reference', async (t) => {
+  const path = t.testdir();
+  let store = openAuditStore(storeConfig(path, { retention: { maxAgeDays: 10 } }), capturingLogger().logger);
+  const hour = 3_600_000;
+  store.append(makeRecord({ ms: BASE_MS, requestBody: BIG }));
+  store.append(makeRecord({ ms: BASE_MS + 2 * hour, requestBody: OTHER }));
+  await store.close();
+  // Left behind as a dead writer thread's dropped batch leaves them: a body whose record never came, with or
+  // without the position of that record; and one whose record would be newer than what retention will remove.
+  const orphan = (n: number) => json(100 + n, 5_000);
+  const env = open({ path, noSubdir: false, maxDbs: 32 });
+  const { bodies } = openDbs(env);
+  const digest = (text: string) => createHash('sha256').update(text).digest();
+  await bodies!.bytes.put(digest(orphan(1)), Buffer.from(orphan(1)));
+  await bodies!.uses.put(digest(orphan(1)), [BASE_MS + hour, 'never-committed']);
+  await bodies!.bytes.put(digest(orphan(2)), Buffer.from(orphan(2)));
+  await bodies!.bytes.put(digest(orphan(3)), Buffer.from(orphan(3)));
+  await bodies!.uses.put(digest(orphan(3)), [BASE_MS + 3 * hour, 'never-committed']);
+  await env.close();
+  store = openAuditStore(storeConfig(path, { retention: { maxAgeDays: 10 } }), capturingLogger().logger);
+  t.same(store.checkBodies(() => undefined), { bodies: 5, references: 2, unreferenced: 3 });
+  await store.pruneNow(BASE_MS + hour + 10 * DAY_MS);
+  const raw = rawView(path);
+  t.same(raw.bodies, [sha256(OTHER), sha256(orphan(3))].sort(), 'freed: the removed record\'s body and the two no record kept can refer to');
+  await raw.env.close();
+  t.same(await bodiesOf(store), [[OTHER, null]]);
+  t.same(store.checkBodies(() => undefined), { bodies: 2, references: 1, unreferenced: 1 });
+  await store.pruneNow(BASE_MS + 4 * hour + 10 * DAY_MS);
+  t.same(store.checkBodies(() => undefined), { bodies: 0, references: 0, unreferenced: 0 }, 'the last one once retention passed it');
+  await store.close();
+  t.same((await checkConsistency(path)).problems, []);
+});
+
+t.test('the sweep of bodies left behind resumes where its last pass stopped and starts over at the end', async (t) => {
+  const path = t.testdir();
+  let store = openAuditStore(storeConfig(path), capturingLogger().logger);
+  store.append(makeRecord({ ms: BASE_MS + 3_600_000 }));
+  await store.close();
+  const env = open({ path, noSubdir: false, maxDbs: 32 });
+  const dbs = openDbs(env);
+  const digest = (text: string) => createHash('sha256').update(text).digest();
+  // In key order: three bodies whose newest reference is newer than the oldest record (kept), then three with none.
+  const orphans = Array.from({ length: 6 }, (_, n) => json(200 + n, 5_000)).sort((a, b) => Buffer.compare(digest(a), digest(b)));
+  for (const [n, text] of orphans.entries()) {
+    await dbs.bodies!.bytes.put(digest(text), Buffer.from(text));
+    if (n < 3) await dbs.bodies!.uses.put(digest(text), [BASE_MS + 7_200_000, 'in-flight']);
+  }
+  const sweep = new BodySweep(env, dbs);
+  t.equal(await sweep.pass(3), 0, 'the first three are kept');
+  t.equal(await sweep.pass(3), 3, 'the next pass goes on from there');
+  t.equal(await sweep.pass(3), 0, 'the end');
+  t.same([...dbs.bodies!.bytes.getKeys({})].map((key) => Buffer.from(key as Buffer).toString('hex')), orphans.slice(0, 3).map((text) => digest(text).toString('hex')));
+  await dbs.bodies!.uses.put(digest(orphans[0]!), [BASE_MS, 'removed-since']);
+  t.equal(await sweep.pass(3), 1, 'started over');
+  await env.close();
+  store = openAuditStore(storeConfig(path), capturingLogger().logger);
+  t.same(store.checkBodies(() => undefined), { bodies: 2, references: 0, unreferenced: 2 });
+  await store.close();
 });
 
 t.test('a record written with its body inside (schema 5) still reads whole; the check passes over it', async (t) => {
