@@ -88,7 +88,7 @@ async function fill(stats: BucketedStats, store: AuditStore, selection: RecordSe
 async function scanInto(stats: BucketedStats, store: AuditStore, filter: AuditFilter, match: ((r: AuditRecord) => boolean) | null): Promise<number> {
   const deadline = performance.now() + SCAN_BUDGET_MS;
   let seen = 0;
-  for await (const record of store.iterate(filter)) {
+  for await (const record of store.iterate(filter, { withoutBodies: true })) {
     const ms = recordTimeMs(record.createdAt);
     if (!match || match(record)) stats.addRecord(ms, record.statusCode, record.durationMs);
     if (++seen % SCAN_SLICE === 0) {

@@ -143,6 +143,12 @@ export function resolveBodies(dbs: BodyDbs | undefined, record: AuditRecord): Au
   return record;
 }
 
+/** A record whose bodies stored apart are left unread: their fields stay null, and their references go. */
+export function withoutBodyRefs(record: AuditRecord): AuditRecord {
+  for (const [, refField] of BODY_FIELDS) delete record[refField];
+  return record;
+}
+
 /**
  * Frees the bodies only the removed records referred to. Retention removes records oldest first, so every record
  * at or before the last one removed is gone: a body whose newest reference is no newer is referred to by none left.

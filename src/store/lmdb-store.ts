@@ -4,7 +4,7 @@ import { BodyRedactor } from '../audit/redact.js';
 import type { Config } from '../config/schema.js';
 import { DEFAULT_REDACT_KEYS } from '../config/sections/capture.js';
 import type { Logger } from '../log.js';
-import type { AuditFilter, AuditStore, CommitLog, PageRequest } from './store.js';
+import type { AuditFilter, AuditStore, CommitLog, IterateOptions, PageRequest } from './store.js';
 import { LmdbCommitLog } from './commit-log.js';
 import { POSTINGS_DB_NAMES, createdAtMs, oldestRecordMs, openDbs, type StoreDbs } from './indexes.js';
 import { SCHEMA_KEY, migrateToV2 } from './migrate.js';
@@ -128,7 +128,7 @@ export function openAuditStore(config: Config['store'], logger: Logger, options:
     accepting: () => !readOnly && queue.accepting(),
     health: () => ({ ...queue.health(), evicted: (inline?.evicted ?? 0) + (thread?.evicted ?? 0) }),
     query: async (filter: AuditFilter, page: PageRequest) => runQuery(dbs, filter, page, rollup.counts),
-    iterate: (filter: AuditFilter) => asyncIterable(iterateMatches(dbs, filter, rollup.counts)),
+    iterate: (filter: AuditFilter, options?: IterateOptions) => asyncIterable(iterateMatches(dbs, filter, rollup.counts, options?.withoutBodies)),
     statsRollup: rollup,
     checkBodies: (problem) => checkBodies(dbs, problem),
     flush: () => queue.flush(),

@@ -34,6 +34,13 @@ export interface PageRequest {
   cursor?: string;
   /** Count every match (costs a scan of the chosen index range). */
   withTotal?: boolean;
+  /** The caller reads no body: a store may leave bodies stored apart unread, their fields null (IterateOptions). */
+  withoutBodies?: boolean;
+}
+
+export interface IterateOptions {
+  /** The caller reads no body (the stats scan): a store may leave bodies stored apart unread, their fields null. */
+  withoutBodies?: boolean;
 }
 
 export interface QueryResult {
@@ -71,7 +78,7 @@ export interface AuditStore {
   /** query, its records serialized in a view where they are read (reader threads); callers fall back to viewPage. */
   queryView?(filter: AuditFilter, page: PageRequest, view: RecordView): Promise<ViewPage>;
   /** Every match, newest first, read lazily (for exports of millions of rows). */
-  iterate(filter: AuditFilter): AsyncIterable<AuditRecord>;
+  iterate(filter: AuditFilter, options?: IterateOptions): AsyncIterable<AuditRecord>;
   /** Per-minute statistics kept as records commit (the stats endpoint scans when a store has none). */
   statsRollup?: StatsRollupReader;
   /** Resolves when every record appended so far is committed. */

@@ -10,6 +10,8 @@ import { BodiesApart } from '../../src/store/bodies.js';
 import { BodySweep } from '../../src/store/body-sweep.js';
 import { openAuditStore, type LmdbAuditStore } from '../../src/store/index.js';
 import { openDbs } from '../../src/store/indexes.js';
+import { PooledReadStore } from '../../src/store/read-pool/readers-store.js';
+import { collect } from '../helpers/collect.js';
 import { BASE_MS, capturingLogger, checkConsistency, makeRecord, storeConfig, withRawBody } from './fixtures/helpers.js';
 
 const DAY_MS = 86_400_000;
@@ -70,6 +72,25 @@ for (const writer of ['thread', 'inline'] as const) {
     await raw.env.close();
   });
 }
+
+t.test('a read that shows no body (the stats scan) leaves bodies stored apart unread', async (t) => {
+  const path = t.testdir();
+  const store = openAuditStore(storeConfig(path), capturingLogger().logger);
+  store.append(makeRecord({ requestBody: BIG }));
+  await store.flush();
+  const [lean] = await collect(store.iterate({}, { withoutBodies: true }));
+  t.equal(lean!.requestBody, null);
+  t.notOk('requestBodyRef' in lean!, 'nor its reference');
+  const page = await store.query({}, { limit: 5, withoutBodies: true });
+  t.equal(page.items[0]!.requestBody, null);
+  t.same(await bodiesOf(store), [[BIG, null]], 'every other read puts it back');
+  await store.close();
+  const config = storeConfig(path);
+  const pooled = new PooledReadStore(openAuditStore(config, capturingLogger().logger), { store: config, size: 1, timeoutMs: 60_000, logger: capturingLogger().logger });
+  t.same((await collect(pooled.iterate({}, { withoutBodies: true }))).map((r) => [r.requestBody, 'requestBodyRef' in r]), [[null, false]], 'through the reader threads');
+  t.same((await collect(pooled.iterate({}))).map((r) => r.requestBody), [BIG]);
+  await pooled.close();
+});
 
 t.test('a raw body is redacted before it is hashed and stored apart; the secret reaches no byte of the store', async (t) => {
   const path = t.testdir();

@@ -122,6 +122,9 @@ t.test('an iteration pages through the readers: every match once, newest first',
   t.equal(ids.length, total);
   t.equal(new Set(ids).size, ids.length, 'no record twice');
   t.ok(ids.every((id, i) => i === 0 || ids[i - 1]! > id), 'newest first');
+  const lean: string[] = [];
+  for await (const record of store.iterate(filter, { withoutBodies: true })) lean.push(record.id);
+  t.same(lean, ids, 'the same without bodies');
 });
 
 t.test('closing the store refuses the reads still running or waiting', async (t) => {

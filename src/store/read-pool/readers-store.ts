@@ -1,7 +1,7 @@
 import type { AppendedRecord } from '../../audit/raw-body.js';
 import type { AuditRecord } from '../../audit/record.js';
 import type { RecordView } from '../../audit/views.js';
-import type { AuditFilter, AuditStore, PageRequest, QueryResult, StoreHealth, ViewPage } from '../store.js';
+import type { AuditFilter, AuditStore, IterateOptions, PageRequest, QueryResult, StoreHealth, ViewPage } from '../store.js';
 import { ReadPool, type ReadPoolOptions } from './pool.js';
 import { ReaderFailedError } from './errors.js';
 import { isBoundedPage } from '../query.js';
@@ -56,10 +56,10 @@ export class PooledReadStore implements AuditStore {
     return isBoundedPage(filter, page);
   }
 
-  async* iterate(filter: AuditFilter): AsyncGenerator<AuditRecord> {
+  async* iterate(filter: AuditFilter, options?: IterateOptions): AsyncGenerator<AuditRecord> {
     let cursor: string | undefined;
     do {
-      const page = await this.pool.query(filter, { limit: ITERATE_PAGE, ...(cursor !== undefined && { cursor }) });
+      const page = await this.pool.query(filter, { limit: ITERATE_PAGE, withoutBodies: options?.withoutBodies, ...(cursor !== undefined && { cursor }) });
       yield* page.items;
       cursor = page.nextCursor ?? undefined;
     } while (cursor !== undefined);
