@@ -1,6 +1,7 @@
 // The Merkle log's follower on a thread of its own: reading, hashing and writing the tree never run on the event loop
 // that proxies traffic. The store's environment is shared with the main thread (lmdb-js opens it once per process).
 import { parentPort, workerData } from 'node:worker_threads';
+import { nameThisThread } from '../thread-name.js';
 import { threadLogger } from '../log.js';
 import { LmdbCommitLog } from '../store/commit-log.js';
 import { openEnvironmentInThread } from '../store/environment.js';
@@ -9,6 +10,7 @@ import { ChainFollower } from './follower.js';
 import type { FollowerData, FollowerReply } from './follower-thread.js';
 import { TreeStore } from './tree-store.js';
 
+nameThisThread('audit-merkle');
 const data = workerData as FollowerData;
 const port = parentPort!;
 const send = (reply: FollowerReply): void => port.postMessage(reply);

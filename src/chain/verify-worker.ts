@@ -1,6 +1,7 @@
 // One of verify's threads: checks ranges of leaves against the stored records (verify-leaves.ts) in a read-only view
 // of the store, so that hashing the records uses more than one core. The main thread walks the tree above them.
 import { parentPort, workerData } from 'node:worker_threads';
+import { nameThisThread } from '../thread-name.js';
 import { LmdbCommitLog } from '../store/commit-log.js';
 import { openEnvironment } from '../store/environment.js';
 import { openDbs } from '../store/indexes.js';
@@ -8,6 +9,7 @@ import { checkLeaves, StoredTiles } from './verify-leaves.js';
 import type { CheckReply, CheckRequest, VerifyThreadData } from './verify-threads.js';
 import { TreeStore } from './tree-store.js';
 
+nameThisThread('audit-verify');
 const env = openEnvironment((workerData as VerifyThreadData).store, true);
 const log = new LmdbCommitLog(openDbs(env));
 const stored = new StoredTiles(new TreeStore(env));

@@ -1,6 +1,7 @@
 // The store's write transactions on a thread of their own (writer-thread.ts). The environment is shared with the
 // main thread (lmdb-js opens it once per process), which created it.
 import { parentPort, workerData } from 'node:worker_threads';
+import { nameThisThread } from '../thread-name.js';
 import { BodyRedactor } from '../audit/redact.js';
 import { threadLogger } from '../log.js';
 import { createBatchWriter } from './batch-writer.js';
@@ -10,6 +11,7 @@ import { oldestRecordMs, openDbs } from './indexes.js';
 import { StatsRollup } from './stats-rollup.js';
 import type { WriteFailure, WriterData, WriterMessage, WriterReply } from './writer-thread.js';
 
+nameThisThread('audit-writer');
 const data = workerData as WriterData;
 const port = parentPort!;
 const send = (reply: WriterReply): void => port.postMessage(reply);

@@ -1,6 +1,7 @@
 // A reader thread: opens the audit store read-only and answers queries, so a long scan stalls only this thread.
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
+import { nameThisThread } from '../../thread-name.js';
 import { pino } from 'pino';
 import { openAuditStore } from '../index.js';
 import type { CloseMessage, QueryMessage, ReaderData, Reply } from './protocol.js';
@@ -9,6 +10,7 @@ import { viewPage } from './view-page.js';
 /** Nice value of reader threads: on a busy machine the thread proxying traffic gets the CPU first. */
 const READER_NICE = 10;
 
+nameThisThread('audit-reader');
 const port = parentPort!;
 // On Linux this lowers the priority of this thread only (the event loop proxying traffic keeps its own).
 setPriority(READER_NICE);
