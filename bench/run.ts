@@ -1,6 +1,6 @@
 // `npm run bench [-- --quick]`: every measurement of the
 // performance issue in one run; prints one table (figure beside target) and writes bench/results/latest.json.
-// A measurement, not a test: exits 0 whatever the figures. For experiments: --no-pin, --only http,store,api,stats,reads,memory,principal,chain,fleet,kill,
+// A measurement, not a test: exits 0 whatever the figures. For experiments: --no-pin, --only http,threads,store,api,stats,reads,memory,principal,chain,fleet,kill,
 // --contenders 'audit-proxy off,audit-proxy on', --loads 'GET c50', --rounds N, --seconds S.
 import { cpus, totalmem } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -17,6 +17,7 @@ import { runStatsBench } from './stats.js';
 import { runStoreBench } from './store.js';
 import { runFleetBench } from './fleet.js';
 import { LOSS_BOUND_MS, runKillBench, type KillLoad } from './kill.js';
+import { runThreadsBench, THREAD_GROUPS } from './threads.js';
 
 const RESULTS = fileURLToPath(new URL('../../bench/results/', import.meta.url));
 const MIB_64 = { op: '<=', bound: 64 } as const;
@@ -37,7 +38,7 @@ function parseFlags(argv: string[]): Flags {
   return {
     quick: argv.includes('--quick'),
     pin: !argv.includes('--no-pin'),
-    only: new Set(value('--only')?.split(',') ?? ['http', 'store', 'api', 'stats', 'reads', 'memory', 'principal', 'chain', 'fleet', 'kill']),
+    only: new Set(value('--only')?.split(',') ?? ['http', 'threads', 'store', 'api', 'stats', 'reads', 'memory', 'principal', 'chain', 'fleet', 'kill']),
     contenders: value('--contenders')?.split(','),
     rounds: number('--rounds'),
     seconds: number('--seconds'),
@@ -171,6 +172,29 @@ async function killLoadRows(quick: boolean, load: KillLoad): Promise<Row[]> {
   ];
 }
 
+async function threadRows(quick: boolean, notes: string[]): Promise<Row[]> {
+  const results = await runThreadsBench({ quick });
+  if (!results) {
+    notes.push('per-thread figures skipped: wrk or taskset is not available');
+    return [];
+  }
+  return Object.entries(results).flatMap(([load, { off, on }]) => {
+    const section = `Recording's CPU by thread, ${load}, 1 worker (its traffic thread alone on CPU 0, its other threads on CPU 1 with wrk and the upstream)`;
+    const main = THREAD_GROUPS[0];
+    return [
+      row(section, 'req/s, recording off', off.rps, 'req/s'),
+      row(section, 'req/s, recording on', on.rps, 'req/s'),
+      row(section, 'on / off', on.rps / off.rps, 'x'),
+      row(section, 'CPU added by auditing, all threads', on.totalUs - off.totalUs, 'µs'),
+      row(section, `CPU added by auditing, ${main}`, on.byThread[main]! - off.byThread[main]!, 'µs'),
+      ...THREAD_GROUPS.flatMap((group) => [
+        row(section, `${group}, recording off`, off.byThread[group]!, 'µs'),
+        row(section, `${group}, recording on`, on.byThread[group]!, 'µs'),
+      ]),
+    ];
+  });
+}
+
 async function principalRows(): Promise<Row[]> {
   const figures = await runPrincipalBench();
   return Object.entries(figures).flatMap(([name, f]) => [
@@ -201,6 +225,7 @@ async function main(): Promise<void> {
     notes.push(...out.notes);
     return httpRows(out);
   });
+  await scenario('threads', () => threadRows(flags.quick, notes));
   await scenario('store', () => storeRows(flags.quick));
   await scenario('api', () => apiRows(flags.quick));
   await scenario('stats', () => statsRows(flags.quick));
