@@ -1,3 +1,4 @@
+import { holdsBodyRef, type RecordPosition } from '../store/bodies.js';
 import type { CommitLog } from '../store/store.js';
 import { HASH_BYTES, leafHashInto, slot } from './merkle.js';
 import { TILE_WIDTH } from './tiles.js';
@@ -23,6 +24,8 @@ export interface LeafCheck {
   missing: Array<[number, number]>;
   /** The smallest [createdAtMs, id] among the stored records visited (retention removes records below it). */
   oldestKept: RecordAt | null;
+  /** The stored records visited that may hold a body reference: their references are checked after the walk. */
+  bodyHolders: RecordPosition[];
 }
 
 /** Does the record (createdAtMs, id) sort before `than` (or is there nothing to compare with)? */
@@ -39,15 +42,17 @@ export function addRun(runs: Array<[number, number]>, first: number, last: numbe
 
 /**
  * Hashes every stored record among the leaves [from, to) into one buffer and compares it with the stored leaves at once;
- * records are named only when it differs. Read-only; runs on verify's threads as well as in its own.
+ * records are named only when it differs; notes the records that may hold a body reference. Read-only; runs on
+ * verify's threads as well as in its own.
  */
 export function checkLeaves(log: CommitLog, stored: StoredTiles, from: number, to: number): LeafCheck {
-  const check: LeafCheck = { leaves: Buffer.alloc((to - from) * HASH_BYTES), have: 0, mismatches: [], missing: [], oldestKept: null };
+  const check: LeafCheck = { leaves: Buffer.alloc((to - from) * HASH_BYTES), have: 0, mismatches: [], missing: [], oldestKept: null, bodyHolders: [] };
   const have = (check.have = stored.copy(0, from, to, check.leaves));
   const computed = Buffer.from(check.leaves); // a record the store lacks keeps its logged hash here
   let next = from + 1;
   log.visitLog(from + 1, to, (seq, createdAtMs, id, bytes) => {
     if (sortsBefore(createdAtMs, id, check.oldestKept)) check.oldestKept = [createdAtMs, id, seq];
+    if (holdsBodyRef(bytes)) check.bodyHolders.push([createdAtMs, id]);
     if (next < seq) addRun(check.missing, next, seq - 1);
     next = seq + 1;
     if (seq <= from + have) leafHashInto(bytes, computed, (seq - 1 - from) * HASH_BYTES);

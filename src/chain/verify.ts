@@ -1,3 +1,4 @@
+import { holdsBodyRef, type RecordPosition } from '../store/bodies.js';
 import type { CommitLog } from '../store/store.js';
 import { openCheckpoint, type Checkpoint } from './checkpoint.js';
 import { LeafRecordsDigest } from './leaf-records-digest.js';
@@ -28,6 +29,8 @@ export interface VerifyReport {
   /** Committed records the log has not reached yet (the server logs them within its poll interval). */
   unlogged: number;
   checkpoints: number;
+  /** The records, logged or not yet, that may hold a body reference (for the bodies' check, check-bodies.ts). */
+  bodyHolders: RecordPosition[];
 }
 
 const PROGRESS_EVERY = 1 << 16;
@@ -41,7 +44,7 @@ const AHEAD_PER_THREAD = 2;
  * checkpoint: its signature, its root against the tree, and its consistency with the next. Read-only.
  */
 export async function verifyChain(log: CommitLog, tree: TreeStore, options: VerifyOptions): Promise<VerifyReport> {
-  const report: VerifyReport = { problems: 0, leaves: tree.size(), pruned: 0, unlogged: 0, checkpoints: 0 };
+  const report: VerifyReport = { problems: 0, leaves: tree.size(), pruned: 0, unlogged: 0, checkpoints: 0, bodyHolders: [] };
   const problem = (line: string): void => {
     report.problems++;
     options.problem(line);
@@ -60,7 +63,10 @@ export async function verifyChain(log: CommitLog, tree: TreeStore, options: Veri
     await checker.close();
   }
   if (options.threads && walk.oldestKept && !stored(log, walk.oldestKept[2])) walk.oldestKept = oldestStored(log, report.leaves);
-  log.visitLog(report.leaves + 1, log.lastSeq(), () => report.unlogged++);
+  log.visitLog(report.leaves + 1, log.lastSeq(), (_seq, createdAtMs, id, bytes) => {
+    report.unlogged++;
+    if (holdsBodyRef(bytes)) report.bodyHolders.push([createdAtMs, id]);
+  });
   reportMismatches(tree, walk.mismatches, problem);
   const signedLeaves = checkLeafRecords(tree, saved ? [...checkpoints, saved] : checkpoints, report.leaves, problem);
   reportMissing(tree, walk.missing, { oldestKept: walk.oldestKept, signedLeaves }, report, problem);
@@ -98,6 +104,8 @@ interface Walk {
   missing: Array<[number, number]>;
   /** The smallest [createdAtMs, id] among stored records (retention removes records below it). */
   oldestKept: RecordAt | null;
+  /** Gathered into the report's. */
+  bodyHolders: RecordPosition[];
 }
 
 /**
@@ -110,7 +118,7 @@ async function walkLeaves(
   checker: LeafChecker, tree: TreeStore, report: VerifyReport, problem: (line: string) => void,
   expectedRoots: Map<number, { name: string; root: Buffer }>, options: VerifyOptions,
 ): Promise<Walk> {
-  const walk: Walk = { mismatches: [], missing: [], oldestKept: null };
+  const walk: Walk = { mismatches: [], missing: [], oldestKept: null, bodyHolders: report.bodyHolders };
   const steps = stepsOf(report.leaves, [...expectedRoots.keys()].sort((a, b) => a - b));
   const ahead = AHEAD_PER_THREAD * (options.threads?.count ?? 1);
   const checks: Array<Promise<LeafCheck> | undefined> = [];
@@ -156,6 +164,7 @@ function quiet(check: Promise<LeafCheck>): Promise<LeafCheck> {
 function addCheck(walk: Walk, check: LeafCheck, from: number, to: number, problem: (line: string) => void): void {
   for (let index = from + check.have; index < to; index++) problem(`seq ${index + 1}: the log has no leaf for it (removed from the log)`);
   walk.mismatches.push(...check.mismatches);
+  for (const holder of check.bodyHolders) walk.bodyHolders.push(holder);
   for (const [first, last] of check.missing) addRun(walk.missing, first, last);
   const oldest = check.oldestKept;
   if (oldest && sortsBefore(oldest[0], oldest[1], walk.oldestKept)) walk.oldestKept = oldest;

@@ -55,7 +55,7 @@ export function createVerifyCommand(print: Print = (text) => process.stdout.writ
             note(`verified ${done} of ${total} leaves`);
           },
         });
-        const bodies = store.checkBodies((line) => {
+        const bodies = store.checkBodies(report.bodyHolders, (line) => {
           report.problems++;
           print(line);
         });

@@ -29,6 +29,15 @@ export function openBodyDbs(env: RootDatabase): BodyDbs | undefined {
 }
 
 const REF = /^sha256-[A-Za-z0-9+/]{43}=$/;
+const REF_BYTES = Buffer.from(BODY_REF_PREFIX);
+
+/**
+ * Whether a record's stored bytes may hold a body reference (msgpack keeps a string as its UTF-8): only such records
+ * are decoded to check their references. A body that itself contains the prefix only costs a decode.
+ */
+export function holdsBodyRef(stored: Uint8Array): boolean {
+  return Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength).indexOf(REF_BYTES) !== -1;
+}
 
 /** The SHA-256 a reference names, or null when it is not one (a store edited by hand: reads must not throw on it). */
 export function digestOf(ref: unknown): Buffer | null {

@@ -16,6 +16,7 @@ import { MINUTES_DB, StatsRollup } from './stats-rollup.js';
 import { COUNTS_DB } from './stats-counts.js';
 import { WriteQueue } from './write-queue.js';
 import { checkBodies, type BodiesCheck } from './check-bodies.js';
+import type { RecordPosition } from './bodies.js';
 import { committedLastSeq, createBatchWriter, type BatchWriter } from './batch-writer.js';
 import { WriterThread, WriterThreadExitedError } from './writer-thread.js';
 import { warnWithoutLmdbOpenFix } from './lmdb-fix.js';
@@ -56,8 +57,8 @@ export interface LmdbAuditStore extends AuditStore, CommitLog {
   readonly writerThread: WriterThread | null;
   /** Runs one retention pass now (or joins the one running); resolves with how many records it removed. */
   pruneNow(nowMs?: number): Promise<number>;
-  /** Checks the bodies stored apart against their hashes and the records' references to them (check-bodies.ts). */
-  checkBodies(problem: (line: string) => void): BodiesCheck;
+  /** Checks the bodies stored apart against their hashes, and the references `holders` (bodyHolders) hold (check-bodies.ts). */
+  checkBodies(holders: Iterable<RecordPosition>, problem: (line: string) => void): BodiesCheck;
 }
 
 /** Opens (creating when needed) the LMDB environment at config.path. Synchronous; throws SchemaVersionError. */
@@ -130,7 +131,7 @@ export function openAuditStore(config: Config['store'], logger: Logger, options:
     query: async (filter: AuditFilter, page: PageRequest) => runQuery(dbs, filter, page, rollup.counts),
     iterate: (filter: AuditFilter, options?: IterateOptions) => asyncIterable(iterateMatches(dbs, filter, rollup.counts, options?.withoutBodies)),
     statsRollup: rollup,
-    checkBodies: (problem) => checkBodies(dbs, problem),
+    checkBodies: (holders, problem) => checkBodies(dbs, holders, problem),
     flush: () => queue.flush(),
     pruneNow: (nowMs?: number) => {
       if (readOnly) return Promise.reject(new Error('audit store is open read-only'));

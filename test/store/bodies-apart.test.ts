@@ -12,7 +12,7 @@ import { openAuditStore, type LmdbAuditStore } from '../../src/store/index.js';
 import { openDbs } from '../../src/store/indexes.js';
 import { PooledReadStore } from '../../src/store/read-pool/readers-store.js';
 import { collect } from '../helpers/collect.js';
-import { BASE_MS, capturingLogger, checkConsistency, makeRecord, storeConfig, withRawBody } from './fixtures/helpers.js';
+import { BASE_MS, capturingLogger, checkAllBodies, checkConsistency, makeRecord, storeConfig, withRawBody } from './fixtures/helpers.js';
 
 const DAY_MS = 86_400_000;
 const json = (n: number, bytes: number) => JSON.stringify({ n, pad: 'x'.repeat(bytes - JSON.stringify({ n, pad: '' }).length) });
@@ -106,7 +106,7 @@ t.test('a raw body is redacted before it is hashed and stored apart; the secret 
   const redacted = body.replace(JSON.stringify(secret), `"${REDACTED}"`);
   t.same(records.map((r) => r.requestBody), [...clean].reverse().concat(redacted));
   const problems: string[] = [];
-  t.same(store.checkBodies((line) => problems.push(line)), { bodies: 3, references: 3, unreferenced: 0 });
+  t.same(checkAllBodies(store, (line) => problems.push(line)), { bodies: 3, references: 3, unreferenced: 0 });
   t.same(problems, [], 'each body hashes to its reference');
   await store.close();
   const raw = rawView(path);
@@ -161,15 +161,15 @@ t.test('retention frees the bodies no record can refer to any more, once it has 
   await bodies!.uses.put(digest(orphan(3)), [BASE_MS + 3 * hour, 'never-committed']);
   await env.close();
   store = openAuditStore(storeConfig(path, { retention: { maxAgeDays: 10 } }), capturingLogger().logger);
-  t.same(store.checkBodies(() => undefined), { bodies: 5, references: 2, unreferenced: 3 });
+  t.same(checkAllBodies(store, () => undefined), { bodies: 5, references: 2, unreferenced: 3 });
   await store.pruneNow(BASE_MS + hour + 10 * DAY_MS);
   const raw = rawView(path);
   t.same(raw.bodies, [sha256(OTHER), sha256(orphan(3))].sort(), 'freed: the removed record\'s body and the two no record kept can refer to');
   await raw.env.close();
   t.same(await bodiesOf(store), [[OTHER, null]]);
-  t.same(store.checkBodies(() => undefined), { bodies: 2, references: 1, unreferenced: 1 });
+  t.same(checkAllBodies(store, () => undefined), { bodies: 2, references: 1, unreferenced: 1 });
   await store.pruneNow(BASE_MS + 4 * hour + 10 * DAY_MS);
-  t.same(store.checkBodies(() => undefined), { bodies: 0, references: 0, unreferenced: 0 }, 'the last one once retention passed it');
+  t.same(checkAllBodies(store, () => undefined), { bodies: 0, references: 0, unreferenced: 0 }, 'the last one once retention passed it');
   await store.close();
   t.same((await checkConsistency(path)).problems, []);
 });
@@ -197,7 +197,7 @@ t.test('the sweep of bodies left behind resumes where its last pass stopped and 
   t.equal(await sweep.pass(3), 1, 'started over');
   await env.close();
   store = openAuditStore(storeConfig(path), capturingLogger().logger);
-  t.same(store.checkBodies(() => undefined), { bodies: 2, references: 0, unreferenced: 2 });
+  t.same(checkAllBodies(store, () => undefined), { bodies: 2, references: 0, unreferenced: 2 });
   await store.close();
 });
 
@@ -211,7 +211,7 @@ t.test('a record written with its body inside (schema 5) still reads whole; the 
   const store = openAuditStore(storeConfig(path), capturingLogger().logger);
   t.same(await bodiesOf(store), [[BIG, null]]);
   const problems: string[] = [];
-  t.same(store.checkBodies((line) => problems.push(line)), { bodies: 0, references: 0, unreferenced: 0 });
+  t.same(checkAllBodies(store, (line) => problems.push(line)), { bodies: 0, references: 0, unreferenced: 0 });
   t.same(problems, []);
   await store.close();
 });
@@ -231,15 +231,22 @@ t.test('settle: raw bodies decoded and redacted in place, large ones swapped for
 
 t.test('a reference that is not one (a store edited by hand) reads as no body and is a problem for verify, not a crash', async (t) => {
   const path = t.testdir();
-  openAuditStore(storeConfig(path), capturingLogger().logger).close();
-  const edited = [makeRecord({ requestBodyRef: 'sha256-' }), makeRecord({ responseBodyRef: 'sha256-not base64 at all' })];
+  const written = openAuditStore(storeConfig(path), capturingLogger().logger);
+  const edited = [makeRecord(), makeRecord()];
+  for (const record of edited) written.append(record);
+  await written.close();
   const env = open({ path, noSubdir: false, maxDbs: 32 });
-  for (const record of edited) await openDbs(env).records.put([Date.parse(record.createdAt), record.id], record);
+  const { records } = openDbs(env);
+  const refs = [{ requestBodyRef: 'sha256-' }, { responseBodyRef: 'sha256-not base64 at all' }];
+  for (const [i, record] of edited.entries()) {
+    const key = [Date.parse(record.createdAt), record.id];
+    await records.put(key, { ...records.get(key)!, ...refs[i] });
+  }
   await env.close();
   const store = openAuditStore(storeConfig(path), capturingLogger().logger);
   t.same(await bodiesOf(store), [[null, null], [null, null]]);
   const problems: string[] = [];
-  t.same(store.checkBodies((line) => problems.push(line)), { bodies: 0, references: 2, unreferenced: 0 });
+  t.same(checkAllBodies(store, (line) => problems.push(line)), { bodies: 0, references: 2, unreferenced: 0 });
   t.same(problems, [
     `record ${edited[0]!.id}: requestBodyRef is not a body reference: "sha256-"`,
     `record ${edited[1]!.id}: responseBodyRef is not a body reference: "sha256-not base64 at all"`,
@@ -257,7 +264,7 @@ t.test('a body no record refers to is counted as left behind, not reported as ta
   await env.close();
   store = openAuditStore(storeConfig(path), capturingLogger().logger);
   const problems: string[] = [];
-  t.same(store.checkBodies((line) => problems.push(line)), { bodies: 2, references: 1, unreferenced: 1 });
+  t.same(checkAllBodies(store, (line) => problems.push(line)), { bodies: 2, references: 1, unreferenced: 1 });
   t.same(problems, []);
   await store.close();
 });
