@@ -104,7 +104,7 @@ interface Walk {
   missing: Array<[number, number]>;
   /** The smallest [createdAtMs, id] among stored records (retention removes records below it). */
   oldestKept: RecordAt | null;
-  /** Gathered into the report's. */
+  /** The report's list, which the walk fills. */
   bodyHolders: RecordPosition[];
 }
 

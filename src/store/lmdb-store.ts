@@ -57,7 +57,7 @@ export interface LmdbAuditStore extends AuditStore, CommitLog {
   readonly writerThread: WriterThread | null;
   /** Runs one retention pass now (or joins the one running); resolves with how many records it removed. */
   pruneNow(nowMs?: number): Promise<number>;
-  /** Checks the bodies stored apart against their hashes, and the references `holders` (bodyHolders) hold (check-bodies.ts). */
+  /** Checks the bodies stored apart against their hashes, and the references `holders` hold (verify's walk notes them: check-bodies.ts). */
   checkBodies(holders: Iterable<RecordPosition>, problem: (line: string) => void): BodiesCheck;
 }
 
