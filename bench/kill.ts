@@ -55,7 +55,7 @@ export async function runKillBench({ quick = false, load = 'GET' as KillLoad } =
 }
 
 /** A body new for every request (so each is stored apart, hashed and compressed): its request id, padded. */
-export function killBody(requestId: string): string {
+function killBody(requestId: string): string {
   return JSON.stringify({ requestId, data: `${requestId} `.repeat(Math.floor(POST_PAD_BYTES / (requestId.length + 1))) });
 }
 
