@@ -63,6 +63,7 @@ export async function verifyChain(log: CommitLog, tree: TreeStore, options: Veri
     await checker.close();
   }
   if (options.threads && walk.oldestKept && !stored(log, walk.oldestKept[2])) walk.oldestKept = oldestStored(log, report.leaves);
+  report.bodyHolders = walk.bodyHolders;
   log.visitLog(report.leaves + 1, log.lastSeq(), (_seq, createdAtMs, id, bytes) => {
     report.unlogged++;
     if (holdsBodyRef(bytes)) report.bodyHolders.push([createdAtMs, id]);
@@ -104,7 +105,7 @@ interface Walk {
   missing: Array<[number, number]>;
   /** The smallest [createdAtMs, id] among stored records (retention removes records below it). */
   oldestKept: RecordAt | null;
-  /** The report's list, which the walk fills. */
+  /** The stored records that may hold a body reference, from each step's check. */
   bodyHolders: RecordPosition[];
 }
 
@@ -118,7 +119,7 @@ async function walkLeaves(
   checker: LeafChecker, tree: TreeStore, report: VerifyReport, problem: (line: string) => void,
   expectedRoots: Map<number, { name: string; root: Buffer }>, options: VerifyOptions,
 ): Promise<Walk> {
-  const walk: Walk = { mismatches: [], missing: [], oldestKept: null, bodyHolders: report.bodyHolders };
+  const walk: Walk = { mismatches: [], missing: [], oldestKept: null, bodyHolders: [] };
   const steps = stepsOf(report.leaves, [...expectedRoots.keys()].sort((a, b) => a - b));
   const ahead = AHEAD_PER_THREAD * (options.threads?.count ?? 1);
   const checks: Array<Promise<LeafCheck> | undefined> = [];

@@ -140,7 +140,10 @@ function unshared(bytes: Buffer): Buffer {
   return scratch.subarray(0, bytes.length);
 }
 
-/** The record with its bodies stored apart read back in place of their references (as an endpoint shows it). */
+/**
+ * The record with its bodies stored apart read back in place of their references (as an endpoint shows it). Without
+ * the body databases (a read that shows no body, or a store no version 6 has written) they read as null.
+ */
 export function resolveBodies(dbs: BodyDbs | undefined, record: AuditRecord): AuditRecord {
   for (const [field, refField] of BODY_FIELDS) {
     const ref = record[refField];
@@ -149,12 +152,6 @@ export function resolveBodies(dbs: BodyDbs | undefined, record: AuditRecord): Au
     record[field] = (digest && dbs?.bytes.getBinary(digest)?.toString('utf8')) ?? null;
     delete record[refField];
   }
-  return record;
-}
-
-/** A record whose bodies stored apart are left unread: their fields stay null, and their references go. */
-export function withoutBodyRefs(record: AuditRecord): AuditRecord {
-  for (const [, refField] of BODY_FIELDS) delete record[refField];
   return record;
 }
 

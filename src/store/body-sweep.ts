@@ -1,6 +1,6 @@
 import type { RootDatabase } from 'lmdb';
-import { compareRecordPositions, type BodyDbs, type RecordPosition } from './bodies.js';
-import { MAX_MS, MIN_MS, type StoreDbs } from './indexes.js';
+import { compareRecordPositions, type BodyDbs } from './bodies.js';
+import { oldestRecordKey, type StoreDbs } from './indexes.js';
 
 /** Bodies looked at per write transaction: a lookup each, 1-2 ms of the writer's time. */
 const SWEEP_CHUNK_KEYS = 1_000;
@@ -35,7 +35,7 @@ export class BodySweep {
   }
 
   private step(bodies: BodyDbs, limit: number): { visited: number; freed: number } {
-    const oldest = oldestRecord(this.dbs);
+    const oldest = oldestRecordKey(this.dbs);
     let visited = 0;
     let freed = 0;
     for (const key of bodies.bytes.getKeys({ start: this.after, exclusiveStart: this.after !== undefined, limit })) {
@@ -50,9 +50,4 @@ export class BodySweep {
     if (visited < limit) this.after = undefined;
     return { visited, freed };
   }
-}
-
-function oldestRecord(dbs: StoreDbs): RecordPosition | undefined {
-  for (const key of dbs.records.getKeys({ start: [MIN_MS], end: [MAX_MS], limit: 1 })) return key as RecordPosition;
-  return undefined;
 }

@@ -3,7 +3,7 @@ import type { AuditRecord } from '../audit/record.js';
 import type { AuditFilter } from './store.js';
 import { recordTimeMs } from '../audit/iso-time.js';
 import { keyValue } from '../audit/key-value.js';
-import { openBodyDbs, type BodyDbs } from './bodies.js';
+import { openBodyDbs, type BodyDbs, type RecordPosition } from './bodies.js';
 
 /** Organization value stored for records that have none, so they still sit in the organization indexes. */
 export const NO_ORGANIZATION = '';
@@ -100,6 +100,11 @@ export function removeRecord(dbs: StoreDbs, record: AuditRecord): void {
 
 /** createdAtMs of the oldest record kept, or undefined when the store holds none. */
 export function oldestRecordMs(dbs: StoreDbs): number | undefined {
-  for (const key of dbs.records.getKeys({ start: [MIN_MS], end: [MAX_MS], limit: 1 })) return (key as number[])[0];
+  return oldestRecordKey(dbs)?.[0];
+}
+
+/** The [createdAtMs, id] key of the oldest record kept. */
+export function oldestRecordKey(dbs: StoreDbs): RecordPosition | undefined {
+  for (const key of dbs.records.getKeys({ start: [MIN_MS], end: [MAX_MS], limit: 1 })) return key as RecordPosition;
   return undefined;
 }

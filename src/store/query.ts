@@ -2,7 +2,7 @@ import type { Key } from 'lmdb';
 import type { AuditRecord } from '../audit/record.js';
 import type { AuditFilter, FilterField, PageRequest, QueryResult } from './store.js';
 import { INDEXED_FIELDS, MAX_MS, MIN_MS, createdAtMs, indexedValue, isTimedRequestId, organizationOf, type PostingsDb, type StoreDbs } from './indexes.js';
-import { resolveBodies, withoutBodyRefs } from './bodies.js';
+import { resolveBodies } from './bodies.js';
 import { BUCKET_MS, bucketOf, comparePositions, countPostings, scanPostings, type MsRange } from './postings.js';
 import { decodeCursor, encodeCursor, type Position } from './cursor.js';
 import { countByRollup } from './query-counts.js';
@@ -179,7 +179,7 @@ export function runQuery(dbs: StoreDbs, filter: AuditFilter, page: PageRequest, 
       hasMore = true;
       break;
     }
-    items.push(page.withoutBodies ? withoutBodyRefs(record) : resolveBodies(dbs.bodies, record));
+    items.push(resolveBodies(page.withoutBodies ? undefined : dbs.bodies, record));
   }
   const last = items[items.length - 1];
   const nextCursor = hasMore && last ? encodeCursor({ ms: createdAtMs(last), id: last.id }) : null;
@@ -190,6 +190,6 @@ export function runQuery(dbs: StoreDbs, filter: AuditFilter, page: PageRequest, 
 
 export function* iterateMatches(dbs: StoreDbs, filter: AuditFilter, counts?: CountRollup, withoutBodies = false): Generator<AuditRecord> {
   for (const record of scan(dbs, planScan(dbs, filter), filter, undefined, 0, SCAN_CHUNK, counts)) {
-    yield withoutBodies ? withoutBodyRefs(record) : resolveBodies(dbs.bodies, record);
+    yield resolveBodies(withoutBodies ? undefined : dbs.bodies, record);
   }
 }
