@@ -5,12 +5,13 @@
 // and on interleaved, best of the rounds by total CPU.
 // Standalone: `npx tsc -p . && node dist/bench/threads.js [--quick]`.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { auditProxy, startContender, startUpstream } from './lib/contenders.js';
 import { ensureTool } from './lib/install.js';
+import { procStat } from './lib/processes.js';
 import { wrk, writePostScript } from './lib/wrk.js';
 
 const CONNECTIONS = 50;
@@ -88,13 +89,8 @@ function moveHelperThreads(pid: number): void {
 function threadTicks(pid: number): Map<number, { name: string; ticks: number }> {
   const out = new Map<number, { name: string; ticks: number }>();
   for (const tid of readdirSync(`/proc/${pid}/task`).map(Number)) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(tid, { name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), ticks: Number(fields[11]) + Number(fields[12]) });
-    } catch {
-      // ended meanwhile
-    }
+    const stat = procStat(`/proc/${pid}/task/${tid}/stat`);
+    if (stat) out.set(tid, stat); // else ended meanwhile
   }
   return out;
 }

@@ -77,16 +77,19 @@ export function rssBytes(pid: number): number {
 /** CPU time (user + system) used so far by a process and its descendants, in milliseconds. */
 export function cpuMs(pid: number): number {
   let ticks = 0;
-  for (const id of processTree(pid)) {
-    try {
-      const stat = readFileSync(`/proc/${id}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      // gone meanwhile
-    }
-  }
+  for (const id of processTree(pid)) ticks += procStat(`/proc/${id}/stat`)?.ticks ?? 0; // 0: gone meanwhile
   return ticks * 10; // USER_HZ is 100 on Linux
+}
+
+/** The name and CPU ticks (user + system) so far in a /proc stat file of a process or thread; null once it is gone. */
+export function procStat(path: string): { name: string; ticks: number } | null {
+  try {
+    const stat = readFileSync(path, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), ticks: Number(fields[11]) + Number(fields[12]) };
+  } catch {
+    return null;
+  }
 }
 
 /** Moves every thread of a process and its descendants onto these CPUs (taskset -a -p). */
