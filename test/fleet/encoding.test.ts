@@ -5,7 +5,7 @@ import { PostgresSink } from '../../src/fleet/postgres-sink.js';
 import { PostgresReader } from '../../src/fleet/postgres-reader.js';
 import { dayOf, migrate, partitionName } from '../../src/fleet/schema.js';
 import { encodeAll } from '../helpers/fleet.js';
-import { startTestPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { endPool, startTestPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { BASE_MS, capturingLogger, makeRecord } from '../store/fixtures/helpers.js';
 
 let postgres: TestPostgres;
@@ -91,7 +91,7 @@ t.test('migration 3 upgrades a database written at version 2: rows kept, narrowe
   t.equal(keys.length, 8, 'the primary key, the time key and six filter keys (migration 4 drops two)');
   await sink.write(old.slice(0, 10), encodeAll(sink, old.slice(0, 10)));
   const pool = new pg.Pool({ connectionString: url, max: 1 });
-  t.teardown(() => pool.end());
+  t.teardown(() => endPool(pool));
   const reader = new PostgresReader(pool);
   const first = await reader.query({ organizationId: 'org-m', apiKeyId: 'key-1' }, { limit: 4, withTotal: true });
   t.equal(first.total, 10, 'the re-sent rows added nothing');

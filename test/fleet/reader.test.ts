@@ -4,7 +4,7 @@ import { PostgresReader, timeWindows } from '../../src/fleet/postgres-reader.js'
 import { PostgresSink } from '../../src/fleet/postgres-sink.js';
 import type { AuditRecord } from '../../src/audit/record.js';
 import { encodeAll } from '../helpers/fleet.js';
-import { startTestPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { endPool, startTestPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { capturingLogger, makeRecord } from '../store/fixtures/helpers.js';
 
 const DAY_MS = 86_400_000;
@@ -31,7 +31,7 @@ t.test('pages walk the time windows newest first: cursors, bounds and escaped te
   const url = await postgres.database();
   const expected = await spreadRecords(url);
   const pool = new pg.Pool({ connectionString: url, max: 2 });
-  t.teardown(() => pool.end());
+  t.teardown(() => endPool(pool));
   const reader = new PostgresReader(pool);
 
   const seen: AuditRecord[] = [];

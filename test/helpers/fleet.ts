@@ -10,6 +10,7 @@ import type { AuditRecord } from '../../src/audit/record.js';
 import type { EncodedBatch, Sink } from '../../src/fleet/sink.js';
 import { PostgresSink } from '../../src/fleet/postgres-sink.js';
 import { PostgresReader } from '../../src/fleet/postgres-reader.js';
+import { endPool } from './postgres.js';
 import { openAuditStore, type LmdbAuditStore } from '../../src/store/index.js';
 import { eventually } from './eventually.js';
 
@@ -57,6 +58,6 @@ export function testSink(url: string): PostgresSink {
 /** A reader over a pool of two, ended with the test. */
 export function testReader(t: Test, url: string): PostgresReader {
   const pool = new pg.Pool({ connectionString: url, max: 2 });
-  t.teardown(() => pool.end());
+  t.teardown(() => endPool(pool));
   return new PostgresReader(pool);
 }

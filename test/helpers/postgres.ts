@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { chmodSync, chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type pg from 'pg';
 import { freePort } from './ports.js';
 
 /** Debian's PostgreSQL 15 (`.ci/run` installs the `postgresql` package when it is missing). */
@@ -102,3 +103,19 @@ async function waitReady(port: number, child: ChildProcess, stderr: () => string
   }
 }
 
+
+/**
+ * Ends a pool once its connections are closed. pg-pool's end() resolves as soon as it lets go of its clients, before
+ * their connections close: a server stopped by the next teardown then fails one still closing, an uncaught error.
+ */
+export async function endPool(pool: pg.Pool): Promise<void> {
+  let open = pool.totalCount;
+  const closed = new Promise<void>((resolve) => {
+    if (open === 0) resolve();
+    pool.on('remove', () => {
+      if (--open === 0) resolve();
+    });
+  });
+  await pool.end();
+  await closed;
+}
